@@ -1,0 +1,1 @@
+"""Composition roots and entry points: the only code that chooses adapters."""

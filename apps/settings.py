@@ -1,0 +1,47 @@
+"""Typed settings, read from the environment once, by the entry points (never at import)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import msgspec
+
+
+class SettingsError(ValueError):
+    pass
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    currency: str = "EUR"
+    shipping_rate: int = 495  # minor units
+    free_shipping_from: int | None = 5000
+    default_tax_rate: int = 0  # basis points, for countries without a configured rate
+    reservation_ttl_seconds: int = 15 * 60
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        defaults = cls()
+
+        def integer(name: str, default: int) -> int:
+            raw = env.get(name)
+            if raw is None or raw == "":
+                return default
+            try:
+                return int(raw)
+            except ValueError:
+                raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+
+        free = env.get("SHOPCORE_FREE_SHIPPING_FROM")
+        return cls(
+            currency=env.get("SHOPCORE_CURRENCY", defaults.currency),
+            shipping_rate=integer("SHOPCORE_SHIPPING_RATE", defaults.shipping_rate),
+            free_shipping_from=None
+            if free == "none"
+            else integer("SHOPCORE_FREE_SHIPPING_FROM", defaults.free_shipping_from or 0),
+            default_tax_rate=integer("SHOPCORE_DEFAULT_TAX_RATE", defaults.default_tax_rate),
+            reservation_ttl_seconds=integer(
+                "SHOPCORE_RESERVATION_TTL_SECONDS", defaults.reservation_ttl_seconds
+            ),
+        )

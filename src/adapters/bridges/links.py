@@ -1,0 +1,142 @@
+"""Ports of ordering and cart, served in process by the other contexts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from shopcore.bootstrap import Links, ShopUnitOfWork
+from shopcore.cart.commands import AbandonCheckout, BeginCheckout, CompleteCheckout
+from shopcore.cart.model import Quote
+from shopcore.cart.queries import CheckoutLines
+from shopcore.catalog.queries import price_list
+from shopcore.customers.queries import email_of
+from shopcore.inventory.commands import (
+    AllocateReservation,
+    ReleaseReservation,
+    ReserveStock,
+    ShipReservation,
+)
+from shopcore.ordering.ports import CartContents, PriceQuote
+from shopcore.payments.commands import (
+    AuthorizePayment,
+    CapturePayment,
+    RefundPayment,
+    VoidPayment,
+)
+from shopcore.shared.messages import Message
+from shopcore.shared.money import Money
+
+
+class Sender(Protocol):
+    async def handle(self, message: Message) -> Any: ...
+
+
+class CartLink:
+    def __init__(self, bus: Sender) -> None:
+        self._bus = bus
+
+    async def claim(self, cart_id: str, customer_id: str, order_id: str) -> CartContents:
+        lines: CheckoutLines = await self._bus.handle(
+            BeginCheckout(cart_id=cart_id, customer_id=customer_id, order_id=order_id)
+        )
+        return CartContents(currency=lines.currency, lines=lines.lines)
+
+    async def complete(self, cart_id: str, order_id: str) -> None:
+        await self._bus.handle(CompleteCheckout(cart_id=cart_id, order_id=order_id))
+
+    async def abandon(self, cart_id: str, order_id: str) -> None:
+        await self._bus.handle(AbandonCheckout(cart_id=cart_id, order_id=order_id))
+
+
+class CatalogLink:
+    def __init__(self, uow: Callable[[], ShopUnitOfWork]) -> None:
+        self._uow = uow
+
+    async def prices(self, skus: Sequence[str]) -> dict[str, PriceQuote]:
+        found = await price_list(self._uow(), skus)
+        return {
+            sku: PriceQuote(sku=sku, name=p.name, price=p.price, sellable=p.sellable)
+            for sku, p in found.items()
+        }
+
+    async def quotes(self, skus: Sequence[str]) -> dict[str, Quote]:
+        found = await price_list(self._uow(), skus)
+        return {
+            sku: Quote(sku=sku, name=p.name, price=p.price, sellable=p.sellable)
+            for sku, p in found.items()
+        }
+
+
+class StockLink:
+    def __init__(self, bus: Sender, ttl_seconds: int) -> None:
+        self._bus = bus
+        self._ttl = ttl_seconds
+
+    async def reserve(self, reservation_id: str, lines: Sequence[tuple[str, int]]) -> None:
+        await self._bus.handle(
+            ReserveStock(reservation_id=reservation_id, lines=tuple(lines), ttl_seconds=self._ttl)
+        )
+
+    async def allocate(self, reservation_id: str) -> None:
+        await self._bus.handle(AllocateReservation(reservation_id=reservation_id))
+
+    async def release(self, reservation_id: str) -> None:
+        await self._bus.handle(ReleaseReservation(reservation_id=reservation_id))
+
+    async def ship(self, reservation_id: str) -> None:
+        await self._bus.handle(ShipReservation(reservation_id=reservation_id))
+
+
+class PaymentsLink:
+    def __init__(self, bus: Sender) -> None:
+        self._bus = bus
+
+    async def authorize(
+        self, *, payment_id: str, order_id: str, amount: Money, token: str, idempotency_key: str
+    ) -> None:
+        await self._bus.handle(
+            AuthorizePayment(
+                payment_id=payment_id,
+                order_id=order_id,
+                amount=amount,
+                token=token,
+                idempotency_key=idempotency_key,
+            )
+        )
+
+    async def capture(self, payment_id: str, idempotency_key: str) -> None:
+        await self._bus.handle(
+            CapturePayment(payment_id=payment_id, idempotency_key=idempotency_key)
+        )
+
+    async def void(self, payment_id: str, idempotency_key: str) -> None:
+        await self._bus.handle(VoidPayment(payment_id=payment_id, idempotency_key=idempotency_key))
+
+    async def refund(self, payment_id: str, amount: Money, idempotency_key: str) -> None:
+        await self._bus.handle(
+            RefundPayment(payment_id=payment_id, amount=amount, idempotency_key=idempotency_key)
+        )
+
+
+class ContactsLink:
+    def __init__(self, uow: Callable[[], ShopUnitOfWork]) -> None:
+        self._uow = uow
+
+    async def email_of(self, customer_id: str) -> str | None:
+        return await email_of(self._uow(), customer_id)
+
+
+def in_process_links(ttl_seconds: int) -> Callable[[Sender, Callable[[], ShopUnitOfWork]], Links]:
+    def build(bus: Sender, uow: Callable[[], ShopUnitOfWork]) -> Links:
+        catalog = CatalogLink(uow)
+        return Links(
+            carts=CartLink(bus),
+            prices=catalog,
+            quotes=catalog,
+            stock=StockLink(bus, ttl_seconds),
+            payments=PaymentsLink(bus),
+            contacts=ContactsLink(uow),
+        )
+
+    return build

@@ -1,0 +1,143 @@
+"""In-memory repositories for the aggregate-shaped ports, over `Table`s in a `MemoryStore`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+from adapters.memory.table import Table
+from shopcore.cart.model import Cart, CartStatus
+from shopcore.catalog.model import Product
+from shopcore.catalog.ports import ProductFilter
+from shopcore.customers.model import Customer
+from shopcore.ordering.model import Order, OrderStatus
+from shopcore.payments.model import Payment
+from shopcore.shared.aggregate import Aggregate
+
+if TYPE_CHECKING:
+    from adapters.memory.unit_of_work import Session
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class _Repository(Generic[A]):
+    def __init__(self, table: Table[A], session: Session) -> None:
+        self._table = table
+        self._session = session
+
+    async def get(self, key: str) -> A | None:
+        return self._session.load(self._table, key)
+
+    async def _add(self, key: str, aggregate: A) -> None:
+        self._table.check(key, aggregate, new=True)  # clash now, not only at commit
+        self._session.stage(self._table, key, aggregate)
+
+
+class MemoryProductRepository(_Repository[Product]):
+    async def add(self, product: Product) -> None:
+        await self._add(product.id, product)
+
+    async def get_by_slug(self, slug: str) -> Product | None:
+        key = self._table.owner("slug", slug)
+        return None if key is None else await self.get(key)
+
+    async def taken_skus(self, skus: Sequence[str], *, excluding: str | None = None) -> list[str]:
+        taken = []
+        for sku in skus:
+            owner = self._table.owner("sku", sku)
+            if owner is not None and owner != excluding:
+                taken.append(sku)
+        return sorted(taken)
+
+    async def by_skus(self, skus: Sequence[str]) -> list[Product]:
+        keys = {self._table.owner("sku", sku) for sku in skus} - {None}
+        found = [await self.get(key) for key in sorted(k for k in keys if k is not None)]
+        return [product for product in found if product is not None]
+
+    async def page(
+        self, filters: ProductFilter, *, before: str | None, limit: int
+    ) -> list[Product]:
+        rows = sorted(self._table, key=lambda product: product.id, reverse=True)
+        matches = [
+            product.id
+            for product in rows
+            if (before is None or product.id < before) and _matches(product, filters)
+        ][:limit]
+        found = [await self.get(key) for key in matches]
+        return [product for product in found if product is not None]
+
+
+def _matches(product: Product, filters: ProductFilter) -> bool:
+    if not filters.include_archived and not product.is_sellable:
+        return False
+    if filters.category is not None and product.category != filters.category:
+        return False
+    if filters.text is not None:
+        needle = filters.text.casefold()
+        if needle not in product.name.casefold() and needle not in product.description.casefold():
+            return False
+    low = filters.min_price if filters.min_price is not None else 0
+    high = filters.max_price
+    return any(
+        low <= variant.price.amount and (high is None or variant.price.amount <= high)
+        for variant in product.variants
+    )
+
+
+class MemoryCartRepository(_Repository[Cart]):
+    async def add(self, cart: Cart) -> None:
+        await self._add(cart.id, cart)
+
+    async def open_cart_of(self, customer_id: str) -> Cart | None:
+        for cart in self._table:
+            if cart.customer_id == customer_id and cart.status in {
+                CartStatus.OPEN,
+                CartStatus.CHECKING_OUT,
+            }:
+                return await self.get(cart.id)
+        return None
+
+
+class MemoryOrderRepository(_Repository[Order]):
+    async def add(self, order: Order) -> None:
+        await self._add(order.id, order)
+
+    async def page(
+        self,
+        *,
+        customer_id: str | None,
+        status: OrderStatus | None,
+        before: str | None,
+        limit: int,
+    ) -> list[Order]:
+        keys = sorted(
+            (
+                order.id
+                for order in self._table
+                if (customer_id is None or order.customer_id == customer_id)
+                and (status is None or order.status is status)
+                and (before is None or order.id < before)
+            ),
+            reverse=True,
+        )[:limit]
+        found = [await self.get(key) for key in keys]
+        return [order for order in found if order is not None]
+
+
+class MemoryPaymentRepository(_Repository[Payment]):
+    async def add(self, payment: Payment) -> None:
+        await self._add(payment.id, payment)
+
+    async def for_order(self, order_id: str) -> list[Payment]:
+        keys = sorted(payment.id for payment in self._table if payment.order_id == order_id)
+        found = [await self.get(key) for key in keys]
+        return [payment for payment in found if payment is not None]
+
+
+class MemoryCustomerRepository(_Repository[Customer]):
+    async def add(self, customer: Customer) -> None:
+        await self._add(customer.id, customer)
+
+    async def get_by_email(self, email: str) -> Customer | None:
+        key = self._table.owner("email", email.strip().lower())
+        return None if key is None else await self.get(key)

@@ -1,0 +1,1 @@
+"""Pricing policies: shipping, tax and discounts."""

@@ -1,0 +1,89 @@
+"""The async message bus: one handler per command, any number per event.
+
+Every message gets a fresh unit of work. After a handler returns, the events its commits
+produced are handled in turn, each by every subscriber with a unit of work of its own.
+A command's failure propagates to the caller; an event handler's failure is logged and does
+not stop the other subscribers, because the change that raised the event is already committed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from shopcore.application.unit_of_work import UnitOfWork
+from shopcore.shared.messages import Command, Event, Message
+
+logger = logging.getLogger("shopcore.bus")
+
+# A handler after bootstrap bound its other dependencies: it takes the message and a unit of work.
+CommandHandler = Callable[[Any, Any], Awaitable[Any]]
+EventHandler = Callable[[Any, Any], Awaitable[None]]
+# Dispatch tables as each context declares them, before bootstrap injects dependencies.
+CommandTable = dict[type[Command], Callable[..., Awaitable[Any]]]
+EventTable = dict[type[Event], list[Callable[..., Awaitable[None]]]]
+
+
+class MessageBus:
+    def __init__(
+        self,
+        uow_factory: Callable[[], UnitOfWork],
+        command_handlers: Mapping[type[Command], CommandHandler],
+        event_handlers: Mapping[type[Event], Sequence[EventHandler]],
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._command_handlers = dict(command_handlers)
+        self._event_handlers = {kind: list(handlers) for kind, handlers in event_handlers.items()}
+
+    def register(self, kind: type[Command], handler: CommandHandler) -> None:
+        if kind in self._command_handlers:
+            raise ValueError(f"{kind.__name__} already has a handler")
+        self._command_handlers[kind] = handler
+
+    def subscribe(self, kind: type[Event], handler: EventHandler) -> None:
+        """Add a subscriber after bootstrap (the stock stream, a test probe)."""
+        self._event_handlers.setdefault(kind, []).append(handler)
+
+    def handles(self, kind: type[Message]) -> bool:
+        return kind in self._command_handlers or kind in self._event_handlers
+
+    async def handle(self, message: Message) -> Any:
+        """Run a command (returning its result) or publish an event, then the events that follow."""
+        queue: deque[Event] = deque()
+        result: Any = None
+        if isinstance(message, Command):
+            result = await self._run_command(message, queue)
+        else:
+            queue.append(message)
+        while queue:
+            await self._publish(queue.popleft(), queue)
+        return result
+
+    async def _run_command(self, command: Command, queue: deque[Event]) -> Any:
+        handler = self._command_handlers.get(type(command))
+        if handler is None:
+            raise LookupError(f"no handler for command {type(command).__name__}")
+        uow = self._uow_factory()
+        try:
+            return await handler(command, uow)
+        finally:
+            # Even a failing command may have committed part of its work (a released
+            # reservation); those events are facts and must still be published.
+            queue.extend(uow.collect_new_events())
+
+    async def _publish(self, event: Event, queue: deque[Event]) -> None:
+        for handler in self._event_handlers.get(type(event), ()):
+            uow = self._uow_factory()
+            try:
+                await handler(event, uow)
+            except Exception:
+                logger.exception(
+                    "event handler %s failed on %s %s",
+                    getattr(handler, "__name__", handler),
+                    type(event).__name__,
+                    event.event_id,
+                )
+            finally:
+                queue.extend(uow.collect_new_events())

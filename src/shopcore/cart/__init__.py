@@ -1,0 +1,1 @@
+"""Cart: a customer's or an anonymous (token) cart, price snapshots, totals, merge at login."""

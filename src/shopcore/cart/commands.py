@@ -1,0 +1,63 @@
+"""Requests to change carts. Every one names who asks, so ownership is checked in one place."""
+
+from __future__ import annotations
+
+import msgspec
+
+from shopcore.cart.model import CartAccess
+from shopcore.shared.ids import new_id
+from shopcore.shared.messages import Command
+
+
+class CreateCart(Command, frozen=True, kw_only=True):
+    """With a customer: that customer's open cart (made if missing). Without: a new anonymous
+    cart, returned with its secret token."""
+
+    customer_id: str | None = None
+    cart_id: str = msgspec.field(default_factory=new_id)
+
+
+class AddCartItem(Command, frozen=True, kw_only=True):
+    cart_id: str
+    access: CartAccess
+    sku: str
+    quantity: int
+
+
+class ChangeCartItem(Command, frozen=True, kw_only=True):
+    cart_id: str
+    access: CartAccess
+    sku: str
+    quantity: int
+
+
+class RemoveCartItem(Command, frozen=True, kw_only=True):
+    cart_id: str
+    access: CartAccess
+    sku: str
+
+
+class MergeCarts(Command, frozen=True, kw_only=True):
+    """At login: move the anonymous cart (proved by its token) into the customer's cart."""
+
+    customer_id: str
+    anonymous_cart_id: str
+    token: str
+
+
+class BeginCheckout(Command, frozen=True, kw_only=True):
+    """Hold the customer's cart for one checkout and hand over its lines."""
+
+    cart_id: str
+    customer_id: str
+    order_id: str
+
+
+class CompleteCheckout(Command, frozen=True, kw_only=True):
+    cart_id: str
+    order_id: str
+
+
+class AbandonCheckout(Command, frozen=True, kw_only=True):
+    cart_id: str
+    order_id: str

@@ -1,0 +1,1 @@
+"""Catalog: products, their variants (one SKU each, priced in Money), categories and slugs."""

@@ -1,0 +1,31 @@
+"""Requests to change the catalog (staff only; the HTTP adapter checks the role)."""
+
+from __future__ import annotations
+
+import msgspec
+
+from shopcore.catalog.model import Variant
+from shopcore.shared.ids import new_id
+from shopcore.shared.messages import Command
+
+
+class CreateProduct(Command, frozen=True, kw_only=True):
+    name: str
+    slug: str
+    category: str
+    variants: tuple[Variant, ...]
+    description: str = ""
+    product_id: str = msgspec.field(default_factory=new_id)
+
+
+class UpdateProduct(Command, frozen=True, kw_only=True):
+    product_id: str
+    name: str | None = None
+    slug: str | None = None
+    description: str | None = None
+    category: str | None = None
+    variants: tuple[Variant, ...] | None = None
+
+
+class ArchiveProduct(Command, frozen=True, kw_only=True):
+    product_id: str

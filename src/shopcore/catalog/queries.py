@@ -1,0 +1,83 @@
+"""The catalog's read side: listings, detail views and the price list other contexts consult."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import msgspec
+
+from shopcore.catalog.model import Product
+from shopcore.catalog.ports import CatalogUnitOfWork, ProductFilter
+from shopcore.shared import validation
+from shopcore.shared.errors import InvalidInput
+from shopcore.shared.ids import is_id
+from shopcore.shared.money import Money
+from shopcore.shared.pagination import Page, check_limit, decode_cursor, page_of
+
+
+class SkuPrice(msgspec.Struct, frozen=True, kw_only=True):
+    sku: str
+    product_id: str
+    name: str
+    price: Money
+    sellable: bool
+
+
+def _check_filter(filters: ProductFilter) -> None:
+    if filters.category is not None:
+        validation.slug(filters.category, "category")
+    if filters.text is not None:
+        validation.text(filters.text, "q", max_length=100)
+    for bound in (filters.min_price, filters.max_price):
+        if bound is not None and not 0 <= bound <= 10**12:
+            raise InvalidInput("price bounds must be from 0 to 10^12 minor units")
+    if (
+        filters.min_price is not None
+        and filters.max_price is not None
+        and filters.min_price > filters.max_price
+    ):
+        raise InvalidInput("min_price must not exceed max_price")
+
+
+async def list_products(
+    uow: CatalogUnitOfWork, filters: ProductFilter, *, cursor: str | None, limit: int
+) -> Page[Product]:
+    check_limit(limit)
+    _check_filter(filters)
+    before = decode_cursor(cursor)
+    if before is not None and not is_id(before):
+        raise InvalidInput("cursor is malformed")
+    async with uow:
+        rows = await uow.products.page(filters, before=before, limit=limit + 1)
+    return page_of(rows, limit, key=lambda product: product.id)
+
+
+async def get_product(uow: CatalogUnitOfWork, id_or_slug: str) -> Product | None:
+    """An active product by id or slug; archived products are not shown to shoppers."""
+    async with uow:
+        if is_id(id_or_slug):
+            product = await uow.products.get(id_or_slug)
+        else:
+            product = await uow.products.get_by_slug(id_or_slug)
+    if product is None or not product.is_sellable:
+        return None
+    return product
+
+
+async def price_list(uow: CatalogUnitOfWork, skus: Sequence[str]) -> dict[str, SkuPrice]:
+    """Current price and sellability of each known SKU; unknown SKUs are absent."""
+    async with uow:
+        products = await uow.products.by_skus(skus)
+    wanted = set(skus)
+    return {
+        variant.sku: SkuPrice(
+            sku=variant.sku,
+            product_id=product.id,
+            name=product.name,
+            price=variant.price,
+            sellable=product.is_sellable,
+        )
+        for product in products
+        for variant in product.variants
+        if variant.sku in wanted
+    }

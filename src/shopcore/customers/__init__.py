@@ -1,0 +1,1 @@
+"""Customers: registration, authentication through a PasswordHasher port, roles, addresses."""

@@ -1,0 +1,43 @@
+"""Requests about customers. Passwords live only in commands, never in events or models."""
+
+from __future__ import annotations
+
+import msgspec
+
+from shopcore.shared.address import Address
+from shopcore.shared.ids import new_id
+from shopcore.shared.messages import Command
+
+
+class RegisterCustomer(Command, frozen=True, kw_only=True):
+    email: str
+    password: str
+    name: str = ""
+    customer_id: str = msgspec.field(default_factory=new_id)
+
+    def __repr__(self) -> str:
+        return f"RegisterCustomer(email={self.email!r}, customer_id={self.customer_id!r})"
+
+
+class Authenticate(Command, frozen=True, kw_only=True):
+    email: str
+    password: str
+
+    def __repr__(self) -> str:
+        return f"Authenticate(email={self.email!r})"
+
+
+class EnsureStaff(Command, frozen=True, kw_only=True):
+    """Create a staff account, or promote the existing account with that email (idempotent)."""
+
+    email: str
+    password: str
+    name: str = ""
+
+    def __repr__(self) -> str:
+        return f"EnsureStaff(email={self.email!r})"
+
+
+class AddAddress(Command, frozen=True, kw_only=True):
+    customer_id: str
+    address: Address

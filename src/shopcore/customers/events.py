@@ -1,0 +1,14 @@
+"""Facts about customers. Events carry ids, not personal data: they travel through streams."""
+
+from __future__ import annotations
+
+from shopcore.shared.messages import Event
+
+
+class CustomerRegistered(Event, frozen=True, kw_only=True):
+    customer_id: str
+    role: str
+
+
+class CustomerPromoted(Event, frozen=True, kw_only=True):
+    customer_id: str

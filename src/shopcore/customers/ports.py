@@ -1,0 +1,35 @@
+"""What the customers context needs from the outside world."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from shopcore.application.unit_of_work import UnitOfWork
+from shopcore.customers.model import Customer
+
+
+class PasswordHasher(Protocol):
+    """Slow, salted hashing (argon2id in production). Implementations run off the event loop."""
+
+    async def hash(self, password: str) -> str: ...
+
+    async def verify(self, password_hash: str, password: str) -> bool: ...
+
+    def needs_rehash(self, password_hash: str) -> bool: ...
+
+
+class CustomerRepository(Protocol):
+    async def add(self, customer: Customer) -> None:
+        """Stage a new customer; AlreadyExists if the email is taken."""
+        ...
+
+    async def get(self, customer_id: str) -> Customer | None: ...
+
+    async def get_by_email(self, email: str) -> Customer | None:
+        """By normalised (lower-case) email."""
+        ...
+
+
+class CustomersUnitOfWork(UnitOfWork, Protocol):
+    @property
+    def customers(self) -> CustomerRepository: ...

@@ -1,0 +1,1 @@
+"""Inventory: stock per SKU and location, reservations with expiry, allocations, shipping."""

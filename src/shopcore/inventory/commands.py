@@ -1,0 +1,53 @@
+"""Requests to change stock."""
+
+from __future__ import annotations
+
+from shopcore.inventory.model import DEFAULT_LOCATION
+from shopcore.shared.messages import Command
+
+RESERVATION_TTL_SECONDS = 15 * 60
+
+
+class ReceiveStock(Command, frozen=True, kw_only=True):
+    sku: str
+    quantity: int
+    location: str = DEFAULT_LOCATION
+    reason: str = "received"
+
+
+class AdjustStock(Command, frozen=True, kw_only=True):
+    """A correction (count, damage, loss): `delta` may be negative; the reason is kept."""
+
+    sku: str
+    delta: int
+    reason: str
+    location: str = DEFAULT_LOCATION
+
+
+class ReserveStock(Command, frozen=True, kw_only=True):
+    """Hold every line or none of them until the reservation expires."""
+
+    reservation_id: str
+    lines: tuple[tuple[str, int], ...]  # (sku, quantity)
+    ttl_seconds: int = RESERVATION_TTL_SECONDS
+
+
+class ReleaseReservation(Command, frozen=True, kw_only=True):
+    """Give the stock back, whether merely reserved or already allocated."""
+
+    reservation_id: str
+
+
+class AllocateReservation(Command, frozen=True, kw_only=True):
+    """Commit a reservation to a paid order; fails with OutOfStock if it expired and the stock
+    has gone meanwhile (the shortfall after authorization)."""
+
+    reservation_id: str
+
+
+class ShipReservation(Command, frozen=True, kw_only=True):
+    reservation_id: str
+
+
+class ExpireReservations(Command, frozen=True, kw_only=True):
+    limit: int = 500

@@ -1,0 +1,20 @@
+"""Facts about stock; storefronts stream StockChanged to show availability live."""
+
+from __future__ import annotations
+
+from shopcore.shared.messages import Event
+
+
+class StockChanged(Event, frozen=True, kw_only=True):
+    """The new totals of one SKU over all its locations, after any change."""
+
+    sku: str
+    on_hand: int
+    reserved: int
+    allocated: int
+    available: int
+    reason: str
+
+
+class ReservationExpired(Event, frozen=True, kw_only=True):
+    reservation_id: str

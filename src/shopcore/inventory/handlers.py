@@ -1,0 +1,210 @@
+"""Inventory use cases. Each one ends by announcing the new totals of every SKU it touched."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+
+from shopcore.application.bus import CommandTable
+from shopcore.inventory.commands import (
+    AdjustStock,
+    AllocateReservation,
+    ExpireReservations,
+    ReceiveStock,
+    ReleaseReservation,
+    ReserveStock,
+    ShipReservation,
+)
+from shopcore.inventory.events import ReservationExpired, StockChanged
+from shopcore.inventory.model import (
+    MAX_QUANTITY,
+    MovementKind,
+    Reservation,
+    ReservationLine,
+    ReservationStatus,
+    StockLevel,
+    StockMovement,
+)
+from shopcore.inventory.ports import InventoryUnitOfWork
+from shopcore.shared import validation
+from shopcore.shared.clock import Clock
+from shopcore.shared.errors import InvalidInput, NotFound, OutOfStock
+
+MAX_LINES = 100
+MAX_TTL_SECONDS = 24 * 3600
+
+
+async def receive_stock(command: ReceiveStock, uow: InventoryUnitOfWork, clock: Clock) -> None:
+    validation.quantity(command.quantity, maximum=MAX_QUANTITY)
+    movement = _movement(command, command.quantity, MovementKind.RECEIVED, clock)
+    async with uow:
+        await uow.stock.receive(movement)
+        await _announce(uow, [command.sku], clock, reason=MovementKind.RECEIVED)
+        await uow.commit()
+
+
+async def adjust_stock(command: AdjustStock, uow: InventoryUnitOfWork, clock: Clock) -> None:
+    if command.delta == 0 or abs(command.delta) > MAX_QUANTITY:
+        raise InvalidInput(f"delta must be non-zero and within ±{MAX_QUANTITY}")
+    movement = _movement(command, command.delta, MovementKind.ADJUSTED, clock)
+    async with uow:
+        await uow.stock.adjust(movement, clock.now())
+        await _announce(uow, [command.sku], clock, reason=MovementKind.ADJUSTED)
+        await uow.commit()
+
+
+async def reserve_stock(
+    command: ReserveStock, uow: InventoryUnitOfWork, clock: Clock
+) -> Reservation:
+    wanted = _merge_lines(command.lines)
+    if not 1 <= command.ttl_seconds <= MAX_TTL_SECONDS:
+        raise InvalidInput(f"ttl_seconds must be from 1 to {MAX_TTL_SECONDS}")
+    now = clock.now()
+    async with uow:
+        levels = await uow.stock.levels(sorted(wanted), now)
+        reservation = Reservation(
+            id=command.reservation_id,
+            lines=_choose_locations(wanted, levels),
+            status=ReservationStatus.ACTIVE,
+            expires_at=now + timedelta(seconds=command.ttl_seconds),
+            created_at=now,
+        )
+        await uow.stock.reserve(reservation, now)
+        await _announce(uow, reservation.skus, clock, reason="reserved")
+        await uow.commit()
+    return reservation
+
+
+async def release_reservation(
+    command: ReleaseReservation, uow: InventoryUnitOfWork, clock: Clock
+) -> Reservation:
+    async with uow:
+        before = await _reservation(uow, command.reservation_id)
+        after = await uow.stock.release(command.reservation_id, clock.now())
+        if after.status is not before.status:
+            await _announce(uow, after.skus, clock, reason=str(after.status))
+        await uow.commit()
+    return after
+
+
+async def allocate_reservation(
+    command: AllocateReservation, uow: InventoryUnitOfWork, clock: Clock
+) -> Reservation:
+    async with uow:
+        before = await _reservation(uow, command.reservation_id)
+        after = await uow.stock.allocate(command.reservation_id, clock.now())
+        if after.status is not before.status:
+            await _announce(uow, after.skus, clock, reason="allocated")
+        await uow.commit()
+    return after
+
+
+async def ship_reservation(
+    command: ShipReservation, uow: InventoryUnitOfWork, clock: Clock
+) -> Reservation:
+    async with uow:
+        before = await _reservation(uow, command.reservation_id)
+        after = await uow.stock.ship(command.reservation_id, clock.now())
+        if after.status is not before.status:
+            await _announce(uow, after.skus, clock, reason=MovementKind.SHIPPED)
+        await uow.commit()
+    return after
+
+
+async def expire_reservations(
+    command: ExpireReservations, uow: InventoryUnitOfWork, clock: Clock
+) -> int:
+    validation.quantity(command.limit, "limit", maximum=10_000)
+    async with uow:
+        expired = await uow.stock.expire(clock.now(), command.limit)
+        for reservation in expired:
+            uow.emit(ReservationExpired(reservation_id=reservation.id))
+        skus = sorted({sku for reservation in expired for sku in reservation.skus})
+        if skus:
+            await _announce(uow, skus, clock, reason="expired")
+        await uow.commit()
+    return len(expired)
+
+
+def _movement(
+    command: ReceiveStock | AdjustStock, delta: int, kind: MovementKind, clock: Clock
+) -> StockMovement:
+    return StockMovement(
+        sku=validation.sku(command.sku),
+        location=validation.slug(command.location, "location"),
+        kind=kind,
+        delta=delta,
+        reason=validation.text(command.reason, "reason", max_length=200),
+        at=clock.now(),
+    )
+
+
+def _merge_lines(lines: Iterable[tuple[str, int]]) -> dict[str, int]:
+    wanted: dict[str, int] = {}
+    for sku, quantity in lines:
+        validation.sku(sku)
+        validation.quantity(quantity, maximum=MAX_QUANTITY)
+        wanted[sku] = wanted.get(sku, 0) + quantity
+    if not 1 <= len(wanted) <= MAX_LINES:
+        raise InvalidInput(f"a reservation needs 1 to {MAX_LINES} SKUs")
+    return wanted
+
+
+def _choose_locations(
+    wanted: dict[str, int], levels: list[StockLevel]
+) -> tuple[ReservationLine, ...]:
+    """Each SKU from the location with the most available stock (ties: by name), so a line
+    is never split. A SKU nowhere in stock is short at once; the ledger re-checks the rest."""
+    best: dict[str, StockLevel] = {}
+    for level in levels:
+        current = best.get(level.sku)
+        if current is None or level.available > current.available:
+            best[level.sku] = level
+    short = [sku for sku in wanted if sku not in best]
+    if short:
+        raise OutOfStock(short)
+    return tuple(
+        ReservationLine(sku=sku, location=best[sku].location, quantity=quantity)
+        for sku, quantity in sorted(wanted.items())
+    )
+
+
+async def _reservation(uow: InventoryUnitOfWork, reservation_id: str) -> Reservation:
+    reservation = await uow.stock.reservation(reservation_id)
+    if reservation is None:
+        raise NotFound(f"reservation {reservation_id} not found")
+    return reservation
+
+
+async def _announce(
+    uow: InventoryUnitOfWork, skus: Iterable[str], clock: Clock, *, reason: str
+) -> None:
+    levels = await uow.stock.levels(sorted(set(skus)), clock.now())
+    totals: dict[str, list[int]] = {}
+    for level in levels:
+        total = totals.setdefault(level.sku, [0, 0, 0])
+        total[0] += level.on_hand
+        total[1] += level.reserved
+        total[2] += level.allocated
+    for sku, (on_hand, reserved, allocated) in totals.items():
+        uow.emit(
+            StockChanged(
+                sku=sku,
+                on_hand=on_hand,
+                reserved=reserved,
+                allocated=allocated,
+                available=on_hand - reserved - allocated,
+                reason=str(reason),
+            )
+        )
+
+
+COMMAND_HANDLERS: CommandTable = {
+    ReceiveStock: receive_stock,
+    AdjustStock: adjust_stock,
+    ReserveStock: reserve_stock,
+    ReleaseReservation: release_reservation,
+    AllocateReservation: allocate_reservation,
+    ShipReservation: ship_reservation,
+    ExpireReservations: expire_reservations,
+}

@@ -1,0 +1,61 @@
+"""The stock ledger: each method is one atomic, conditional change (see model.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from shopcore.application.unit_of_work import UnitOfWork
+from shopcore.inventory.model import Reservation, StockLevel, StockMovement
+
+
+class StockLedger(Protocol):
+    async def levels(self, skus: Sequence[str], now: datetime) -> list[StockLevel]:
+        """Every location of each SKU, sorted by (sku, location); unknown SKUs are absent."""
+        ...
+
+    async def receive(self, movement: StockMovement) -> None:
+        """Add `movement.delta` (> 0) to on hand, creating the level if needed; record it."""
+        ...
+
+    async def adjust(self, movement: StockMovement, now: datetime) -> None:
+        """Add `movement.delta` to on hand and record it, unless that leaves less than is
+        reserved and allocated: then InsufficientStock, and nothing changes."""
+        ...
+
+    async def reserve(self, reservation: Reservation, now: datetime) -> None:
+        """Store an active reservation, holding all its lines or none: OutOfStock names every
+        short SKU. Lines are applied in (sku, location) order so writers cannot deadlock.
+        AlreadyExists if the id is taken."""
+        ...
+
+    async def reservation(self, reservation_id: str) -> Reservation | None: ...
+
+    async def release(self, reservation_id: str, now: datetime) -> Reservation:
+        """active -> released, allocated -> deallocated; already given back: unchanged.
+        NotFound, or IllegalTransition once shipped."""
+        ...
+
+    async def allocate(self, reservation_id: str, now: datetime) -> Reservation:
+        """active -> allocated. An expired one is allocated only if its stock is still
+        available (else OutOfStock); already allocated: unchanged. NotFound, IllegalTransition."""
+        ...
+
+    async def ship(self, reservation_id: str, movement_at: datetime) -> Reservation:
+        """allocated -> shipped: on hand and allocated both fall by each line's quantity, and a
+        shipped movement is recorded per line. Already shipped: unchanged."""
+        ...
+
+    async def expire(self, now: datetime, limit: int) -> list[Reservation]:
+        """Mark up to `limit` active reservations whose expiry has passed as expired."""
+        ...
+
+    async def movements(self, sku: str) -> list[StockMovement]:
+        """The audit trail of a SKU, oldest first."""
+        ...
+
+
+class InventoryUnitOfWork(UnitOfWork, Protocol):
+    @property
+    def stock(self) -> StockLedger: ...

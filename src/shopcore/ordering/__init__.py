@@ -1,0 +1,1 @@
+"""Ordering: checkout (stock before money), the order state machine, totals, fulfilment."""

@@ -1,0 +1,116 @@
+"""What ordering needs from the outside world, including the other contexts.
+
+The cart, catalog, inventory and payments contexts are reached only through these narrow
+ports; in one process an adapter backs each with that context's own use cases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import msgspec
+
+from shopcore.application.unit_of_work import UnitOfWork
+from shopcore.ordering.model import Discount, Order, OrderLine, OrderStatus
+from shopcore.shared.address import Address
+from shopcore.shared.money import Money
+
+
+class CartContents(msgspec.Struct, frozen=True, kw_only=True):
+    currency: str
+    lines: tuple[tuple[str, int], ...]  # (sku, quantity)
+
+
+class PriceQuote(msgspec.Struct, frozen=True, kw_only=True):
+    sku: str
+    name: str
+    price: Money
+    sellable: bool
+
+
+class CartSource(Protocol):
+    async def claim(self, cart_id: str, customer_id: str, order_id: str) -> CartContents:
+        """Lock the customer's open cart for this checkout and return its lines. NotFound,
+        EmptyCart, or IllegalTransition while another checkout holds it."""
+        ...
+
+    async def complete(self, cart_id: str, order_id: str) -> None: ...
+
+    async def abandon(self, cart_id: str, order_id: str) -> None:
+        """Give the cart back to the customer after a failed checkout."""
+        ...
+
+
+class PriceList(Protocol):
+    async def prices(self, skus: Sequence[str]) -> dict[str, PriceQuote]: ...
+
+
+class StockReservations(Protocol):
+    async def reserve(self, reservation_id: str, lines: Sequence[tuple[str, int]]) -> None:
+        """All lines or none; OutOfStock names the short SKUs."""
+        ...
+
+    async def allocate(self, reservation_id: str) -> None:
+        """OutOfStock if the reservation expired and the stock is gone."""
+        ...
+
+    async def release(self, reservation_id: str) -> None: ...
+
+    async def ship(self, reservation_id: str) -> None: ...
+
+
+class Payments(Protocol):
+    async def authorize(
+        self, *, payment_id: str, order_id: str, amount: Money, token: str, idempotency_key: str
+    ) -> None:
+        """PaymentDeclined or PaymentGatewayUnavailable when it does not go through."""
+        ...
+
+    async def capture(self, payment_id: str, idempotency_key: str) -> None: ...
+
+    async def void(self, payment_id: str, idempotency_key: str) -> None: ...
+
+    async def refund(self, payment_id: str, amount: Money, idempotency_key: str) -> None: ...
+
+
+class ShippingPolicy(Protocol):
+    def quote(self, subtotal: Money, address: Address, item_count: int) -> Money: ...
+
+
+class TaxPolicy(Protocol):
+    def rate(self, country: str) -> int:
+        """The tax rate for deliveries to `country`, in basis points (1900 = 19 %)."""
+        ...
+
+
+class DiscountPolicy(Protocol):
+    async def discounts(
+        self, customer_id: str, lines: Sequence[OrderLine], subtotal: Money
+    ) -> tuple[Discount, ...]: ...
+
+
+class CustomerContacts(Protocol):
+    async def email_of(self, customer_id: str) -> str | None: ...
+
+
+class OrderRepository(Protocol):
+    async def add(self, order: Order) -> None: ...
+
+    async def get(self, order_id: str) -> Order | None: ...
+
+    async def page(
+        self,
+        *,
+        customer_id: str | None,
+        status: OrderStatus | None,
+        before: str | None,
+        limit: int,
+    ) -> list[Order]:
+        """Newest first, ids below `before`; filtered by customer and status when given."""
+        ...
+
+
+class OrderingUnitOfWork(UnitOfWork, Protocol):
+    @property
+    def orders(self) -> OrderRepository: ...

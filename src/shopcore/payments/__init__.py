@@ -1,0 +1,2 @@
+"""Payments: authorize, capture, void and refund through a PaymentGateway port, with a
+transaction log."""

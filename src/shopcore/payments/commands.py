@@ -1,0 +1,33 @@
+"""Requests to move money. Each carries the idempotency key its gateway call will use."""
+
+from __future__ import annotations
+
+from shopcore.shared.messages import Command
+from shopcore.shared.money import Money
+
+
+class AuthorizePayment(Command, frozen=True, kw_only=True):
+    payment_id: str
+    order_id: str
+    amount: Money
+    token: str
+    idempotency_key: str
+
+    def __repr__(self) -> str:  # the token is a card stand-in: keep it out of logs
+        return f"AuthorizePayment(payment_id={self.payment_id!r}, order_id={self.order_id!r})"
+
+
+class CapturePayment(Command, frozen=True, kw_only=True):
+    payment_id: str
+    idempotency_key: str
+
+
+class VoidPayment(Command, frozen=True, kw_only=True):
+    payment_id: str
+    idempotency_key: str
+
+
+class RefundPayment(Command, frozen=True, kw_only=True):
+    payment_id: str
+    amount: Money
+    idempotency_key: str

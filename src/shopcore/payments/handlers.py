@@ -1,0 +1,182 @@
+"""Payment use cases: each calls the gateway, then records what it answered."""
+
+from __future__ import annotations
+
+from shopcore.application.bus import CommandTable
+from shopcore.payments.commands import (
+    AuthorizePayment,
+    CapturePayment,
+    RefundPayment,
+    VoidPayment,
+)
+from shopcore.payments.model import Payment, PaymentStatus, Transaction, TransactionKind
+from shopcore.payments.ports import GatewayResponse, PaymentGateway, PaymentsUnitOfWork
+from shopcore.shared.clock import Clock
+from shopcore.shared.errors import (
+    IllegalTransition,
+    NotFound,
+    PaymentDeclined,
+    PaymentGatewayUnavailable,
+)
+from shopcore.shared.money import Money
+
+
+async def authorize_payment(
+    command: AuthorizePayment, uow: PaymentsUnitOfWork, clock: Clock, gateway: PaymentGateway
+) -> Payment:
+    async with uow:
+        existing = await uow.payments.get(command.payment_id)
+    if existing is not None:
+        return _replayed(existing)
+    outage: PaymentGatewayUnavailable | None = None
+    try:
+        response = await gateway.authorize(command.amount, command.token, command.idempotency_key)
+    except PaymentGatewayUnavailable as error:
+        outage = error
+        response = GatewayResponse(approved=False, reference=None, message=error.detail)
+    tx = _transaction(TransactionKind.AUTHORIZE, command.amount, response, command, clock)
+    if response.approved:
+        payment = Payment.authorized(
+            id=command.payment_id, order_id=command.order_id, amount=command.amount, transaction=tx
+        )
+    else:
+        payment = Payment.declined(
+            id=command.payment_id,
+            order_id=command.order_id,
+            amount=command.amount,
+            transaction=tx,
+            failed=outage is not None,
+        )
+    async with uow:
+        await uow.payments.add(payment)
+        await uow.commit()
+    if outage is not None:
+        raise outage
+    return _replayed(payment)
+
+
+def _replayed(payment: Payment) -> Payment:
+    if payment.status is PaymentStatus.DECLINED:
+        raise PaymentDeclined("the payment was declined")
+    if payment.status is PaymentStatus.FAILED:
+        raise PaymentGatewayUnavailable("the payment gateway did not answer")
+    return payment
+
+
+async def capture_payment(
+    command: CapturePayment, uow: PaymentsUnitOfWork, clock: Clock, gateway: PaymentGateway
+) -> Payment:
+    payment = await _get(uow, command.payment_id)
+    if payment.status is not PaymentStatus.AUTHORIZED:
+        if payment.captured == payment.amount:
+            return payment  # captured before: a retry
+        raise IllegalTransition(f"payment {payment.id} is {payment.status}, not authorized")
+    response = await gateway.capture(_reference(payment), payment.amount, command.idempotency_key)
+    return await _apply(
+        uow, payment.id, TransactionKind.CAPTURE, payment.amount, response, command, clock
+    )
+
+
+async def void_payment(
+    command: VoidPayment, uow: PaymentsUnitOfWork, clock: Clock, gateway: PaymentGateway
+) -> Payment:
+    payment = await _get(uow, command.payment_id)
+    if payment.status in {PaymentStatus.VOIDED, PaymentStatus.DECLINED, PaymentStatus.FAILED}:
+        return payment  # nothing is held: voiding again changes nothing
+    if payment.status is not PaymentStatus.AUTHORIZED:
+        raise IllegalTransition(f"payment {payment.id} is {payment.status} and cannot be voided")
+    response = await gateway.void(_reference(payment), command.idempotency_key)
+    return await _apply(
+        uow, payment.id, TransactionKind.VOID, payment.amount, response, command, clock
+    )
+
+
+async def refund_payment(
+    command: RefundPayment, uow: PaymentsUnitOfWork, clock: Clock, gateway: PaymentGateway
+) -> Payment:
+    payment = await _get(uow, command.payment_id)
+    if _already_done(payment, command.idempotency_key):
+        return payment  # this refund already went through
+    payment.check_refund(command.amount)
+    response = await gateway.refund(_reference(payment), command.amount, command.idempotency_key)
+    return await _apply(
+        uow, payment.id, TransactionKind.REFUND, command.amount, response, command, clock
+    )
+
+
+async def _apply(
+    uow: PaymentsUnitOfWork,
+    payment_id: str,
+    kind: TransactionKind,
+    amount: Money,
+    response: GatewayResponse,
+    command: CapturePayment | VoidPayment | RefundPayment,
+    clock: Clock,
+) -> Payment:
+    tx = _transaction(kind, amount, response, command, clock)
+    async with uow:
+        payment = await _get_in(uow, payment_id)
+        if _already_done(payment, command.idempotency_key):
+            return payment  # a concurrent retry with the same key got here first
+        if not response.approved:
+            payment.log(tx)
+            await uow.commit()
+            raise PaymentDeclined(f"the gateway refused to {kind}: {response.message}")
+        if kind is TransactionKind.CAPTURE:
+            payment.capture(tx)
+        elif kind is TransactionKind.VOID:
+            payment.void(tx)
+        else:
+            payment.refund(tx)
+        await uow.commit()
+    return payment
+
+
+def _already_done(payment: Payment, idempotency_key: str) -> bool:
+    return any(
+        tx.succeeded and tx.idempotency_key == idempotency_key for tx in payment.transactions
+    )
+
+
+def _transaction(
+    kind: TransactionKind,
+    amount: Money,
+    response: GatewayResponse,
+    command: AuthorizePayment | CapturePayment | VoidPayment | RefundPayment,
+    clock: Clock,
+) -> Transaction:
+    return Transaction(
+        kind=kind,
+        amount=amount,
+        succeeded=response.approved,
+        reference=response.reference,
+        idempotency_key=command.idempotency_key,
+        message=response.message[:200],
+        at=clock.now(),
+    )
+
+
+def _reference(payment: Payment) -> str:
+    if payment.gateway_reference is None:  # pragma: no cover - authorized payments have one
+        raise IllegalTransition(f"payment {payment.id} has no gateway reference")
+    return payment.gateway_reference
+
+
+async def _get(uow: PaymentsUnitOfWork, payment_id: str) -> Payment:
+    async with uow:
+        return await _get_in(uow, payment_id)
+
+
+async def _get_in(uow: PaymentsUnitOfWork, payment_id: str) -> Payment:
+    payment = await uow.payments.get(payment_id)
+    if payment is None:
+        raise NotFound(f"payment {payment_id} not found")
+    return payment
+
+
+COMMAND_HANDLERS: CommandTable = {
+    AuthorizePayment: authorize_payment,
+    CapturePayment: capture_payment,
+    VoidPayment: void_payment,
+    RefundPayment: refund_payment,
+}

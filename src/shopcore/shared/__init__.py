@@ -1,0 +1,51 @@
+"""Building blocks every context shares: money, ids, the clock port, messages and errors."""
+
+from shopcore.shared.aggregate import Aggregate
+from shopcore.shared.clock import Clock
+from shopcore.shared.errors import (
+    AlreadyExists,
+    AuthenticationFailed,
+    ConcurrencyConflict,
+    Conflict,
+    CurrencyMismatch,
+    EmptyCart,
+    IllegalTransition,
+    InsufficientStock,
+    InvalidInput,
+    NotFound,
+    OutOfStock,
+    PaymentDeclined,
+    PaymentGatewayUnavailable,
+    PermissionDenied,
+    ShopError,
+    WeakPassword,
+)
+from shopcore.shared.ids import new_id
+from shopcore.shared.messages import Command, Event, Message
+from shopcore.shared.money import Money
+
+__all__ = [
+    "Aggregate",
+    "AlreadyExists",
+    "AuthenticationFailed",
+    "Clock",
+    "Command",
+    "ConcurrencyConflict",
+    "Conflict",
+    "CurrencyMismatch",
+    "EmptyCart",
+    "Event",
+    "IllegalTransition",
+    "InsufficientStock",
+    "InvalidInput",
+    "Message",
+    "Money",
+    "NotFound",
+    "OutOfStock",
+    "PaymentDeclined",
+    "PaymentGatewayUnavailable",
+    "PermissionDenied",
+    "ShopError",
+    "WeakPassword",
+    "new_id",
+]

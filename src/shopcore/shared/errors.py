@@ -1,0 +1,97 @@
+"""Domain errors. One base class; the HTTP adapter maps each `code` to a problem type once.
+
+ShopError
+├── InvalidInput                 bad values in a command (422)
+│   ├── CurrencyMismatch
+│   ├── WeakPassword
+│   └── EmptyCart
+├── NotFound                     unknown id, or one the caller may not see (404)
+├── AuthenticationFailed         wrong credentials or token (401)
+├── PermissionDenied             authenticated but not allowed (403)
+├── Conflict                     the request clashes with the current state (409)
+│   ├── AlreadyExists            unique email, SKU or slug taken
+│   ├── ConcurrencyConflict      someone else changed the aggregate first; retry
+│   ├── IllegalTransition        an order, payment or reservation state change the table forbids
+│   ├── OutOfStock               not enough available stock; carries the short SKUs
+│   └── InsufficientStock        an adjustment would push stock below what is promised
+├── PaymentDeclined              the gateway refused the payment (402)
+└── PaymentGatewayUnavailable    the gateway failed or timed out (503)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class ShopError(Exception):
+    """Base of every error the core raises on purpose."""
+
+    code = "shop-error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidInput(ShopError):
+    code = "invalid-input"
+
+
+class CurrencyMismatch(InvalidInput):
+    code = "currency-mismatch"
+
+
+class WeakPassword(InvalidInput):
+    code = "weak-password"
+
+
+class EmptyCart(InvalidInput):
+    code = "empty-cart"
+
+
+class NotFound(ShopError):
+    code = "not-found"
+
+
+class AuthenticationFailed(ShopError):
+    code = "authentication-failed"
+
+
+class PermissionDenied(ShopError):
+    code = "permission-denied"
+
+
+class Conflict(ShopError):
+    code = "conflict"
+
+
+class AlreadyExists(Conflict):
+    code = "already-exists"
+
+
+class ConcurrencyConflict(Conflict):
+    code = "concurrency-conflict"
+
+
+class IllegalTransition(Conflict):
+    code = "illegal-transition"
+
+
+class OutOfStock(Conflict):
+    code = "out-of-stock"
+
+    def __init__(self, skus: Sequence[str]) -> None:
+        self.skus = tuple(sorted(set(skus)))
+        super().__init__(f"not enough stock for: {', '.join(self.skus)}")
+
+
+class InsufficientStock(Conflict):
+    code = "insufficient-stock"
+
+
+class PaymentDeclined(ShopError):
+    code = "payment-declined"
+
+
+class PaymentGatewayUnavailable(ShopError):
+    code = "payment-gateway-unavailable"
