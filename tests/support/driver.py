@@ -8,13 +8,15 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
+from dependency_injector import providers
+
 from adapters.memory.clock import ManualClock
 from adapters.memory.hasher import FastInsecureHasher
 from adapters.memory.notifier import RecordingNotifier
 from adapters.memory.store import MemoryStore
 from adapters.payments.simulated import SimulatedGateway
 from apps.containers import ShopContainer
-from dependency_injector import providers
+from apps.settings import Settings
 from shopcore import (
     AddCartItem,
     Address,
@@ -33,8 +35,6 @@ from shopcore.catalog.model import Product
 from shopcore.customers.model import Customer
 from shopcore.inventory.queries import availability
 from shopcore.ordering.model import Order
-
-from apps.settings import Settings
 
 ADDRESS = Address(
     name="Ada Lovelace", line1="1 Main Street", city="Berlin", postal_code="10115", country="DE"

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from shopcore import OrderStatus
-
 from tests.support.driver import ShopDriver
 
 

@@ -1,0 +1,89 @@
+"""Static proof that every adapter satisfies its port: mypy checks these assignments.
+
+The container hands adapters around as `Any`, so without this a signature drifting away
+from its Protocol would only show up at run time.
+"""
+
+from __future__ import annotations
+
+from adapters.bridges.links import CartLink, CatalogLink, ContactsLink, PaymentsLink, StockLink
+from adapters.memory.clock import ManualClock, SystemClock
+from adapters.memory.hasher import FastInsecureHasher
+from adapters.memory.notifier import LogNotifier, RecordingNotifier
+from adapters.memory.stock import MemoryStockLedger
+from adapters.memory.unit_of_work import MemoryUnitOfWork
+from adapters.payments.simulated import SimulatedGateway
+from adapters.policies.discounts import NoDiscounts
+from adapters.policies.shipping import FlatRateShipping
+from adapters.policies.tax import CountryTax
+from adapters.security.argon2_hasher import Argon2Hasher
+from shopcore.bootstrap import Links, ShopUnitOfWork
+from shopcore.cart.ports import CatalogQuotes
+from shopcore.customers.ports import PasswordHasher
+from shopcore.inventory.ports import StockLedger
+from shopcore.ordering.ports import (
+    CartSource,
+    CustomerContacts,
+    DiscountPolicy,
+    Payments,
+    PriceList,
+    ShippingPolicy,
+    StockReservations,
+    TaxPolicy,
+)
+from shopcore.payments.ports import PaymentGateway
+from shopcore.shared.clock import Clock
+from shopcore.shared.notifications import Notifier
+
+
+def unit_of_work(uow: MemoryUnitOfWork) -> ShopUnitOfWork:
+    return uow
+
+
+def stock_ledger(ledger: MemoryStockLedger) -> StockLedger:
+    return ledger
+
+
+def hashers(argon2: Argon2Hasher, fast: FastInsecureHasher) -> tuple[PasswordHasher, ...]:
+    return (argon2, fast)
+
+
+def gateway(simulated: SimulatedGateway) -> PaymentGateway:
+    return simulated
+
+
+def clocks(system: SystemClock, manual: ManualClock) -> tuple[Clock, ...]:
+    return (system, manual)
+
+
+def notifiers(log: LogNotifier, recording: RecordingNotifier) -> tuple[Notifier, ...]:
+    return (log, recording)
+
+
+def policies(
+    shipping: FlatRateShipping, tax: CountryTax, discounts: NoDiscounts
+) -> tuple[ShippingPolicy, TaxPolicy, DiscountPolicy]:
+    return (shipping, tax, discounts)
+
+
+def links(
+    carts: CartLink,
+    catalog: CatalogLink,
+    stock: StockLink,
+    payments: PaymentsLink,
+    contacts: ContactsLink,
+) -> Links:
+    cart_source: CartSource = carts
+    prices: PriceList = catalog
+    quotes: CatalogQuotes = catalog
+    reservations: StockReservations = stock
+    paying: Payments = payments
+    contact: CustomerContacts = contacts
+    return Links(
+        carts=cart_source,
+        prices=prices,
+        quotes=quotes,
+        stock=reservations,
+        payments=paying,
+        contacts=contact,
+    )

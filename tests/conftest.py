@@ -1,0 +1,34 @@
+"""Suite-wide policy: hypothesis profiles, and what happens when a backing service is down."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile("default", deadline=None)
+# CI is a shared 2-core machine: no deadlines, and no health check that times the machine.
+settings.register_profile(
+    "ci", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile("ci" if os.environ.get("CI") == "true" else "default")
+
+SERVICE_MARKERS = ("postgres", "redis")
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI") == "true"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """In CI a service test that skips is a failure: the services are meant to be up there."""
+    outcome = yield
+    report = outcome.get_result()
+    if not (in_ci() and report.skipped):
+        return
+    if any(item.get_closest_marker(name) for name in SERVICE_MARKERS):
+        report.outcome = "failed"
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.longrepr = f"service test skipped under CI=true: {reason}"
