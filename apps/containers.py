@@ -1,7 +1,8 @@
 """The composition root: which adapter serves which port.
 
-The defaults build the embedded, in-memory shop. Later issues add SQL, Redis and HTTP
-providers; tests override providers (`container.gateway.override(...)`) instead of patching.
+`settings.database_url` picks the storage: None keeps the shop in memory; a URL selects the
+SQL unit of work on SQLite or PostgreSQL. Tests override providers
+(`container.gateway.override(...)`) instead of patching.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from typing import Any
 from dependency_injector import containers, providers
 
 from adapters.bridges import in_process_links
+from adapters.db.engine import create_engine
+from adapters.db.unit_of_work import SqlUnitOfWork
 from adapters.memory.clock import SystemClock
 from adapters.memory.notifier import LogNotifier
 from adapters.memory.store import MemoryStore
@@ -29,12 +32,25 @@ def _money(amount: int | None, currency: str) -> Money | None:
     return None if amount is None else Money(amount, currency)
 
 
+def _storage(settings: Settings) -> str:
+    return "memory" if settings.database_url is None else "sql"
+
+
 class ShopContainer(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings, default=Settings())
 
     clock: providers.Provider[Any] = providers.Singleton(SystemClock)
     store = providers.Singleton(MemoryStore)
-    unit_of_work = providers.Factory(MemoryUnitOfWork, store=store)
+    engine: providers.Provider[Any] = providers.Singleton(
+        create_engine,
+        url=settings.provided.database_url,
+        pool_size=settings.provided.database_pool_size,
+    )
+    unit_of_work: providers.Provider[Any] = providers.Selector(
+        providers.Callable(_storage, settings),
+        memory=providers.Factory(MemoryUnitOfWork, store=store),
+        sql=providers.Factory(SqlUnitOfWork, engine=engine, now=clock.provided.now),
+    )
 
     hasher: providers.Provider[Any] = providers.Singleton(Argon2Hasher)
     gateway: providers.Provider[Any] = providers.Singleton(SimulatedGateway)

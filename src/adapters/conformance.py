@@ -7,6 +7,8 @@ from its Protocol would only show up at run time.
 from __future__ import annotations
 
 from adapters.bridges.links import CartLink, CatalogLink, ContactsLink, PaymentsLink, StockLink
+from adapters.db.stock import SqlStockLedger
+from adapters.db.unit_of_work import SqlUnitOfWork
 from adapters.memory.clock import ManualClock, SystemClock
 from adapters.memory.hasher import FastInsecureHasher
 from adapters.memory.notifier import LogNotifier, RecordingNotifier
@@ -36,12 +38,12 @@ from shopcore.shared.clock import Clock
 from shopcore.shared.notifications import Notifier
 
 
-def unit_of_work(uow: MemoryUnitOfWork) -> ShopUnitOfWork:
-    return uow
+def units_of_work(memory: MemoryUnitOfWork, sql: SqlUnitOfWork) -> tuple[ShopUnitOfWork, ...]:
+    return (memory, sql)
 
 
-def stock_ledger(ledger: MemoryStockLedger) -> StockLedger:
-    return ledger
+def stock_ledgers(memory: MemoryStockLedger, sql: SqlStockLedger) -> tuple[StockLedger, ...]:
+    return (memory, sql)
 
 
 def hashers(argon2: Argon2Hasher, fast: FastInsecureHasher) -> tuple[PasswordHasher, ...]:

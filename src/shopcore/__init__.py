@@ -29,6 +29,7 @@ from shopcore.shared.address import Address
 from shopcore.shared.errors import (
     AlreadyExists,
     AuthenticationFailed,
+    Busy,
     ConcurrencyConflict,
     Conflict,
     EmptyCart,
@@ -41,6 +42,7 @@ from shopcore.shared.errors import (
     PaymentGatewayUnavailable,
     PermissionDenied,
     ShopError,
+    TransientConflict,
     WeakPassword,
 )
 from shopcore.shared.money import Money
@@ -54,6 +56,7 @@ __all__ = [
     "ArchiveProduct",
     "Authenticate",
     "AuthenticationFailed",
+    "Busy",
     "CancelOrder",
     "CartAccess",
     "ChangeCartItem",
@@ -88,6 +91,7 @@ __all__ = [
     "ShipOrder",
     "Shop",
     "ShopError",
+    "TransientConflict",
     "UpdateProduct",
     "Variant",
     "WeakPassword",

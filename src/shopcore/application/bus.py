@@ -4,16 +4,24 @@ Every message gets a fresh unit of work. After a handler returns, the events its
 produced are handled in turn, each by every subscriber with a unit of work of its own.
 A command's failure propagates to the caller; an event handler's failure is logged and does
 not stop the other subscribers, because the change that raised the event is already committed.
+
+A command whose unit of work hits a TransientConflict (a database deadlock or serialization
+failure) rolled back everything it wrote, so it is run again with a fresh unit of work, a
+bounded number of times with jittered backoff. When the retries run out it fails as Busy,
+which is not retried again by an enclosing command: only the innermost transaction retries.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from shopcore.application.unit_of_work import UnitOfWork
+from shopcore.shared.errors import Busy, TransientConflict
 from shopcore.shared.messages import Command, Event, Message
 
 logger = logging.getLogger("shopcore.bus")
@@ -32,8 +40,13 @@ class MessageBus:
         uow_factory: Callable[[], UnitOfWork],
         command_handlers: Mapping[type[Command], CommandHandler],
         event_handlers: Mapping[type[Event], Sequence[EventHandler]],
+        *,
+        attempts: int = 5,
+        backoff_seconds: float = 0.005,
     ) -> None:
         self._uow_factory = uow_factory
+        self._attempts = attempts
+        self._backoff = backoff_seconds
         self._command_handlers = dict(command_handlers)
         self._event_handlers = {kind: list(handlers) for kind, handlers in event_handlers.items()}
 
@@ -65,13 +78,22 @@ class MessageBus:
         handler = self._command_handlers.get(type(command))
         if handler is None:
             raise LookupError(f"no handler for command {type(command).__name__}")
-        uow = self._uow_factory()
-        try:
-            return await handler(command, uow)
-        finally:
-            # Even a failing command may have committed part of its work (a released
-            # reservation); those events are facts and must still be published.
-            queue.extend(uow.collect_new_events())
+        for attempt in range(1, self._attempts + 1):
+            uow = self._uow_factory()
+            try:
+                return await handler(command, uow)
+            except TransientConflict as conflict:
+                if attempt == self._attempts:
+                    raise Busy(f"{type(command).__name__} kept conflicting; retry later") from (
+                        conflict
+                    )
+                logger.info("retrying %s after %s", type(command).__name__, conflict.detail)
+                await asyncio.sleep(self._backoff * 2**attempt * random.uniform(0.5, 1.5))
+            finally:
+                # Even a failing command may have committed part of its work (a released
+                # reservation); those events are facts and must still be published.
+                queue.extend(uow.collect_new_events())
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def _publish(self, event: Event, queue: deque[Event]) -> None:
         for handler in self._event_handlers.get(type(event), ()):

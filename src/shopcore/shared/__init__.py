@@ -5,6 +5,7 @@ from shopcore.shared.clock import Clock
 from shopcore.shared.errors import (
     AlreadyExists,
     AuthenticationFailed,
+    Busy,
     ConcurrencyConflict,
     Conflict,
     CurrencyMismatch,
@@ -18,6 +19,7 @@ from shopcore.shared.errors import (
     PaymentGatewayUnavailable,
     PermissionDenied,
     ShopError,
+    TransientConflict,
     WeakPassword,
 )
 from shopcore.shared.ids import new_id
@@ -28,6 +30,7 @@ __all__ = [
     "Aggregate",
     "AlreadyExists",
     "AuthenticationFailed",
+    "Busy",
     "Clock",
     "Command",
     "ConcurrencyConflict",
@@ -46,6 +49,7 @@ __all__ = [
     "PaymentGatewayUnavailable",
     "PermissionDenied",
     "ShopError",
+    "TransientConflict",
     "WeakPassword",
     "new_id",
 ]

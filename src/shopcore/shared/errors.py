@@ -11,11 +11,14 @@ ShopError
 ├── Conflict                     the request clashes with the current state (409)
 │   ├── AlreadyExists            unique email, SKU or slug taken
 │   ├── ConcurrencyConflict      someone else changed the aggregate first; retry
+│   │   └── TransientConflict    the database gave up on a deadlock or serialization
+│   │                            failure; the bus retries the command with backoff
 │   ├── IllegalTransition        an order, payment or reservation state change the table forbids
 │   ├── OutOfStock               not enough available stock; carries the short SKUs
 │   └── InsufficientStock        an adjustment would push stock below what is promised
 ├── PaymentDeclined              the gateway refused the payment (402)
-└── PaymentGatewayUnavailable    the gateway failed or timed out (503)
+├── PaymentGatewayUnavailable    the gateway failed or timed out (503)
+└── Busy                         a command kept hitting transient conflicts; retry later (503)
 """
 
 from __future__ import annotations
@@ -73,6 +76,10 @@ class ConcurrencyConflict(Conflict):
     code = "concurrency-conflict"
 
 
+class TransientConflict(ConcurrencyConflict):
+    code = "transient-conflict"
+
+
 class IllegalTransition(Conflict):
     code = "illegal-transition"
 
@@ -95,3 +102,7 @@ class PaymentDeclined(ShopError):
 
 class PaymentGatewayUnavailable(ShopError):
     code = "payment-gateway-unavailable"
+
+
+class Busy(ShopError):
+    code = "busy"

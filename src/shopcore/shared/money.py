@@ -24,7 +24,7 @@ class Money(msgspec.Struct, frozen=True, order=False):
         # bool is an int subclass: True cents would be a silent bug.
         if type(self.amount) is not int:
             raise InvalidInput("money amount must be an integer number of minor units")
-        if not _CURRENCY.match(self.currency):
+        if not _CURRENCY.fullmatch(self.currency):
             raise InvalidInput(f"currency must be an ISO 4217 code, got {self.currency!r}")
 
     @classmethod

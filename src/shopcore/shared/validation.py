@@ -22,13 +22,13 @@ def text(value: str, field: str, *, min_length: int = 1, max_length: int) -> str
 
 
 def slug(value: str, field: str = "slug") -> str:
-    if len(value) > 100 or not SLUG.match(value):
+    if len(value) > 100 or not SLUG.fullmatch(value):
         raise InvalidInput(f"{field} must be lowercase words joined by hyphens (at most 100)")
     return value
 
 
 def sku(value: str) -> str:
-    if not SKU.match(value):
+    if not SKU.fullmatch(value):
         raise InvalidInput(f"invalid SKU {value[:80]!r}: letters, digits, '.', '_', '-' (1-64)")
     return value
 

@@ -1,0 +1,233 @@
+"""SQL repositories for the aggregate-shaped ports. Reads go through the unit's identity map,
+so one unit of work sees one copy of each aggregate; writes happen at commit (session.py)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from sqlalchemy import Select, delete, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.db import tables
+from adapters.db.errors import translated
+from adapters.db.mappers import (
+    CART,
+    CUSTOMER,
+    ORDER,
+    PAYMENT,
+    PRODUCT,
+    AggregateMapper,
+    product_from,
+    variant_rows,
+)
+from adapters.db.session import insert_or_skip
+from shopcore.cart.model import Cart, CartStatus
+from shopcore.catalog.model import Product, ProductStatus
+from shopcore.catalog.ports import ProductFilter
+from shopcore.customers.model import Customer
+from shopcore.ordering.model import Order, OrderStatus
+from shopcore.payments.model import Payment
+from shopcore.shared.aggregate import Aggregate
+from shopcore.shared.errors import AlreadyExists
+
+if TYPE_CHECKING:
+    from adapters.db.unit_of_work import SqlUnitOfWork
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class _Repository(Generic[A]):
+    mapper: AggregateMapper[A]
+
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+
+    async def _add(self, key: str, aggregate: A) -> None:
+        connection = await self._uow.connection()
+        async with translated():
+            await self._uow.session.insert(connection, self.mapper, aggregate, key)
+
+    async def get(self, key: str) -> A | None:
+        known = self._uow.session.known(self.mapper, key)
+        if known is not None:
+            return known
+        found = await self._select(select(self.mapper.table).where(self.mapper.table.c.id == key))
+        return found[0] if found else None
+
+    async def _select(self, statement: Select[Any]) -> list[A]:
+        connection = await self._uow.connection()
+        async with translated():
+            rows = (await connection.execute(statement)).mappings().all()
+        return [self._register(await self._build(connection, row), row["id"]) for row in rows]
+
+    async def _build(self, connection: AsyncConnection, row: Any) -> A:
+        return self.mapper.from_row(row)
+
+    def _register(self, aggregate: A, key: str) -> A:
+        return self._uow.session.loaded(self.mapper, aggregate, key)
+
+
+class SqlProductRepository(_Repository[Product]):
+    mapper = PRODUCT
+
+    async def add(self, product: Product) -> None:
+        await self._add(product.id, product)
+
+    async def get_by_slug(self, slug: str) -> Product | None:
+        found = await self._select(select(tables.products).where(tables.products.c.slug == slug))
+        return found[0] if found else None
+
+    async def taken_skus(self, skus: Sequence[str], *, excluding: str | None = None) -> list[str]:
+        variants = tables.product_variants
+        statement = select(variants.c.sku).where(variants.c.sku.in_(sorted(set(skus))))
+        if excluding is not None:
+            statement = statement.where(variants.c.product_id != excluding)
+        connection = await self._uow.connection()
+        async with translated():
+            return sorted((await connection.execute(statement)).scalars().all())
+
+    async def by_skus(self, skus: Sequence[str]) -> list[Product]:
+        variants = tables.product_variants
+        owners = select(variants.c.product_id).where(variants.c.sku.in_(sorted(set(skus))))
+        statement = (
+            select(tables.products)
+            .where(tables.products.c.id.in_(owners))
+            .order_by(tables.products.c.id)
+        )
+        return await self._select(statement)
+
+    async def page(
+        self, filters: ProductFilter, *, before: str | None, limit: int
+    ) -> list[Product]:
+        products, variants = tables.products, tables.product_variants
+        statement = select(products).order_by(products.c.id.desc()).limit(limit)
+        if before is not None:
+            statement = statement.where(products.c.id < before)
+        if not filters.include_archived:
+            statement = statement.where(products.c.status == ProductStatus.ACTIVE.value)
+        if filters.category is not None:
+            statement = statement.where(products.c.category == filters.category)
+        if filters.text is not None:
+            pattern = f"%{_escape_like(filters.text.casefold())}%"
+            statement = statement.where(
+                or_(
+                    func.lower(products.c.name).like(pattern, escape="\\"),
+                    func.lower(products.c.description).like(pattern, escape="\\"),
+                )
+            )
+        in_range = variants.c.product_id == products.c.id
+        if filters.min_price is not None:
+            in_range = in_range & (variants.c.price_amount >= filters.min_price)
+        if filters.max_price is not None:
+            in_range = in_range & (variants.c.price_amount <= filters.max_price)
+        statement = statement.where(exists().where(in_range))
+        return await self._select(statement)
+
+    async def _select(self, statement: Select[Any]) -> list[Product]:
+        connection = await self._uow.connection()
+        async with translated():
+            rows = (await connection.execute(statement)).mappings().all()
+            ids = [row["id"] for row in rows if self._uow.session.known(PRODUCT, row["id"]) is None]
+            children: dict[str, list[Any]] = defaultdict(list)
+            if ids:
+                variants = tables.product_variants
+                result = await connection.execute(
+                    select(variants).where(variants.c.product_id.in_(ids))
+                )
+                for variant in result.mappings():
+                    children[variant["product_id"]].append(variant)
+        return [self._register(product_from(row, children[row["id"]]), row["id"]) for row in rows]
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def write_variants(
+    connection: AsyncConnection, product: Product, before: Product | None
+) -> None:
+    """Keep product_variants equal to the product's variants; SKUs stay unique shop-wide."""
+    if before is not None and before.variants == product.variants:
+        return
+    variants = tables.product_variants
+    if before is not None:
+        await connection.execute(delete(variants).where(variants.c.product_id == product.id))
+    rows = variant_rows(product)
+    statement = insert_or_skip(connection, variants).returning(variants.c.sku)
+    result = await connection.execute(statement, rows)
+    if len(result.all()) != len(rows):
+        raise AlreadyExists(f"a SKU of product {product.id} belongs to another product")
+
+
+class SqlCustomerRepository(_Repository[Customer]):
+    mapper = CUSTOMER
+
+    async def add(self, customer: Customer) -> None:
+        await self._add(customer.id, customer)
+
+    async def get_by_email(self, email: str) -> Customer | None:
+        statement = select(tables.customers).where(
+            tables.customers.c.email == email.strip().lower()
+        )
+        found = await self._select(statement)
+        return found[0] if found else None
+
+
+class SqlCartRepository(_Repository[Cart]):
+    mapper = CART
+
+    async def add(self, cart: Cart) -> None:
+        await self._add(cart.id, cart)
+
+    async def open_cart_of(self, customer_id: str) -> Cart | None:
+        carts = tables.carts
+        statement = (
+            select(carts)
+            .where(
+                carts.c.customer_id == customer_id,
+                carts.c.status.in_([CartStatus.OPEN.value, CartStatus.CHECKING_OUT.value]),
+            )
+            .order_by(carts.c.id)
+            .limit(1)
+        )
+        found = await self._select(statement)
+        return found[0] if found else None
+
+
+class SqlOrderRepository(_Repository[Order]):
+    mapper = ORDER
+
+    async def add(self, order: Order) -> None:
+        await self._add(order.id, order)
+
+    async def page(
+        self,
+        *,
+        customer_id: str | None,
+        status: OrderStatus | None,
+        before: str | None,
+        limit: int,
+    ) -> list[Order]:
+        orders = tables.orders
+        statement = select(orders).order_by(orders.c.id.desc()).limit(limit)
+        if customer_id is not None:
+            statement = statement.where(orders.c.customer_id == customer_id)
+        if status is not None:
+            statement = statement.where(orders.c.status == status.value)
+        if before is not None:
+            statement = statement.where(orders.c.id < before)
+        return await self._select(statement)
+
+
+class SqlPaymentRepository(_Repository[Payment]):
+    mapper = PAYMENT
+
+    async def add(self, payment: Payment) -> None:
+        await self._add(payment.id, payment)
+
+    async def for_order(self, order_id: str) -> list[Payment]:
+        payments = tables.payments
+        statement = select(payments).where(payments.c.order_id == order_id).order_by(payments.c.id)
+        return await self._select(statement)

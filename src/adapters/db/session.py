@@ -1,0 +1,115 @@
+"""The identity map of one SQL unit of work, and the version-checked writes at commit."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import insert, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import Insert
+
+from adapters.db.mappers import AggregateMapper
+from shopcore.application.tracking import EventLedger
+from shopcore.shared.aggregate import Aggregate
+from shopcore.shared.errors import AlreadyExists, ConcurrencyConflict
+
+A = TypeVar("A", bound=Aggregate)
+# Writes rows an aggregate keeps in child tables (a product's variants): (conn, new, old|None).
+ChildWriter = Callable[[AsyncConnection, Any, Any], Awaitable[None]]
+
+
+def insert_or_skip(connection: AsyncConnection, table: Any) -> Insert:
+    """INSERT that skips rows clashing with any unique constraint instead of failing, so a
+    clash is reported (rowcount 0) without aborting a PostgreSQL transaction."""
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if connection.dialect.name == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    return insert(table)
+
+
+@dataclass
+class _Entry:
+    mapper: AggregateMapper[Any]
+    aggregate: Aggregate
+    pristine: Aggregate  # as read (or inserted): a change is `aggregate != pristine`
+    stored_version: int  # the version the row has in the database now
+    inserted: bool  # inserted by this unit: already at its first version
+
+
+class Session:
+    def __init__(self, events: EventLedger, children: Mapping[str, ChildWriter]) -> None:
+        self._events = events
+        self._children = children
+        self._entries: dict[tuple[str, str], _Entry] = {}
+
+    def known(self, mapper: AggregateMapper[A], key: str) -> A | None:
+        entry = self._entries.get((mapper.table.name, key))
+        return None if entry is None else entry.aggregate  # type: ignore[return-value]
+
+    def loaded(self, mapper: AggregateMapper[A], aggregate: A, key: str) -> A:
+        """Register a freshly read aggregate, or hand back the copy this unit already has."""
+        existing = self.known(mapper, key)
+        if existing is not None:
+            return existing
+        self._entries[(mapper.table.name, key)] = _Entry(
+            mapper, aggregate, copy.deepcopy(aggregate), aggregate.version, inserted=False
+        )
+        return self._events.track(aggregate)
+
+    async def insert(
+        self, connection: AsyncConnection, mapper: AggregateMapper[A], aggregate: A, key: str
+    ) -> None:
+        """Insert now, so a clash on id or a unique column surfaces at `add`, not at commit."""
+        row = mapper.to_row(aggregate)
+        row["version"] = aggregate.version + 1
+        result = await connection.execute(insert_or_skip(connection, mapper.table).values(row))
+        if result.rowcount != 1:
+            raise AlreadyExists(f"{mapper.table.name} {key}, or one of its unique values, exists")
+        if (children := self._children.get(mapper.table.name)) is not None:
+            await children(connection, aggregate, None)
+        pristine = copy.deepcopy(aggregate)
+        self._entries[(mapper.table.name, key)] = _Entry(
+            mapper, aggregate, pristine, aggregate.version + 1, inserted=True
+        )
+        self._events.track(aggregate)
+
+    def changed(self) -> list[tuple[str, _Entry]]:
+        return [
+            (key, entry)
+            for (_, key), entry in self._entries.items()
+            if entry.aggregate != entry.pristine
+        ]
+
+    async def flush(self, connection: AsyncConnection) -> list[tuple[_Entry, int]]:
+        """Write every changed aggregate if nobody changed its row since it was read."""
+        written = []
+        # A fixed order (table, id) so that two units writing the same rows cannot deadlock.
+        ordered = sorted(self.changed(), key=lambda item: (item[1].mapper.table.name, item[0]))
+        for key, entry in ordered:
+            table = entry.mapper.table
+            new_version = entry.stored_version + (0 if entry.inserted else 1)
+            row = entry.mapper.to_row(entry.aggregate)
+            row.pop("id")
+            row["version"] = new_version
+            result = await connection.execute(
+                update(table)
+                .where(table.c.id == key, table.c.version == entry.stored_version)
+                .values(row)
+            )
+            if result.rowcount != 1:
+                raise ConcurrencyConflict(f"{table.name} {key} was changed by someone else")
+            if (children := self._children.get(table.name)) is not None:
+                await children(connection, entry.aggregate, entry.pristine)
+            written.append((entry, new_version))
+        return written
+
+    def entries(self) -> list[_Entry]:
+        return list(self._entries.values())
+
+    def clear(self) -> None:
+        self._entries.clear()

@@ -1,0 +1,510 @@
+"""The SQL stock ledger: every change is a conditional statement the database applies
+atomically under its row lock, never a read in Python followed by a write.
+
+`stock_levels.reserved` sums the reservation lines still marked `held`. A line of a
+reservation that expired is un-held lazily by the next statement that touches its row (or by
+the sweeper), so an expired reservation never blocks a sale, and `levels()` leaves such lines
+out before that happens. Rows are always touched in (sku, location) order so that concurrent
+multi-line reservations cannot deadlock one another.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.db.errors import translated
+from adapters.db.session import insert_or_skip
+from adapters.db.tables import reservation_lines, reservations, stock_levels, stock_movements
+from shopcore.inventory.model import (
+    MovementKind,
+    Reservation,
+    ReservationLine,
+    ReservationStatus,
+    StockLevel,
+    StockMovement,
+)
+from shopcore.shared.errors import AlreadyExists, InsufficientStock, NotFound, OutOfStock
+
+if TYPE_CHECKING:
+    from adapters.db.unit_of_work import SqlUnitOfWork
+
+ACTIVE = ReservationStatus.ACTIVE.value
+levels_t, lines_t, res_t = stock_levels, reservation_lines, reservations
+
+
+def _at(sku: str, location: str) -> Any:
+    return and_(levels_t.c.sku == sku, levels_t.c.location == location)
+
+
+class SqlStockLedger:
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+
+    async def _conn(self) -> AsyncConnection:
+        return await self._uow.connection()
+
+    # -- reads -----------------------------------------------------------------------------
+    async def levels(self, skus: Sequence[str], now: datetime) -> list[StockLevel]:
+        wanted = sorted(set(skus))
+        if not wanted:
+            return []
+        lapsed = (
+            select(
+                lines_t.c.sku,
+                lines_t.c.location,
+                func.sum(lines_t.c.quantity).label("quantity"),
+            )
+            .join(res_t, res_t.c.id == lines_t.c.reservation_id)
+            .where(
+                lines_t.c.sku.in_(wanted),
+                lines_t.c.held.is_(True),
+                res_t.c.status == ACTIVE,
+                res_t.c.expires_at <= now,
+            )
+            .group_by(lines_t.c.sku, lines_t.c.location)
+            .subquery()
+        )
+        statement = (
+            select(
+                levels_t.c.sku,
+                levels_t.c.location,
+                levels_t.c.on_hand,
+                (levels_t.c.reserved - func.coalesce(lapsed.c.quantity, 0)).label("reserved"),
+                levels_t.c.allocated,
+            )
+            .select_from(
+                levels_t.outerjoin(
+                    lapsed,
+                    and_(
+                        lapsed.c.sku == levels_t.c.sku,
+                        lapsed.c.location == levels_t.c.location,
+                    ),
+                )
+            )
+            .where(levels_t.c.sku.in_(wanted))
+            .order_by(levels_t.c.sku, levels_t.c.location)
+        )
+        connection = await self._conn()
+        async with translated():
+            rows = (await connection.execute(statement)).mappings().all()
+        return [
+            StockLevel(
+                sku=row["sku"],
+                location=row["location"],
+                on_hand=int(row["on_hand"]),
+                reserved=int(row["reserved"]),
+                allocated=int(row["allocated"]),
+            )
+            for row in rows
+        ]
+
+    async def reservation(self, reservation_id: str) -> Reservation | None:
+        connection = await self._conn()
+        async with translated():
+            found = await _load(connection, [reservation_id])
+        return found[0] if found else None
+
+    async def movements(self, sku: str) -> list[StockMovement]:
+        statement = (
+            select(stock_movements)
+            .where(stock_movements.c.sku == sku)
+            .order_by(stock_movements.c.id)
+        )
+        connection = await self._conn()
+        async with translated():
+            rows = (await connection.execute(statement)).mappings().all()
+        return [
+            StockMovement(
+                sku=row["sku"],
+                location=row["location"],
+                kind=MovementKind(row["kind"]),
+                delta=int(row["delta"]),
+                reason=row["reason"],
+                at=row["at"],
+            )
+            for row in rows
+        ]
+
+    # -- changes ---------------------------------------------------------------------------
+    async def receive(self, movement: StockMovement) -> None:
+        connection = await self._conn()
+        async with translated():
+            await _add_on_hand(connection, movement.sku, movement.location, movement.delta)
+            await _log(connection, [movement])
+
+    async def adjust(self, movement: StockMovement, now: datetime) -> None:
+        connection = await self._conn()
+        async with translated():
+            if movement.delta > 0:
+                await _add_on_hand(connection, movement.sku, movement.location, movement.delta)
+            else:
+                await _unhold_lapsed(connection, movement.sku, movement.location, now)
+                result = await connection.execute(
+                    update(levels_t)
+                    .where(
+                        _at(movement.sku, movement.location),
+                        levels_t.c.on_hand + movement.delta
+                        >= levels_t.c.reserved + levels_t.c.allocated,
+                    )
+                    .values(on_hand=levels_t.c.on_hand + movement.delta)
+                )
+                if result.rowcount != 1:
+                    raise InsufficientStock(
+                        f"{movement.sku} at {movement.location} cannot go below what is promised"
+                    )
+            await _log(connection, [movement])
+
+    async def reserve(self, reservation: Reservation, now: datetime) -> None:
+        connection = await self._conn()
+        async with translated():
+            created = await connection.execute(
+                insert_or_skip(connection, res_t).values(
+                    id=reservation.id,
+                    status=ACTIVE,
+                    expires_at=reservation.expires_at,
+                    created_at=reservation.created_at,
+                )
+            )
+            if created.rowcount != 1:
+                raise AlreadyExists(f"reservation {reservation.id} already exists")
+            wanted = _totals(reservation.lines)
+            taken: list[tuple[str, str, int]] = []
+            short: list[str] = []
+            for (sku, location), quantity in wanted:
+                await _unhold_lapsed(connection, sku, location, now)
+                if await _take(connection, sku, location, quantity, into="reserved"):
+                    taken.append((sku, location, quantity))
+                else:
+                    short.append(sku)
+            if short:
+                # Give back what this call took, so nothing of it stays, then say every SKU.
+                for sku, location, quantity in taken:
+                    await _shift(connection, sku, location, reserved=-quantity)
+                await connection.execute(delete(res_t).where(res_t.c.id == reservation.id))
+                raise OutOfStock(short)
+            await connection.execute(
+                insert(lines_t),
+                [
+                    {
+                        "reservation_id": reservation.id,
+                        "sku": sku,
+                        "location": location,
+                        "quantity": quantity,
+                        "held": True,
+                    }
+                    for (sku, location), quantity in wanted
+                ],
+            )
+
+    async def release(self, reservation_id: str, now: datetime) -> Reservation:
+        connection = await self._conn()
+        async with translated():
+            reservation = await self._get(connection, reservation_id)
+            if reservation.status is ReservationStatus.ACTIVE:
+                released = reservation.moved_to(ReservationStatus.RELEASED)
+                if await _move(connection, reservation_id, ReservationStatus.ACTIVE, released):
+                    await _unhold(connection, reservation)
+                    return released
+                return await self.release(reservation_id, now)  # it moved meanwhile: look again
+            if reservation.status is ReservationStatus.ALLOCATED:
+                deallocated = reservation.moved_to(ReservationStatus.DEALLOCATED)
+                if await _move(
+                    connection, reservation_id, ReservationStatus.ALLOCATED, deallocated
+                ):
+                    for (sku, location), quantity in _totals(reservation.lines):
+                        await _shift(connection, sku, location, allocated=-quantity)
+                    return deallocated
+                return await self.release(reservation_id, now)
+            if reservation.status is ReservationStatus.SHIPPED:
+                reservation.moved_to(ReservationStatus.RELEASED)  # raises IllegalTransition
+            return reservation
+
+    async def allocate(self, reservation_id: str, now: datetime) -> Reservation:
+        connection = await self._conn()
+        async with translated():
+            reservation = await self._get(connection, reservation_id)
+            if reservation.status is ReservationStatus.ALLOCATED:
+                return reservation
+            allocated = reservation.moved_to(ReservationStatus.ALLOCATED)
+            if not await _move(connection, reservation_id, ReservationStatus.ACTIVE, allocated):
+                return await self.allocate(reservation_id, now)
+            taken: list[tuple[str, str, int]] = []
+            short: list[str] = []
+            for (sku, location), quantity in _totals(reservation.lines):
+                # A held line moves from reserved to allocated. A line that no longer holds
+                # (its reservation expired) must find its stock available again.
+                if await _unhold_line(connection, reservation_id, sku, location):
+                    await _shift(connection, sku, location, reserved=-quantity, allocated=quantity)
+                    continue
+                await _unhold_lapsed(connection, sku, location, now)
+                if await _take(connection, sku, location, quantity, into="allocated"):
+                    taken.append((sku, location, quantity))
+                else:
+                    short.append(sku)
+            if short:
+                # The caller's unit rolls back; undo here too so the ledger alone stays exact.
+                for sku, location, quantity in taken:
+                    await _shift(connection, sku, location, allocated=-quantity)
+                await _move(connection, reservation_id, ReservationStatus.ALLOCATED, reservation)
+                raise OutOfStock(short)
+            return allocated
+
+    async def ship(self, reservation_id: str, movement_at: datetime) -> Reservation:
+        connection = await self._conn()
+        async with translated():
+            reservation = await self._get(connection, reservation_id)
+            if reservation.status is ReservationStatus.SHIPPED:
+                return reservation
+            shipped = reservation.moved_to(ReservationStatus.SHIPPED)
+            if not await _move(connection, reservation_id, ReservationStatus.ALLOCATED, shipped):
+                return await self.ship(reservation_id, movement_at)
+            for (sku, location), quantity in _totals(reservation.lines):
+                await _shift(connection, sku, location, on_hand=-quantity, allocated=-quantity)
+            await _log(
+                connection,
+                [
+                    StockMovement(
+                        sku=line.sku,
+                        location=line.location,
+                        kind=MovementKind.SHIPPED,
+                        delta=-line.quantity,
+                        reason=f"shipped for {reservation_id}",
+                        at=movement_at,
+                    )
+                    for line in reservation.lines
+                ],
+            )
+            return shipped
+
+    async def expire(self, now: datetime, limit: int) -> list[Reservation]:
+        connection = await self._conn()
+        async with translated():
+            due = (
+                select(res_t.c.id)
+                .where(res_t.c.status == ACTIVE, res_t.c.expires_at <= now)
+                .order_by(res_t.c.expires_at, res_t.c.id)
+                .limit(limit)
+            )
+            if connection.dialect.name == "postgresql":
+                # Concurrent sweepers split the work instead of queueing on each other's rows.
+                due = due.with_for_update(skip_locked=True)
+            ids = list((await connection.execute(due)).scalars().all())
+            if not ids:
+                return []
+            moved = await connection.execute(
+                update(res_t)
+                .where(res_t.c.id.in_(ids), res_t.c.status == ACTIVE)
+                .values(status=ReservationStatus.EXPIRED.value)
+                .returning(res_t.c.id)
+            )
+            expired_ids = sorted(moved.scalars().all())
+            expired = await _load(connection, expired_ids)
+            freed: dict[tuple[str, str], int] = defaultdict(int)
+            for reservation in expired:
+                for (sku, location), quantity in await _unhold_all(connection, reservation.id):
+                    freed[(sku, location)] += quantity
+            for (sku, location), quantity in sorted(freed.items()):
+                await _shift(connection, sku, location, reserved=-quantity)
+            by_due = sorted(expired, key=lambda r: (r.expires_at, r.id))
+            return by_due
+
+    async def _get(self, connection: AsyncConnection, reservation_id: str) -> Reservation:
+        found = await _load(connection, [reservation_id])
+        if not found:
+            raise NotFound(f"reservation {reservation_id} not found")
+        return found[0]
+
+
+# -- statements ----------------------------------------------------------------------------
+def _totals(lines: Sequence[ReservationLine]) -> list[tuple[tuple[str, str], int]]:
+    wanted: dict[tuple[str, str], int] = defaultdict(int)
+    for line in lines:
+        wanted[(line.sku, line.location)] += line.quantity
+    return sorted(wanted.items())
+
+
+async def _load(connection: AsyncConnection, ids: Sequence[str]) -> list[Reservation]:
+    if not ids:
+        return []
+    heads = (await connection.execute(select(res_t).where(res_t.c.id.in_(ids)))).mappings().all()
+    rows = await connection.execute(
+        select(lines_t)
+        .where(lines_t.c.reservation_id.in_(ids))
+        .order_by(lines_t.c.reservation_id, lines_t.c.sku, lines_t.c.location)
+    )
+    lines: dict[str, list[ReservationLine]] = defaultdict(list)
+    for row in rows.mappings():
+        lines[row["reservation_id"]].append(
+            ReservationLine(sku=row["sku"], location=row["location"], quantity=int(row["quantity"]))
+        )
+    return [
+        Reservation(
+            id=head["id"],
+            lines=tuple(lines[head["id"]]),
+            status=ReservationStatus(head["status"]),
+            expires_at=head["expires_at"],
+            created_at=head["created_at"],
+        )
+        for head in sorted(heads, key=lambda head: ids.index(head["id"]))
+    ]
+
+
+async def _add_on_hand(connection: AsyncConnection, sku: str, location: str, delta: int) -> None:
+    values = {"sku": sku, "location": location, "on_hand": delta, "reserved": 0, "allocated": 0}
+    if connection.dialect.name == "postgresql":
+        pg = postgresql.insert(levels_t).values(values)
+        statement: Any = pg.on_conflict_do_update(
+            index_elements=[levels_t.c.sku, levels_t.c.location],
+            set_={"on_hand": levels_t.c.on_hand + pg.excluded.on_hand},
+        )
+    else:
+        lite = sqlite.insert(levels_t).values(values)
+        statement = lite.on_conflict_do_update(
+            index_elements=[levels_t.c.sku, levels_t.c.location],
+            set_={"on_hand": levels_t.c.on_hand + lite.excluded.on_hand},
+        )
+    await connection.execute(statement)
+
+
+async def _take(
+    connection: AsyncConnection, sku: str, location: str, quantity: int, *, into: str
+) -> bool:
+    """Move `quantity` from available into `reserved` or `allocated`, if it is there."""
+    column = levels_t.c[into]
+    result = await connection.execute(
+        update(levels_t)
+        .where(
+            _at(sku, location),
+            levels_t.c.on_hand - levels_t.c.reserved - levels_t.c.allocated >= quantity,
+        )
+        .values({into: column + quantity})
+    )
+    return bool(result.rowcount == 1)
+
+
+async def _shift(
+    connection: AsyncConnection,
+    sku: str,
+    location: str,
+    *,
+    on_hand: int = 0,
+    reserved: int = 0,
+    allocated: int = 0,
+) -> None:
+    await connection.execute(
+        update(levels_t)
+        .where(_at(sku, location))
+        .values(
+            on_hand=levels_t.c.on_hand + on_hand,
+            reserved=levels_t.c.reserved + reserved,
+            allocated=levels_t.c.allocated + allocated,
+        )
+    )
+
+
+async def _unhold_lapsed(
+    connection: AsyncConnection, sku: str, location: str, now: datetime
+) -> None:
+    """Give back, on this one row, what reservations that expired without a sweep still hold."""
+    lapsed = select(res_t.c.id).where(res_t.c.status == ACTIVE, res_t.c.expires_at <= now)
+    result = await connection.execute(
+        update(lines_t)
+        .where(
+            lines_t.c.sku == sku,
+            lines_t.c.location == location,
+            lines_t.c.held.is_(True),
+            lines_t.c.reservation_id.in_(lapsed),
+        )
+        .values(held=False)
+        .returning(lines_t.c.quantity)
+    )
+    freed = sum(int(quantity) for quantity in result.scalars().all())
+    if freed:
+        await _shift(connection, sku, location, reserved=-freed)
+
+
+async def _unhold_line(
+    connection: AsyncConnection, reservation_id: str, sku: str, location: str
+) -> bool:
+    """Un-hold one line if it still holds; the caller moves its quantity elsewhere."""
+    result = await connection.execute(
+        update(lines_t)
+        .where(
+            lines_t.c.reservation_id == reservation_id,
+            lines_t.c.sku == sku,
+            lines_t.c.location == location,
+            lines_t.c.held.is_(True),
+        )
+        .values(held=False)
+    )
+    return bool(result.rowcount == 1)
+
+
+async def _unhold(connection: AsyncConnection, reservation: Reservation) -> None:
+    """Un-hold each still-held line of one reservation and take it out of `reserved`."""
+    for (sku, location), _ in _totals(reservation.lines):
+        result = await connection.execute(
+            update(lines_t)
+            .where(
+                lines_t.c.reservation_id == reservation.id,
+                lines_t.c.sku == sku,
+                lines_t.c.location == location,
+                lines_t.c.held.is_(True),
+            )
+            .values(held=False)
+            .returning(lines_t.c.quantity)
+        )
+        freed = sum(int(quantity) for quantity in result.scalars().all())
+        if freed:
+            await _shift(connection, sku, location, reserved=-freed)
+
+
+async def _unhold_all(
+    connection: AsyncConnection, reservation_id: str
+) -> list[tuple[tuple[str, str], int]]:
+    result = await connection.execute(
+        update(lines_t)
+        .where(lines_t.c.reservation_id == reservation_id, lines_t.c.held.is_(True))
+        .values(held=False)
+        .returning(lines_t.c.sku, lines_t.c.location, lines_t.c.quantity)
+    )
+    return [((sku, location), int(quantity)) for sku, location, quantity in result.all()]
+
+
+async def _move(
+    connection: AsyncConnection,
+    reservation_id: str,
+    expected: ReservationStatus,
+    target: Reservation,
+) -> bool:
+    """Compare-and-set the status: only one writer moves a reservation out of a state."""
+    result = await connection.execute(
+        update(res_t)
+        .where(res_t.c.id == reservation_id, res_t.c.status == expected.value)
+        .values(status=target.status.value)
+    )
+    return bool(result.rowcount == 1)
+
+
+async def _log(connection: AsyncConnection, movements: Sequence[StockMovement]) -> None:
+    await connection.execute(
+        insert(stock_movements),
+        [
+            {
+                "sku": movement.sku,
+                "location": movement.location,
+                "kind": movement.kind.value,
+                "delta": movement.delta,
+                "reason": movement.reason,
+                "at": movement.at,
+            }
+            for movement in movements
+        ],
+    )

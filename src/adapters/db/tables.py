@@ -1,0 +1,229 @@
+"""The schema: each context owns its tables, and no foreign key crosses a context.
+
+Scalar columns are what queries filter, sort or constrain on; nested value objects live in
+one `body` document per row. Alembic migrations (migrations/) are checked against this file.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+
+from adapters.db.types import Document, UtcDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID = String(36)  # UUIDv7 text: sorts by creation time, so keyset pages can order by id
+
+# -- catalog -------------------------------------------------------------------------------
+products = Table(
+    "products",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("slug", String(200), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("category", String(100), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    # Listing: newest first within a category, and the storefront's sellable products.
+    Index(None, "category", "id"),
+    Index(None, "status", "id"),
+)
+
+product_variants = Table(
+    "product_variants",
+    metadata,
+    Column("sku", String(64), primary_key=True),  # a SKU belongs to one variant, shop-wide
+    Column("product_id", ID, ForeignKey("products.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("price_amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("attributes", Document, nullable=False),
+    Index(None, "product_id", "position"),
+    Index(None, "price_amount"),
+)
+
+# -- customers -----------------------------------------------------------------------------
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("email", String(320), nullable=False, unique=True),  # stored lower-cased
+    Column("password_hash", String(255), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("body", Document, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# -- cart ----------------------------------------------------------------------------------
+carts = Table(
+    "carts",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("customer_id", ID),
+    Column("token_hash", String(128)),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("order_id", ID),
+    Column("body", Document, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("checkout_started_at", UtcDateTime),
+    Index(None, "customer_id", "status"),
+)
+
+# -- ordering ------------------------------------------------------------------------------
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("customer_id", ID, nullable=False),
+    Column("cart_id", ID, nullable=False),
+    Column("status", String(30), nullable=False),
+    Column("payment_id", ID),
+    Column("total_amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("body", Document, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    # A customer's orders newest first; the back office's orders by status.
+    Index(None, "customer_id", "id"),
+    Index(None, "status", "id"),
+)
+
+# -- payments ------------------------------------------------------------------------------
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("order_id", ID, nullable=False),
+    Column("status", String(30), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("body", Document, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index(None, "order_id"),
+)
+
+# -- inventory -----------------------------------------------------------------------------
+stock_levels = Table(
+    "stock_levels",
+    metadata,
+    Column("sku", String(64), primary_key=True),
+    Column("location", String(64), primary_key=True),
+    Column("on_hand", BigInteger, nullable=False),
+    # Units held by reservation lines still marked `held`; lines of expired reservations are
+    # un-held lazily by the next writer of the row, or by the sweeper.
+    Column("reserved", BigInteger, nullable=False, server_default=text("0")),
+    Column("allocated", BigInteger, nullable=False, server_default=text("0")),
+    # The database itself refuses an oversell, whatever a bug in the code above tries.
+    CheckConstraint("on_hand >= 0", name="on_hand_non_negative"),
+    CheckConstraint("reserved >= 0", name="reserved_non_negative"),
+    CheckConstraint("allocated >= 0", name="allocated_non_negative"),
+    CheckConstraint("on_hand - reserved - allocated >= 0", name="available_non_negative"),
+)
+
+reservations = Table(
+    "reservations",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("status", String(20), nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index(None, "status", "expires_at"),  # the sweeper's and the lazy release's lookup
+)
+
+reservation_lines = Table(
+    "reservation_lines",
+    metadata,
+    Column(
+        "reservation_id",
+        ID,
+        ForeignKey("reservations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("sku", String(64), primary_key=True),
+    Column("location", String(64), primary_key=True),
+    Column("quantity", BigInteger, nullable=False),
+    Column("held", Boolean, nullable=False),
+    CheckConstraint("quantity > 0", name="quantity_positive"),
+    Index(None, "sku", "location", "held"),
+)
+
+stock_movements = Table(
+    "stock_movements",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("sku", String(64), nullable=False),
+    Column("location", String(64), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("delta", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Index(None, "sku", "id"),
+)
+
+# -- delivery ------------------------------------------------------------------------------
+outbox = Table(
+    "outbox",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("event_id", ID, nullable=False, unique=True),
+    Column("event_type", String(100), nullable=False),
+    Column("payload", Text, nullable=False),  # the event as msgspec JSON, tag included
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("published_at", UtcDateTime),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+)
+# The relay's scan: unpublished rows in commit order, without reading the published ones.
+Index(
+    "ix_outbox_unpublished",
+    outbox.c.id,
+    postgresql_where=outbox.c.published_at.is_(None),
+    sqlite_where=outbox.c.published_at.is_(None),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("owner", String(100), primary_key=True),  # who sent it: a customer id or "anonymous"
+    Column("key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),  # hash of method, path and body
+    Column("status_code", Integer),  # null while the first request is still running
+    Column("response", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Index(None, "expires_at"),
+)

@@ -1,0 +1,107 @@
+"""The SQL unit of work: one connection and one transaction, the identity map, and the outbox
+rows written in the same transaction as the state that produced the events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from adapters.db.errors import translate
+from adapters.db.outbox import write_outbox
+from adapters.db.repositories import (
+    SqlCartRepository,
+    SqlCustomerRepository,
+    SqlOrderRepository,
+    SqlPaymentRepository,
+    SqlProductRepository,
+    write_variants,
+)
+from adapters.db.session import Session
+from adapters.db.stock import SqlStockLedger
+from shopcore.application.tracking import EventLedger
+from shopcore.shared.messages import Event
+
+
+class SqlUnitOfWork:
+    def __init__(self, engine: AsyncEngine, now: Callable[[], datetime]) -> None:
+        self._engine = engine
+        self._now = now
+        self._connection: AsyncConnection | None = None
+        self._depth = 0
+        self._events = EventLedger()
+        self._session = Session(self._events, {"products": write_variants})
+        self.products = SqlProductRepository(self)
+        self.customers = SqlCustomerRepository(self)
+        self.carts = SqlCartRepository(self)
+        self.orders = SqlOrderRepository(self)
+        self.payments = SqlPaymentRepository(self)
+        self.stock = SqlStockLedger(self)
+        self.committed = False
+
+    @property
+    def session(self) -> Session:
+        return self._session
+
+    async def connection(self) -> AsyncConnection:
+        """The unit's connection, opened on first use; its transaction begins with the first
+        statement (BEGIN IMMEDIATE on SQLite)."""
+        if self._connection is None:
+            self._connection = await self._engine.connect()
+        return self._connection
+
+    async def __aenter__(self) -> Self:
+        self._depth += 1
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._depth -= 1
+        await self.rollback()
+        if self._depth == 0 and self._connection is not None:
+            connection, self._connection = self._connection, None
+            await connection.close()
+
+    async def commit(self) -> None:
+        connection = await self.connection()
+        try:
+            written = await self._session.flush(connection)
+            await write_outbox(connection, self._events.pending(), self._now())
+            await connection.commit()
+        except DBAPIError as error:
+            await self.rollback()
+            mapped = translate(error)
+            if mapped is error:
+                raise
+            raise mapped from error
+        except Exception:
+            await self.rollback()
+            raise
+        for entry, version in written:
+            entry.aggregate.version = version
+        for entry in self._session.entries():
+            if entry.inserted:
+                entry.aggregate.version = entry.stored_version
+        self._session.clear()
+        self._events.committed()
+        self.committed = True
+
+    async def rollback(self) -> None:
+        self._session.clear()
+        self._events.rolled_back()
+        if self._connection is not None and self._connection.in_transaction():
+            await self._connection.rollback()
+
+    def emit(self, event: Event) -> None:
+        self._events.emit(event)
+
+    def collect_new_events(self) -> Iterator[Event]:
+        yield from self._events.take_committed()
