@@ -49,3 +49,7 @@ def db_upgrade(revision: str) -> None:
 def _redacted(url: str) -> str:
     # Never print a password from the environment.
     return make_url(url).render_as_string(hide_password=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from tests.support.databases import drop_postgres, scratch_postgres
 
 settings.register_profile("default", deadline=None)
 # CI is a shared 2-core machine: no deadlines, and no health check that times the machine.
@@ -32,3 +35,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
         report.outcome = "failed"
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.longrepr = f"service test skipped under CI=true: {reason}"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A migrated database of this session's own on the machine's PostgreSQL; skips (and
+    fails under CI=true) when the server is down."""
+    url = scratch_postgres()
+    yield url
+    drop_postgres(url)

@@ -55,6 +55,11 @@ class ShopDriver:
     notifier: RecordingNotifier
     store: MemoryStore
     skus: list[str] = field(default_factory=list)
+    engine: Any = None  # the SQL engine when the settings name a database
+
+    async def close(self) -> None:
+        if self.engine is not None:
+            await self.engine.dispose()
 
     async def handle(self, message: Any) -> Any:
         return await self.shop.handle(message)
@@ -132,6 +137,12 @@ def build_driver(settings: Settings | None = None, **overrides: object) -> ShopD
     for name, value in overrides.items():
         getattr(container, name).override(providers.Object(value))
     shop: Shop = container.shop()
+    engine = container.engine() if container.settings().database_url is not None else None
     return ShopDriver(
-        shop=shop, clock=clock, gateway=gateway, notifier=notifier, store=container.store()
+        shop=shop,
+        clock=clock,
+        gateway=gateway,
+        notifier=notifier,
+        store=container.store(),
+        engine=engine,
     )

@@ -41,7 +41,8 @@ def create_engine(
         engine = create_async_engine(url, **options)
         _configure_sqlite(engine)
         return engine
-    options.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # No pre-ping: it costs a round trip per unit of work; recycling handles idle drops.
+    options.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
     return create_async_engine(url, **options)
 
 

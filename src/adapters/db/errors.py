@@ -9,8 +9,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from shopcore.shared.errors import AlreadyExists, InsufficientStock, TransientConflict
 
-# SQLSTATEs: serialization_failure, deadlock_detected, lock_not_available.
-_TRANSIENT_STATES = {"40001", "40P01", "55P03"}
+# SQLSTATEs: serialization_failure, deadlock_detected, lock_not_available, and a server
+# out of connection slots or starting up: all pass if tried again a little later.
+_TRANSIENT_STATES = {"40001", "40P01", "55P03", "53300", "57P03"}
 _SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
 
 

@@ -55,9 +55,9 @@ async def list_products(
 async def get_product(uow: CatalogUnitOfWork, id_or_slug: str) -> Product | None:
     """An active product by id or slug; archived products are not shown to shoppers."""
     async with uow:
-        if is_id(id_or_slug):
-            product = await uow.products.get(id_or_slug)
-        else:
+        product = await uow.products.get(id_or_slug) if is_id(id_or_slug) else None
+        if product is None:
+            # A slug may parse as a UUID too (32 hex digits), so an id miss falls back to slugs.
             product = await uow.products.get_by_slug(id_or_slug)
     if product is None or not product.is_sellable:
         return None

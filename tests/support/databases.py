@@ -1,0 +1,106 @@
+"""Test databases: a fresh SQLite file per test, and the machine's PostgreSQL, emptied per test.
+
+PostgreSQL's URL comes from SHOPCORE_TEST_POSTGRES_URL (default: the local server, trust auth,
+database `test`). When it cannot be reached the tests that need it skip with the reason;
+under CI=true tests/conftest.py turns that skip into a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import secrets
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from adapters.db.engine import create_engine
+from adapters.db.migrate import upgrade
+from adapters.db.tables import metadata
+
+POSTGRES_URL = os.environ.get(
+    "SHOPCORE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+
+
+@functools.cache
+def postgres_problem() -> str | None:
+    """None when PostgreSQL answers; otherwise why not (checked once per session)."""
+
+    async def probe() -> None:
+        engine = create_engine(POSTGRES_URL, pool_size=1)
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(asyncio.wait_for(probe(), timeout=10))
+    except Exception as error:  # any failure to connect means: not available here
+        return f"PostgreSQL not reachable at SHOPCORE_TEST_POSTGRES_URL: {error!r}"[:300]
+    return None
+
+
+def require_postgres() -> str:
+    problem = postgres_problem()
+    if problem is not None:
+        pytest.skip(problem)
+    return POSTGRES_URL
+
+
+def scratch_postgres() -> str:
+    """A database of this test session's own on the server, migrated to head: concurrent
+    test runs on one machine never empty each other's tables. Drop it with `drop_postgres`."""
+    base = make_url(require_postgres())
+    name = f"shopcore_test_{os.getpid()}_{secrets.token_hex(4)}"
+
+    async def create() -> None:
+        engine = create_async_engine(base, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text(f'CREATE DATABASE "{name}"'))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(create())
+    url = base.set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    return url
+
+
+def drop_postgres(url: str) -> None:
+    target = make_url(url)
+    base = make_url(POSTGRES_URL)
+
+    async def drop() -> None:
+        engine = create_async_engine(base, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(
+                    text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)')
+                )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(drop())
+
+
+async def empty_postgres(url: str, pool_size: int = 10) -> AsyncEngine:
+    """`url` from `scratch_postgres()`, called outside the event loop (a sync fixture)."""
+    engine = create_engine(url, pool_size=pool_size)
+    names = ", ".join(table.name for table in metadata.sorted_tables)
+    async with engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    return engine
+
+
+async def fresh_sqlite(directory: Path) -> AsyncEngine:
+    engine = create_engine(f"sqlite+aiosqlite:///{directory / 'shop.db'}")
+    async with engine.begin() as connection:
+        await connection.run_sync(metadata.create_all)
+    return engine
