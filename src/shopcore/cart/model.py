@@ -104,6 +104,8 @@ class Cart(Aggregate):
         return next((line for line in self.lines if line.sku == sku), None)
 
     def add(self, quote: Quote, quantity: int, now: datetime) -> None:
+        self._check_open()
+        validation.quantity(quantity, maximum=MAX_LINE_QUANTITY)
         existing = self.line(quote.sku)
         self.set_quantity(quote, quantity + (existing.quantity if existing else 0), now)
 

@@ -154,13 +154,18 @@ def _choose_locations(
     wanted: dict[str, int], levels: list[StockLevel]
 ) -> tuple[ReservationLine, ...]:
     """Each SKU from the location with the most available stock (ties: by name), so a line
-    is never split. A SKU nowhere in stock is short at once; the ledger re-checks the rest."""
+    is never split. Every SKU short at that location is reported at once, so OutOfStock names
+    all of them; the ledger re-checks the rest under its lock."""
     best: dict[str, StockLevel] = {}
     for level in levels:
         current = best.get(level.sku)
         if current is None or level.available > current.available:
             best[level.sku] = level
-    short = [sku for sku in wanted if sku not in best]
+    short = [
+        sku
+        for sku, quantity in wanted.items()
+        if sku not in best or not best[sku].can_reserve(quantity)
+    ]
     if short:
         raise OutOfStock(short)
     return tuple(
