@@ -11,7 +11,10 @@ import asyncio
 import functools
 import os
 import secrets
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import text
@@ -22,9 +25,18 @@ from adapters.db.engine import create_engine
 from adapters.db.migrate import upgrade
 from adapters.db.tables import metadata
 
+T = TypeVar("T")
+
 POSTGRES_URL = os.environ.get(
     "SHOPCORE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
+
+
+def _blocking(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine to completion from sync code, even when called under a running loop
+    (an async fixture asking for a sync one): it gets a thread and a loop of its own."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(work())).result()
 
 
 @functools.cache
@@ -40,7 +52,7 @@ def postgres_problem() -> str | None:
             await engine.dispose()
 
     try:
-        asyncio.run(asyncio.wait_for(probe(), timeout=10))
+        _blocking(lambda: asyncio.wait_for(probe(), timeout=10))
     except Exception as error:  # any failure to connect means: not available here
         return f"PostgreSQL not reachable at SHOPCORE_TEST_POSTGRES_URL: {error!r}"[:300]
     return None
@@ -67,9 +79,10 @@ def scratch_postgres() -> str:
         finally:
             await engine.dispose()
 
-    asyncio.run(create())
+    _blocking(create)
     url = base.set(database=name).render_as_string(hide_password=False)
-    upgrade(url)
+    with ThreadPoolExecutor(1) as pool:  # alembic's env.py runs an event loop of its own
+        pool.submit(upgrade, url).result()
     return url
 
 
@@ -87,7 +100,7 @@ def drop_postgres(url: str) -> None:
         finally:
             await engine.dispose()
 
-    asyncio.run(drop())
+    _blocking(drop)
 
 
 async def empty_postgres(url: str, pool_size: int = 10) -> AsyncEngine:
