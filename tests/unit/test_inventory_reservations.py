@@ -435,15 +435,33 @@ async def test_a_released_reservation_cannot_be_allocated(driver: ShopDriver) ->
     )
 
 
-async def test_a_swept_reservation_cannot_be_allocated(driver: ShopDriver) -> None:
+async def test_a_swept_reservation_is_allocated_while_its_stock_is_still_there(
+    driver: ShopDriver,
+) -> None:
     await driver.receive("TEE-M", 10)
     reservation = await reserve(driver, {"TEE-M": 4}, ttl=60)
     driver.clock.advance(minutes=5)
     await driver.handle(ExpireReservations())
 
-    with pytest.raises(IllegalTransition):
+    allocated = await driver.handle(AllocateReservation(reservation_id=reservation.id))
+
+    assert allocated.status is ReservationStatus.ALLOCATED
+    assert (await level(driver, "TEE-M")).allocated == 4
+
+
+async def test_a_swept_reservation_whose_stock_is_gone_is_out_of_stock(
+    driver: ShopDriver,
+) -> None:
+    await driver.receive("TEE-M", 5)
+    reservation = await reserve(driver, {"TEE-M": 4}, ttl=60)
+    driver.clock.advance(minutes=5)
+    await driver.handle(ExpireReservations())
+    await reserve(driver, {"TEE-M": 3})
+
+    with pytest.raises(OutOfStock):
         await driver.handle(AllocateReservation(reservation_id=reservation.id))
 
+    assert status(driver, reservation.id) is ReservationStatus.EXPIRED
     assert (await level(driver, "TEE-M")).allocated == 0
 
 

@@ -233,7 +233,7 @@ class SqlStockLedger:
             if reservation.status is ReservationStatus.ALLOCATED:
                 return reservation
             allocated = reservation.moved_to(ReservationStatus.ALLOCATED)
-            if not await _move(connection, reservation_id, ReservationStatus.ACTIVE, allocated):
+            if not await _move(connection, reservation_id, reservation.status, allocated):
                 return await self.allocate(reservation_id, now)
             taken: list[tuple[str, str, int]] = []
             short: list[str] = []

@@ -96,7 +96,8 @@ class MemoryStockLedger:
         if reservation.status is ReservationStatus.ALLOCATED:
             return reservation
         allocated = reservation.moved_to(ReservationStatus.ALLOCATED)
-        if reservation.is_expired(now) and (short := self._short(reservation, now)):
+        lapsed = reservation.is_expired(now) or reservation.status is ReservationStatus.EXPIRED
+        if lapsed and (short := self._short(reservation, now)):
             raise OutOfStock(short)
         self._put(allocated)  # stops counting as reserved ...
         for line in reservation.lines:  # ... and counts as allocated instead

@@ -61,6 +61,10 @@ class Table(Generic[A]):
                     raise AlreadyExists(f"{index} {value!r} is taken")
         return True
 
+    def unique_values(self, aggregate: A) -> list[tuple[str, Hashable]]:
+        """The (index, value) pairs `aggregate` claims in the unique indexes."""
+        return [(index, value) for index, keys in self._unique.items() for value in keys(aggregate)]
+
     def write(self, key: str, aggregate: A) -> None:
         old = self._rows.get(key)
         if old is not None:

@@ -7,7 +7,7 @@ Commit runs without awaiting, so on one event loop it is atomic.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -23,6 +23,7 @@ from adapters.memory.store import MemoryStore
 from adapters.memory.table import Table
 from shopcore.application.tracking import EventLedger
 from shopcore.shared.aggregate import Aggregate
+from shopcore.shared.errors import AlreadyExists
 from shopcore.shared.messages import Event
 
 A = TypeVar("A", bound=Aggregate)
@@ -46,6 +47,8 @@ class Session:
         return self._events.track(row)
 
     def stage(self, table: Table[A], key: str, aggregate: A) -> None:
+        if (id(table), key) in self._entries:
+            raise AlreadyExists(f"{table.name} {key} already exists")
         self._entries[(id(table), key)] = (table, aggregate, True)
         self._events.track(aggregate)
 
@@ -56,6 +59,12 @@ class Session:
             for (_, key), (table, aggregate, new) in self._entries.items()
             if table.check(key, aggregate, new=new)
         ]
+        # `check` compares with the stored rows only; rows of this unit may clash each other.
+        claimed: dict[tuple[int, str, Hashable], str] = {}
+        for table, key, aggregate in changed:
+            for index, value in table.unique_values(aggregate):
+                if claimed.setdefault((id(table), index, value), key) != key:
+                    raise AlreadyExists(f"{index} {value!r} is taken")
         for table, key, aggregate in changed:
             table.write(key, aggregate)
         self._entries.clear()

@@ -44,6 +44,8 @@ class MessageBus:
         attempts: int = 5,
         backoff_seconds: float = 0.005,
     ) -> None:
+        if attempts < 1:
+            raise ValueError("a command needs at least one attempt")
         self._uow_factory = uow_factory
         self._attempts = attempts
         self._backoff = backoff_seconds
@@ -66,12 +68,15 @@ class MessageBus:
         """Run a command (returning its result) or publish an event, then the events that follow."""
         queue: deque[Event] = deque()
         result: Any = None
-        if isinstance(message, Command):
-            result = await self._run_command(message, queue)
-        else:
-            queue.append(message)
-        while queue:
-            await self._publish(queue.popleft(), queue)
+        try:
+            if isinstance(message, Command):
+                result = await self._run_command(message, queue)
+            else:
+                queue.append(message)
+        finally:
+            # Also when the command failed: what it committed before failing is queued too.
+            while queue:
+                await self._publish(queue.popleft(), queue)
         return result
 
     async def _run_command(self, command: Command, queue: deque[Event]) -> Any:
@@ -93,7 +98,7 @@ class MessageBus:
                 # Even a failing command may have committed part of its work (a released
                 # reservation); those events are facts and must still be published.
                 queue.extend(uow.collect_new_events())
-        raise AssertionError("unreachable: the last attempt returns or raises")
+        raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
     async def _publish(self, event: Event, queue: deque[Event]) -> None:
         for handler in self._event_handlers.get(type(event), ()):

@@ -58,7 +58,9 @@ RESERVATION_TRANSITIONS: dict[ReservationStatus, frozenset[ReservationStatus]] =
         {ReservationStatus.DEALLOCATED, ReservationStatus.SHIPPED}
     ),
     ReservationStatus.RELEASED: frozenset(),
-    ReservationStatus.EXPIRED: frozenset(),
+    # A swept reservation may still be committed if its stock is available again, so that
+    # whether the sweeper ran first never changes a checkout's outcome.
+    ReservationStatus.EXPIRED: frozenset({ReservationStatus.ALLOCATED}),
     ReservationStatus.DEALLOCATED: frozenset(),
     ReservationStatus.SHIPPED: frozenset(),
 }

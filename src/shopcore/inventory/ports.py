@@ -38,8 +38,9 @@ class StockLedger(Protocol):
         ...
 
     async def allocate(self, reservation_id: str, now: datetime) -> Reservation:
-        """active -> allocated. An expired one is allocated only if its stock is still
-        available (else OutOfStock); already allocated: unchanged. NotFound, IllegalTransition."""
+        """active -> allocated. A lapsed one (expired, swept or not) is allocated only if its
+        stock is available again (else OutOfStock); already allocated: unchanged. NotFound,
+        IllegalTransition from released, deallocated or shipped."""
         ...
 
     async def ship(self, reservation_id: str, movement_at: datetime) -> Reservation:

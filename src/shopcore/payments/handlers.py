@@ -9,7 +9,13 @@ from shopcore.payments.commands import (
     RefundPayment,
     VoidPayment,
 )
-from shopcore.payments.model import Payment, PaymentStatus, Transaction, TransactionKind
+from shopcore.payments.model import (
+    Payment,
+    PaymentStatus,
+    Transaction,
+    TransactionKind,
+    check_amount,
+)
 from shopcore.payments.ports import GatewayResponse, PaymentGateway, PaymentsUnitOfWork
 from shopcore.shared.clock import Clock
 from shopcore.shared.errors import (
@@ -24,6 +30,7 @@ from shopcore.shared.money import Money
 async def authorize_payment(
     command: AuthorizePayment, uow: PaymentsUnitOfWork, clock: Clock, gateway: PaymentGateway
 ) -> Payment:
+    check_amount(command.amount)  # before the gateway, or it holds an authorization we never record
     async with uow:
         existing = await uow.payments.get(command.payment_id)
     if existing is not None:

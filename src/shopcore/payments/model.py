@@ -63,6 +63,11 @@ class Transaction(msgspec.Struct, frozen=True, kw_only=True):
     at: datetime
 
 
+def check_amount(amount: Money) -> None:
+    if amount.amount <= 0:
+        raise InvalidInput("a payment must be for a positive amount")
+
+
 @dataclass(kw_only=True)
 class Payment(Aggregate):
     id: str
@@ -96,8 +101,7 @@ class Payment(Aggregate):
     def _new(
         cls, id: str, order_id: str, amount: Money, status: PaymentStatus, tx: Transaction
     ) -> Payment:
-        if amount.amount <= 0:
-            raise InvalidInput("a payment must be for a positive amount")
+        check_amount(amount)
         zero = Money.zero(amount.currency)
         return cls(
             id=id,
