@@ -9,13 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Protocol
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.db.unit_of_work import SqlUnitOfWork
 from adapters.memory.store import MemoryStore
 from adapters.memory.unit_of_work import MemoryUnitOfWork
 from shopcore.bootstrap import ShopUnitOfWork
+from tests.support.databases import empty_postgres, fresh_sqlite
 
 
 class Backend(Protocol):
@@ -38,16 +43,41 @@ class MemoryBackend:
         return None
 
 
-async def memory_backend() -> Backend:
+@dataclass
+class SqlBackend:
+    name: str
+    engine: AsyncEngine
+
+    def uow(self) -> ShopUnitOfWork:
+        return SqlUnitOfWork(self.engine, now=lambda: datetime.now(UTC))
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+async def memory_backend(request: pytest.FixtureRequest) -> Backend:
     return MemoryBackend()
 
 
-BACKEND_FACTORIES: dict[str, Callable[[], Awaitable[Backend]]] = {
+async def sqlite_backend(request: pytest.FixtureRequest) -> Backend:
+    directory: Path = request.getfixturevalue("tmp_path")
+    return SqlBackend("sqlite", await fresh_sqlite(directory))
+
+
+async def postgres_backend(request: pytest.FixtureRequest) -> Backend:
+    url: str = request.getfixturevalue("postgres_url")
+    return SqlBackend("postgres", await empty_postgres(url, pool_size=20))
+
+
+BACKEND_FACTORIES: dict[str, Callable[[pytest.FixtureRequest], Awaitable[Backend]]] = {
     "memory": memory_backend,
+    "sqlite": sqlite_backend,
+    "postgres": postgres_backend,
 }
 
-# Marks per backend, e.g. {"postgres": (pytest.mark.postgres,)}; a factory may also call
-# pytest.skip when its service is not configured.
+# Marks per backend; a service backend skips (and fails under CI=true) when it is down.
 BACKEND_MARKS: dict[str, tuple[pytest.MarkDecorator, ...]] = {
     "memory": (),
+    "sqlite": (pytest.mark.sqlite,),
+    "postgres": (pytest.mark.postgres,),
 }

@@ -15,7 +15,7 @@ from tests.contracts.builders import START
     ]
 )
 async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
-    created = await BACKEND_FACTORIES[request.param]()
+    created = await BACKEND_FACTORIES[request.param](request)
     try:
         yield created
     finally:

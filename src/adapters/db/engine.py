@@ -60,7 +60,10 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers take a snapshot without the write lock; writers take the lock up front, so
+        # they queue on busy_timeout instead of failing half-way on a lock upgrade.
+        read_only = connection.get_execution_options().get("shopcore_read_only", False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def is_sqlite(engine: AsyncEngine) -> bool:

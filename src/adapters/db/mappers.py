@@ -79,7 +79,12 @@ PRODUCT = AggregateMapper(
         "updated_at",
     ),
     body=False,
+    extra=lambda product: {"search_text": search_text(product.name, product.description)},
 )
+
+
+def search_text(*parts: str) -> str:
+    return " ".join(parts).casefold()
 
 
 def variant_rows(product: Product) -> list[dict[str, Any]]:

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from sqlalchemy import Select, delete, exists, func, or_, select
+from sqlalchemy import Select, delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.db import tables
@@ -57,7 +57,7 @@ class _Repository(Generic[A]):
         return found[0] if found else None
 
     async def _select(self, statement: Select[Any]) -> list[A]:
-        connection = await self._uow.connection()
+        connection = await self._uow.connection(write=False)
         async with translated():
             rows = (await connection.execute(statement)).mappings().all()
         return [self._register(await self._build(connection, row), row["id"]) for row in rows]
@@ -84,7 +84,7 @@ class SqlProductRepository(_Repository[Product]):
         statement = select(variants.c.sku).where(variants.c.sku.in_(sorted(set(skus))))
         if excluding is not None:
             statement = statement.where(variants.c.product_id != excluding)
-        connection = await self._uow.connection()
+        connection = await self._uow.connection(write=False)
         async with translated():
             return sorted((await connection.execute(statement)).scalars().all())
 
@@ -111,12 +111,7 @@ class SqlProductRepository(_Repository[Product]):
             statement = statement.where(products.c.category == filters.category)
         if filters.text is not None:
             pattern = f"%{_escape_like(filters.text.casefold())}%"
-            statement = statement.where(
-                or_(
-                    func.lower(products.c.name).like(pattern, escape="\\"),
-                    func.lower(products.c.description).like(pattern, escape="\\"),
-                )
-            )
+            statement = statement.where(products.c.search_text.like(pattern, escape="\\"))
         in_range = variants.c.product_id == products.c.id
         if filters.min_price is not None:
             in_range = in_range & (variants.c.price_amount >= filters.min_price)
@@ -126,7 +121,7 @@ class SqlProductRepository(_Repository[Product]):
         return await self._select(statement)
 
     async def _select(self, statement: Select[Any]) -> list[Product]:
-        connection = await self._uow.connection()
+        connection = await self._uow.connection(write=False)
         async with translated():
             rows = (await connection.execute(statement)).mappings().all()
             ids = [row["id"] for row in rows if self._uow.session.known(PRODUCT, row["id"]) is None]

@@ -50,6 +50,9 @@ class SqlStockLedger:
     async def _conn(self) -> AsyncConnection:
         return await self._uow.connection()
 
+    async def _reads(self) -> AsyncConnection:
+        return await self._uow.connection(write=False)
+
     # -- reads -----------------------------------------------------------------------------
     async def levels(self, skus: Sequence[str], now: datetime) -> list[StockLevel]:
         wanted = sorted(set(skus))
@@ -91,7 +94,7 @@ class SqlStockLedger:
             .where(levels_t.c.sku.in_(wanted))
             .order_by(levels_t.c.sku, levels_t.c.location)
         )
-        connection = await self._conn()
+        connection = await self._reads()
         async with translated():
             rows = (await connection.execute(statement)).mappings().all()
         return [
@@ -106,7 +109,7 @@ class SqlStockLedger:
         ]
 
     async def reservation(self, reservation_id: str) -> Reservation | None:
-        connection = await self._conn()
+        connection = await self._reads()
         async with translated():
             found = await _load(connection, [reservation_id])
         return found[0] if found else None
@@ -117,7 +120,7 @@ class SqlStockLedger:
             .where(stock_movements.c.sku == sku)
             .order_by(stock_movements.c.id)
         )
-        connection = await self._conn()
+        connection = await self._reads()
         async with translated():
             rows = (await connection.execute(statement)).mappings().all()
         return [
@@ -196,6 +199,7 @@ class SqlStockLedger:
                         "reservation_id": reservation.id,
                         "sku": sku,
                         "location": location,
+                        "position": _first_position(reservation.lines, sku, location),
                         "quantity": quantity,
                         "held": True,
                     }
@@ -330,6 +334,10 @@ def _totals(lines: Sequence[ReservationLine]) -> list[tuple[tuple[str, str], int
     return sorted(wanted.items())
 
 
+def _first_position(lines: Sequence[ReservationLine], sku: str, location: str) -> int:
+    return next(i for i, line in enumerate(lines) if (line.sku, line.location) == (sku, location))
+
+
 async def _load(connection: AsyncConnection, ids: Sequence[str]) -> list[Reservation]:
     if not ids:
         return []
@@ -337,7 +345,7 @@ async def _load(connection: AsyncConnection, ids: Sequence[str]) -> list[Reserva
     rows = await connection.execute(
         select(lines_t)
         .where(lines_t.c.reservation_id.in_(ids))
-        .order_by(lines_t.c.reservation_id, lines_t.c.sku, lines_t.c.location)
+        .order_by(lines_t.c.reservation_id, lines_t.c.position)
     )
     lines: dict[str, list[ReservationLine]] = defaultdict(list)
     for row in rows.mappings():

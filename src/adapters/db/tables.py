@@ -46,6 +46,9 @@ products = Table(
     Column("description", Text, nullable=False),
     Column("category", String(100), nullable=False),
     Column("status", String(20), nullable=False),
+    # name and description casefolded in Python: the text filter then matches non-ASCII
+    # letters the same way on SQLite (whose lower() folds ASCII only) and PostgreSQL.
+    Column("search_text", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     # Listing: newest first within a category, and the storefront's sellable products.
@@ -172,6 +175,7 @@ reservation_lines = Table(
     ),
     Column("sku", String(64), primary_key=True),
     Column("location", String(64), primary_key=True),
+    Column("position", Integer, nullable=False),  # the reservation's own line order
     Column("quantity", BigInteger, nullable=False),
     Column("held", Boolean, nullable=False),
     CheckConstraint("quantity > 0", name="quantity_positive"),

@@ -1,12 +1,18 @@
-"""The SQL unit of work: one connection and one transaction, the identity map, and the outbox
-rows written in the same transaction as the state that produced the events."""
+"""The SQL unit of work: one transaction for its writes, the identity map, and the outbox
+rows written in the same transaction as the state that produced the events.
+
+On SQLite a writing transaction locks the whole database (BEGIN IMMEDIATE), so a unit reads
+on a connection of its own until its first write, and takes the write lock only then. That
+is safe because nothing here trusts a read to stay true: aggregates are version-checked at
+commit and stock changes are conditional statements. On PostgreSQL one connection does both.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -32,6 +38,8 @@ class SqlUnitOfWork:
         self._engine = engine
         self._now = now
         self._connection: AsyncConnection | None = None
+        self._reader: AsyncConnection | None = None
+        self._split_reads = engine.dialect.name == "sqlite"
         self._depth = 0
         self._events = EventLedger()
         self._session = Session(self._events, {"products": write_variants})
@@ -47,12 +55,24 @@ class SqlUnitOfWork:
     def session(self) -> Session:
         return self._session
 
-    async def connection(self) -> AsyncConnection:
-        """The unit's connection, opened on first use; its transaction begins with the first
-        statement (BEGIN IMMEDIATE on SQLite)."""
-        if self._connection is None:
-            self._connection = await self._engine.connect()
+    async def connection(self, *, write: bool = True) -> AsyncConnection:
+        """The connection for the next statement, opened on first use; its transaction begins
+        with its first statement (BEGIN IMMEDIATE on SQLite for the writer)."""
+        if self._connection is not None:
+            return self._connection
+        if self._split_reads and not write:
+            if self._reader is None:
+                self._reader = await self._engine.connect()
+                await self._reader.execution_options(shopcore_read_only=True)
+            return self._reader
+        await self._close_reader()
+        self._connection = await self._engine.connect()
         return self._connection
+
+    async def _close_reader(self) -> None:
+        if self._reader is not None:
+            reader, self._reader = self._reader, None
+            await reader.close()
 
     async def __aenter__(self) -> Self:
         self._depth += 1
@@ -66,11 +86,18 @@ class SqlUnitOfWork:
     ) -> None:
         self._depth -= 1
         await self.rollback()
-        if self._depth == 0 and self._connection is not None:
-            connection, self._connection = self._connection, None
-            await connection.close()
+        if self._depth == 0:
+            await self._close_reader()
+            if self._connection is not None:
+                connection, self._connection = self._connection, None
+                await connection.close()
 
     async def commit(self) -> None:
+        if self._connection is None and not self._session.changed() and not self._events.pending():
+            # Nothing was written: no need to take a write lock just to commit nothing.
+            await self._close_reader()
+            self._finish_commit([])
+            return
         connection = await self.connection()
         try:
             written = await self._session.flush(connection)
@@ -85,6 +112,9 @@ class SqlUnitOfWork:
         except Exception:
             await self.rollback()
             raise
+        self._finish_commit(written)
+
+    def _finish_commit(self, written: list[tuple[Any, int]]) -> None:
         for entry, version in written:
             entry.aggregate.version = version
         for entry in self._session.entries():
@@ -97,8 +127,9 @@ class SqlUnitOfWork:
     async def rollback(self) -> None:
         self._session.clear()
         self._events.rolled_back()
-        if self._connection is not None and self._connection.in_transaction():
-            await self._connection.rollback()
+        for connection in (self._connection, self._reader):
+            if connection is not None and connection.in_transaction():
+                await connection.rollback()
 
     def emit(self, event: Event) -> None:
         self._events.emit(event)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 13:11:01.269661
+Create Date: 2026-11-25 13:24:23.064344
 """
 
 from __future__ import annotations
@@ -155,6 +155,7 @@ def upgrade() -> None:
         sa.Column("description", sa.Text(), nullable=False),
         sa.Column("category", sa.String(length=100), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("search_text", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_products")),
@@ -249,6 +250,7 @@ def upgrade() -> None:
         sa.Column("reservation_id", sa.String(length=36), nullable=False),
         sa.Column("sku", sa.String(length=64), nullable=False),
         sa.Column("location", sa.String(length=64), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("quantity", sa.BigInteger(), nullable=False),
         sa.Column("held", sa.Boolean(), nullable=False),
         sa.CheckConstraint("quantity > 0", name=op.f("ck_reservation_lines_quantity_positive")),
