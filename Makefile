@@ -7,6 +7,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+HOST ?= 127.0.0.1
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 # Use the machine's Python; never download an interpreter behind the operator's back.
 export UV_PYTHON_DOWNLOADS := never
@@ -24,8 +25,9 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 
 install: $(VENV)/.synced
 
+# The API on the embedded default (SQLite in the working directory, demo catalog).
 run: install
-	$(BIN)/shopcore demo
+	$(BIN)/shopcore serve --host $(HOST) --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check .

@@ -26,6 +26,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     free_shipping_from: int | None = 5000
     default_tax_rate: int = 0  # basis points, for countries without a configured rate
     reservation_ttl_seconds: int = 15 * 60
+    # HTTP API. No signing key: `serve` makes a random one and warns (embedded demo only).
+    jwt_secret: str | None = None
+    jwt_issuer: str = "shopcore"
+    jwt_audience: str = "shopcore-api"
+    access_token_seconds: int = 15 * 60
+    cors_origins: tuple[str, ...] = ()
+    webhook_secret: str | None = None
+    redis_url: str | None = None
+    rate_limit_per_minute: int = 600
+    auth_rate_limit_per_minute: int = 10
+    checkout_rate_limit_per_minute: int = 30
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -58,4 +69,34 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             reservation_ttl_seconds=integer(
                 "SHOPCORE_RESERVATION_TTL_SECONDS", defaults.reservation_ttl_seconds
             ),
+            jwt_secret=_secret(env, "SHOPCORE_JWT_SECRET", minimum=32),
+            jwt_issuer=env.get("SHOPCORE_JWT_ISSUER") or defaults.jwt_issuer,
+            jwt_audience=env.get("SHOPCORE_JWT_AUDIENCE") or defaults.jwt_audience,
+            access_token_seconds=integer(
+                "SHOPCORE_ACCESS_TOKEN_SECONDS", defaults.access_token_seconds
+            ),
+            cors_origins=tuple(
+                origin.strip()
+                for origin in env.get("SHOPCORE_CORS_ORIGINS", "").split(",")
+                if origin.strip()
+            ),
+            webhook_secret=_secret(env, "SHOPCORE_WEBHOOK_SECRET", minimum=16),
+            redis_url=env.get("SHOPCORE_REDIS_URL") or None,
+            rate_limit_per_minute=integer(
+                "SHOPCORE_RATE_LIMIT_PER_MINUTE", defaults.rate_limit_per_minute
+            ),
+            auth_rate_limit_per_minute=integer(
+                "SHOPCORE_AUTH_RATE_LIMIT_PER_MINUTE", defaults.auth_rate_limit_per_minute
+            ),
+            checkout_rate_limit_per_minute=integer(
+                "SHOPCORE_CHECKOUT_RATE_LIMIT_PER_MINUTE", defaults.checkout_rate_limit_per_minute
+            ),
         )
+
+
+def _secret(env: Mapping[str, str], name: str, *, minimum: int) -> str | None:
+    value = env.get(name) or None
+    if value is not None and len(value.encode()) < minimum:
+        # Say how long it must be, never what it was.
+        raise SettingsError(f"{name} must be at least {minimum} bytes long")
+    return value

@@ -36,10 +36,10 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 SEED = [
     f"""INSERT INTO products (id, version, slug, name, description, category, status,
-        created_at, updated_at)
+        search_text, created_at, updated_at)
       SELECT lpad(n::text, 36, '0'), 1, 'product-' || n, 'Product ' || n, 'A product',
         'category-' || (n % 200), CASE WHEN n % 10 = 0 THEN 'archived' ELSE 'active' END,
-        now(), now()
+        'product ' || n || ' a product', now(), now()
       FROM generate_series(1, {ROWS}) AS n""",
     f"""INSERT INTO product_variants (sku, product_id, position, price_amount, currency,
         attributes)
@@ -56,8 +56,8 @@ SEED = [
       SELECT 'r-' || n, CASE WHEN n % 50 = 0 THEN 'active' ELSE 'allocated' END,
         TIMESTAMPTZ '2026-11-25 13:00+00', TIMESTAMPTZ '2026-11-25 11:00+00'
       FROM generate_series(1, {ROWS}) AS n""",
-    f"""INSERT INTO reservation_lines (reservation_id, sku, location, quantity, held)
-      SELECT 'r-' || n, 'SKU-' || n, 'main', 2, n % 50 = 0
+    f"""INSERT INTO reservation_lines (reservation_id, sku, location, position, quantity, held)
+      SELECT 'r-' || n, 'SKU-' || n, 'main', 0, 2, n % 50 = 0
       FROM generate_series(1, {ROWS}) AS n""",
 ]
 

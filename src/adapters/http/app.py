@@ -1,0 +1,149 @@
+"""The Litestar application factory. The composition root builds every collaborator and hands
+them over finished; nothing here knows which database, cache or gateway sits behind them."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from litestar import Litestar, Response, Router
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme, Server
+from litestar.stores.base import Store
+from litestar.stores.memory import MemoryStore
+from litestar.stores.registry import StoreRegistry
+
+from adapters.http.config import HttpConfig
+from adapters.http.controllers.catalog import CatalogController
+from adapters.http.controllers.health import HealthController, ReadinessCheck
+from adapters.http.problems import EXCEPTION_HANDLERS
+from adapters.http.security import TokenService
+from shopcore.application.idempotency import IdempotencyStore
+from shopcore.bootstrap import Shop
+
+# Controllers that later parts of the API add are registered here, in one place.
+CONTROLLERS: list[Any] = [CatalogController, HealthController]
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiServices:
+    shop: Shop
+    tokens: TokenService
+    idempotency: IdempotencyStore
+    config: HttpConfig
+    readiness: Sequence[ReadinessCheck] = ()
+    # Litestar store factory per name (rate limits); in memory unless Redis is configured.
+    store_factory: Callable[[str], Store] | None = None
+    on_startup: Sequence[Callable[[], Awaitable[None]]] = ()
+    on_shutdown: Sequence[Callable[[], Awaitable[None]]] = ()
+    extra_controllers: Sequence[Any] = field(default_factory=tuple)
+
+
+def _constant(value: Any) -> Provide:
+    async def provide() -> Any:
+        return value
+
+    return Provide(provide, use_cache=True)
+
+
+def _secure_headers(response: Response[Any]) -> Response[Any]:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def rate_limits(config: HttpConfig) -> dict[str, RateLimitConfig]:
+    """One limiter per bucket, each with its own store namespace."""
+    exclude = ["/health", "/metrics", "/docs"]
+    return {
+        "default": RateLimitConfig(
+            rate_limit=("minute", config.rate_limit_per_minute),
+            exclude=exclude,
+            store="rate_limit",
+        ),
+        "auth": RateLimitConfig(
+            rate_limit=("minute", config.auth_rate_limit_per_minute), store="rate_limit_auth"
+        ),
+        "checkout": RateLimitConfig(
+            rate_limit=("minute", config.checkout_rate_limit_per_minute),
+            store="rate_limit_checkout",
+        ),
+    }
+
+
+def openapi_config(config: HttpConfig) -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="shopcore API",
+        version=config.version,
+        description=(
+            "The HTTP API of shopcore, the backend of an online shop. Money is always "
+            "`{amount, currency}` with `amount` in integer minor units. Errors are RFC 9457 "
+            "`application/problem+json` documents with a stable `type`."
+        ),
+        path="/docs",
+        render_plugins=[SwaggerRenderPlugin(path="/")],
+        servers=[Server(url="/")],
+        components=Components(
+            security_schemes={
+                "BearerToken": SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    bearer_format="JWT",
+                    description="An access token from POST /v1/auth/token.",
+                )
+            }
+        ),
+        use_handler_docstrings=False,
+        create_examples=False,
+    )
+
+
+def create_app(services: ApiServices) -> Litestar:
+    config = services.config
+    limits = rate_limits(config)
+    factory = services.store_factory or (lambda _name: MemoryStore())
+    api = Router(
+        path="/",
+        route_handlers=[*CONTROLLERS, *services.extra_controllers],
+    )
+    return Litestar(
+        route_handlers=[api],
+        dependencies={
+            "shop": _constant(services.shop),
+            "services": _constant(services),
+            "readiness": _constant(tuple(services.readiness)),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[limits["default"].middleware],
+        stores=StoreRegistry(default_factory=factory),
+        state=State({"tokens": services.tokens, "services": services, "limits": limits}),
+        cors_config=CORSConfig(
+            allow_origins=list(config.cors_origins),
+            allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Cart-Token"],
+            expose_headers=["X-Cart-Token", "Idempotent-Replayed", "Retry-After", "ETag"],
+        )
+        if config.cors_origins
+        else None,
+        openapi_config=openapi_config(config),
+        after_request=_secure_headers,
+        request_max_body_size=config.max_body_bytes,
+        on_startup=list(services.on_startup),
+        on_shutdown=list(services.on_shutdown),
+        debug=False,
+    )

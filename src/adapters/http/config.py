@@ -1,0 +1,22 @@
+"""What the HTTP adapter needs to know, handed over by the composition root."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class HttpConfig(msgspec.Struct, frozen=True, kw_only=True):
+    jwt_secret: str = msgspec.field()  # HS256 key, at least 32 bytes
+    jwt_issuer: str = "shopcore"
+    jwt_audience: str = "shopcore-api"
+    access_token_seconds: int = 15 * 60
+    refresh_token_days: int = 30
+    cors_origins: tuple[str, ...] = ()
+    max_body_bytes: int = 64 * 1024
+    idempotency_hours: int = 24
+    webhook_secret: str = ""
+    # Requests per minute and client address; auth and checkout have their own, tighter limits.
+    rate_limit_per_minute: int = 600
+    auth_rate_limit_per_minute: int = 10
+    checkout_rate_limit_per_minute: int = 30
+    version: str = "0.1.0"

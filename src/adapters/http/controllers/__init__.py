@@ -1,0 +1,1 @@
+"""Route handlers per context: decode, authorize, call the core, encode. No business rules."""

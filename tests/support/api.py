@@ -1,0 +1,106 @@
+"""An API under test: the real app from the composition root, on a real database, with test
+adapters (fast hasher, simulated gateway) swapped in by provider override."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+from dependency_injector import providers
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from adapters.http.app import ApiServices
+from adapters.memory.hasher import FastInsecureHasher
+from adapters.payments.simulated import SimulatedGateway
+from apps.api import build_app
+from apps.containers import ShopContainer
+from apps.settings import Settings
+from shopcore import CreateProduct, EnsureStaff, Money, ReceiveStock, RegisterCustomer, Variant
+from shopcore.bootstrap import Shop
+from shopcore.catalog.model import Product
+from shopcore.customers.model import Customer, Role
+
+JWT_SECRET = "e2e-signing-key-" + "k" * 32
+PASSWORD = "a long enough passphrase"
+_numbers = itertools.count(1)
+
+
+def test_settings(database_url: str, **changes: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "database_pool_size": 5,
+        "jwt_secret": JWT_SECRET,
+        "webhook_secret": "whsec-" + "w" * 32,
+        # Generous limits: the rate-limit tests set their own.
+        "rate_limit_per_minute": 100_000,
+        "auth_rate_limit_per_minute": 100_000,
+        "checkout_rate_limit_per_minute": 100_000,
+    }
+    values.update(changes)
+    return Settings(**values)
+
+
+@dataclass
+class Api:
+    """`client` talks to the app; `shop` is a second shop over the same database and gateway
+    for setting up and checking state (the app runs on the test client's own event loop, so
+    the two must not share a connection pool)."""
+
+    client: AsyncTestClient[Litestar]
+    app: Litestar
+    gateway: SimulatedGateway
+    shop: Shop
+
+    @property
+    def services(self) -> ApiServices:
+        services: ApiServices = self.app.state["services"]
+        return services
+
+    def token_for(self, customer: Customer) -> str:
+        return self.services.tokens.issue(customer.id, customer.role)
+
+    def auth(self, customer: Customer) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token_for(customer)}"}
+
+    async def customer(self, email: str | None = None) -> Customer:
+        customer: Customer = await self.shop.handle(
+            RegisterCustomer(
+                email=email or f"shopper{next(_numbers)}@example.com", password=PASSWORD
+            )
+        )
+        return customer
+
+    async def staff(self) -> Customer:
+        staff: Customer = await self.shop.handle(
+            EnsureStaff(email=f"staff{next(_numbers)}@example.com", password=PASSWORD)
+        )
+        assert staff.role is Role.STAFF
+        return staff
+
+    async def product(self, *skus: str, price: int = 1000, stock: int = 10) -> Product:
+        n = next(_numbers)
+        product: Product = await self.shop.handle(
+            CreateProduct(
+                name=f"Product {n}",
+                slug=f"product-{n}",
+                category="shirts",
+                description="A product for tests",
+                variants=tuple(Variant(sku=sku, price=Money(price, "EUR")) for sku in skus),
+            )
+        )
+        for sku in skus:
+            if stock:
+                await self.shop.handle(ReceiveStock(sku=sku, quantity=stock))
+        return product
+
+
+def api_app(settings: Settings) -> tuple[Litestar, SimulatedGateway, ShopContainer]:
+    """The app, its gateway, and a container for the side shop (dispose its engine)."""
+    gateway = SimulatedGateway()
+    app = build_app(settings, gateway=gateway, hasher=FastInsecureHasher())
+    side = ShopContainer(settings=settings)
+    side.gateway.override(providers.Object(gateway))
+    side.hasher.override(providers.Object(FastInsecureHasher()))
+    return app, gateway, side
