@@ -16,9 +16,12 @@ from typing import Protocol
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.db.idempotency import SqlIdempotencyStore
 from adapters.db.unit_of_work import SqlUnitOfWork
+from adapters.memory.idempotency import MemoryIdempotencyStore
 from adapters.memory.store import MemoryStore
 from adapters.memory.unit_of_work import MemoryUnitOfWork
+from shopcore.application.idempotency import IdempotencyStore
 from shopcore.bootstrap import ShopUnitOfWork
 from tests.support.databases import empty_postgres, fresh_sqlite
 
@@ -28,6 +31,8 @@ class Backend(Protocol):
 
     def uow(self) -> ShopUnitOfWork: ...
 
+    def idempotency(self) -> IdempotencyStore: ...
+
     async def close(self) -> None: ...
 
 
@@ -35,9 +40,13 @@ class Backend(Protocol):
 class MemoryBackend:
     name: str = "memory"
     store: MemoryStore = field(default_factory=MemoryStore)
+    keys: MemoryIdempotencyStore = field(default_factory=MemoryIdempotencyStore)
 
     def uow(self) -> ShopUnitOfWork:
         return MemoryUnitOfWork(self.store)
+
+    def idempotency(self) -> IdempotencyStore:
+        return self.keys
 
     async def close(self) -> None:
         return None
@@ -50,6 +59,9 @@ class SqlBackend:
 
     def uow(self) -> ShopUnitOfWork:
         return SqlUnitOfWork(self.engine, now=lambda: datetime.now(UTC))
+
+    def idempotency(self) -> IdempotencyStore:
+        return SqlIdempotencyStore(self.engine)
 
     async def close(self) -> None:
         await self.engine.dispose()
