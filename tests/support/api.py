@@ -104,3 +104,6 @@ def api_app(settings: Settings) -> tuple[Litestar, SimulatedGateway, ShopContain
     side.gateway.override(providers.Object(gateway))
     side.hasher.override(providers.Object(FastInsecureHasher()))
     return app, gateway, side
+
+
+test_settings.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test

@@ -7,10 +7,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from litestar import Litestar, Response, Router
+from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
-from litestar.datastructures import State
+from litestar.datastructures import MutableScopeHeaders, State
 from litestar.di import Provide
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -18,6 +20,7 @@ from litestar.openapi.spec import Components, SecurityScheme, Server
 from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
 from litestar.stores.registry import StoreRegistry
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.http.config import HttpConfig
 from adapters.http.controllers.catalog import CatalogController
@@ -60,11 +63,24 @@ def _constant(value: Any) -> Provide:
     return Provide(provide, use_cache=True)
 
 
-def _secure_headers(response: Response[Any]) -> Response[Any]:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    response.headers.setdefault("Cache-Control", "no-store")
-    return response
+class SecurityHeadersMiddleware(ASGIMiddleware):
+    """Adds the security headers to every response, error responses included (an
+    `after_request` hook would miss the ones the exception handlers build)."""
+
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableScopeHeaders.from_message(message)
+                for name, value in SECURITY_HEADERS.items():
+                    if name not in headers:
+                        headers[name] = value
+                if "cache-control" not in headers:
+                    headers["Cache-Control"] = "no-store"
+            await send(message)
+
+        await next_app(scope, receive, send_with_headers)
 
 
 def rate_limits(config: HttpConfig) -> dict[str, RateLimitConfig]:
@@ -129,7 +145,7 @@ def create_app(services: ApiServices) -> Litestar:
             "readiness": _constant(tuple(services.readiness)),
         },
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[limits["default"].middleware],
+        middleware=[SecurityHeadersMiddleware(), limits["default"].middleware],
         stores=StoreRegistry(default_factory=factory),
         state=State({"tokens": services.tokens, "services": services, "limits": limits}),
         cors_config=CORSConfig(
@@ -141,7 +157,6 @@ def create_app(services: ApiServices) -> Litestar:
         if config.cors_origins
         else None,
         openapi_config=openapi_config(config),
-        after_request=_secure_headers,
         request_max_body_size=config.max_body_bytes,
         on_startup=list(services.on_startup),
         on_shutdown=list(services.on_shutdown),

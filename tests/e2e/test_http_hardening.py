@@ -1,0 +1,126 @@
+"""Cross-cutting protections every route gets: rate limits, security headers, CORS, body
+limits, and problem documents for malformed requests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from tests.support.api import Api, api_app, test_settings
+from tests.support.databases import fresh_sqlite
+
+
+async def _client(tmp_path: Path, **changes: object) -> tuple[Litestar, AsyncTestClient[Litestar]]:
+    engine = await fresh_sqlite(tmp_path)
+    await engine.dispose()
+    settings = test_settings(f"sqlite+aiosqlite:///{tmp_path / 'shop.db'}", **changes)
+    app, _, side = api_app(settings)
+    await side.engine().dispose()
+    return app, AsyncTestClient(app)
+
+
+@pytest.fixture
+async def limited(tmp_path: Path) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    _, client = await _client(tmp_path, rate_limit_per_minute=3)
+    async with client:
+        yield client
+
+
+@pytest.fixture
+async def with_cors(tmp_path: Path) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    _, client = await _client(tmp_path, cors_origins=("https://shop.example",))
+    async with client:
+        yield client
+
+
+async def test_a_client_over_its_rate_limit_gets_429_with_retry_after(
+    limited: AsyncTestClient[Litestar],
+) -> None:
+    statuses = [(await limited.get("/v1/products")).status_code for _ in range(3)]
+    over = await limited.get("/v1/products")
+
+    assert statuses == [200, 200, 200]
+    assert over.status_code == 429
+    assert over.headers["content-type"].startswith("application/problem+json")
+    assert over.json()["type"].endswith("/rate-limited")
+    assert int(over.headers["retry-after"]) > 0
+
+
+async def test_health_probes_are_never_rate_limited(limited: AsyncTestClient[Litestar]) -> None:
+    statuses = [(await limited.get("/health/live")).status_code for _ in range(10)]
+
+    assert statuses == [200] * 10
+
+
+async def test_every_response_carries_the_security_headers(api: Api) -> None:
+    for response in (
+        await api.client.get("/v1/products"),
+        await api.client.get("/v1/products/missing"),
+    ):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert response.headers["cache-control"] == "no-store"
+        assert "max-age" in response.headers["strict-transport-security"]
+
+
+async def test_cors_allows_only_the_configured_origins(
+    with_cors: AsyncTestClient[Litestar],
+) -> None:
+    allowed = await with_cors.options(
+        "/v1/products",
+        headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "GET"},
+    )
+    refused = await with_cors.options(
+        "/v1/products",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
+    )
+
+    assert allowed.headers["access-control-allow-origin"] == "https://shop.example"
+    assert "access-control-allow-origin" not in refused.headers
+
+
+async def test_without_configured_origins_no_cors_headers_are_sent(api: Api) -> None:
+    response = await api.client.get("/v1/products", headers={"Origin": "https://shop.example"})
+
+    assert "access-control-allow-origin" not in response.headers
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/products?limit=abc",
+        "/v1/products?limit=0",
+        "/v1/products?min_price=-1",
+        "/v1/products?min_price=99999999999999999999999999",
+        "/v1/products?cursor=%00%01",
+        "/v1/products?q=" + "x" * 500,
+        "/v1/products?category=%F0%9F%98%80%E2%80%AE",
+    ],
+)
+async def test_malformed_queries_get_a_4xx_problem_never_a_500(api: Api, path: str) -> None:
+    response = await api.client.get(path)
+
+    assert 400 <= response.status_code < 500, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == response.status_code
+    assert body["type"].startswith("https://shopcore.dev/problems/")
+
+
+async def test_an_unknown_route_is_a_404_problem(api: Api) -> None:
+    response = await api.client.get("/v1/nothing-here")
+
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_wrong_method_is_a_405_problem(api: Api) -> None:
+    response = await api.client.delete("/v1/products")
+
+    assert response.status_code == 405
+    assert response.headers["content-type"].startswith("application/problem+json")
