@@ -13,6 +13,8 @@ from typing import Any
 
 from dependency_injector import providers
 from litestar import Litestar
+from litestar.stores.redis import RedisStore
+from redis.asyncio import Redis
 from sqlalchemy import text
 
 from adapters.db.idempotency import SqlIdempotencyStore
@@ -32,6 +34,7 @@ def http_config(settings: Settings, jwt_secret: str) -> HttpConfig:
         jwt_issuer=settings.jwt_issuer,
         jwt_audience=settings.jwt_audience,
         access_token_seconds=settings.access_token_seconds,
+        refresh_token_days=settings.refresh_token_days,
         cors_origins=settings.cors_origins,
         webhook_secret=settings.webhook_secret or "",
         rate_limit_per_minute=settings.rate_limit_per_minute,
@@ -71,6 +74,19 @@ def build_app(settings: Settings, **overrides: object) -> Litestar:
         on_shutdown.append(engine.dispose)
     else:
         idempotency = MemoryIdempotencyStore()
+    store_factory = None
+    if settings.redis_url is not None:
+        # Rate-limit counters shared by every API process, so N processes allow the limit
+        # once, not N times.
+        redis = Redis.from_url(settings.redis_url)
+        root = RedisStore(redis, namespace=settings.redis_namespace)
+        store_factory = root.with_namespace
+
+        async def redis_ping() -> None:
+            await redis.ping()
+
+        readiness.append(("redis", redis_ping))
+        on_shutdown.append(redis.aclose)
     services = ApiServices(
         shop=shop,
         tokens=TokenService(
@@ -83,6 +99,7 @@ def build_app(settings: Settings, **overrides: object) -> Litestar:
         config=config,
         readiness=readiness,
         on_shutdown=on_shutdown,
+        store_factory=store_factory,
     )
     return create_app(services)
 

@@ -1,4 +1,4 @@
-"""The `shopcore` command: operational entry points (later: serve, worker, db upgrade, ...)."""
+"""The `shopcore` command: operational entry points (serve, worker, relay, db upgrade, ...)."""
 
 from __future__ import annotations
 
@@ -73,6 +73,87 @@ def openapi(output: Path) -> None:
     click.echo(f"wrote {output}")
 
 
+@main.command()
+@click.option(
+    "--directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("docs"),
+    show_default=True,
+    help="The documentation directory whose generated blocks to rewrite.",
+)
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 naming the pages that differ.")
+def docs(directory: Path, check: bool) -> None:
+    """Regenerate the generated blocks of docs/ from the code (OpenAPI document, tables,
+    events, state machines, settings); hand-written text around them is kept."""
+    from apps.docs import MarkerError, render, stale, write
+
+    try:
+        rendered = render(directory)
+    except MarkerError as error:
+        raise click.ClickException(str(error)) from error
+    if not check:
+        changed = write(rendered, lambda path: click.echo(f"wrote {path}"))
+        click.echo(f"{len(changed)} of {len(rendered)} generated pages changed")
+        return
+    differing = stale(rendered)
+    if differing:
+        click.echo("generated docs differ from the code; run `shopcore docs`:", err=True)
+        for path in differing:
+            click.echo(f"  {path}", err=True)
+        raise SystemExit(1)
+    click.echo(f"all {len(rendered)} generated pages are up to date")
+
+
+@main.command()
+@click.option(
+    "--group",
+    "groups",
+    multiple=True,
+    help="Handler group to serve (repeat for several; default: every group).",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Entries in flight per group (default: SHOPCORE_WORKER_CONCURRENCY or 8).",
+)
+@click.option(
+    "--relay/--no-relay",
+    default=True,
+    show_default=True,
+    help="Also publish the outbox (safe in every worker: one relay publishes at a time).",
+)
+@click.option(
+    "--expire/--no-expire",
+    default=True,
+    show_default=True,
+    help="Also release expired reservations every SHOPCORE_EXPIRE_INTERVAL_SECONDS.",
+)
+def worker(groups: tuple[str, ...], concurrency: int | None, relay: bool, expire: bool) -> None:
+    """Handle events from Redis Streams until SIGTERM (needs SHOPCORE_REDIS_URL and a SQL
+    database); in-flight events are finished before it exits."""
+    from apps.worker import WorkerError, WorkerOptions, run_worker, until_signalled
+
+    settings = _settings()
+    options = WorkerOptions(groups=groups, concurrency=concurrency, relay=relay, expire=expire)
+    try:
+        until_signalled(lambda stop: run_worker(settings, options, stop))
+    except WorkerError as error:
+        raise click.UsageError(str(error)) from error
+
+
+@main.command()
+def relay() -> None:
+    """Publish the outbox to Redis Streams until SIGTERM, without handling events."""
+    from apps.worker import WorkerError, run_relay, until_signalled
+
+    settings = _settings()
+    try:
+        until_signalled(lambda stop: run_relay(settings, stop))
+    except WorkerError as error:
+        raise click.UsageError(str(error)) from error
+
+
 def _settings() -> Settings:
     try:
         return Settings.from_env()
@@ -98,6 +179,33 @@ def db_upgrade(revision: str) -> None:
 def _redacted(url: str) -> str:
     # Never print a password from the environment.
     return make_url(url).render_as_string(hide_password=True)
+
+
+@main.command("create-staff")
+@click.option("--email", required=True, help="The staff member's email: their login.")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="Their password (asked for when left out, which keeps it out of shell history).",
+)
+@click.option("--name", default="", help="Their name, as shown to other staff.")
+def create_staff(email: str, password: str, name: str) -> None:
+    """Create a staff account in the database SHOPCORE_DATABASE_URL names (SQLite in the
+    working directory when unset). Idempotent: an existing account with that email is made
+    staff and keeps its own password."""
+    from apps.staff import NoDatabase, ensure_staff
+    from shopcore import ShopError
+
+    settings = _settings()
+    try:
+        staff = asyncio.run(ensure_staff(settings, email=email, password=password, name=name))
+    except NoDatabase as error:
+        raise click.UsageError(str(error)) from error
+    except ShopError as error:
+        raise click.ClickException(error.detail) from error
+    click.echo(f"staff account {staff.email} is ready (id {staff.id})")
 
 
 if __name__ == "__main__":

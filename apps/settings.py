@@ -31,12 +31,33 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     jwt_issuer: str = "shopcore"
     jwt_audience: str = "shopcore-api"
     access_token_seconds: int = 15 * 60
+    refresh_token_days: int = 30
     cors_origins: tuple[str, ...] = ()
     webhook_secret: str | None = None
     redis_url: str | None = None
+    # Prefix of the API's own Redis keys (rate-limit counters), so shops can share a server.
+    redis_namespace: str = "shopcore"
     rate_limit_per_minute: int = 600
     auth_rate_limit_per_minute: int = 10
     checkout_rate_limit_per_minute: int = 30
+    # Messaging: with Redis and a SQL database, the outbox relay publishes events to a stream
+    # and `shopcore worker` runs the event handlers (see `events_in_process`).
+    events_stream: str = "shopcore:events"
+    events_retention: int = 100_000  # entries the stream keeps once every group has them
+    worker_concurrency: int = 8
+    worker_claim_idle_ms: int = 60_000  # must exceed the longest a handler runs
+    relay_poll_ms: int = 100
+    expire_interval_seconds: int = 30
+    # Notifications: SMTP when a URL is set, else a JSON-lines file when a path is, else the log.
+    smtp_url: str | None = None
+    mail_from: str = "shop@localhost"
+    mail_file: str | None = None
+
+    @property
+    def events_in_process(self) -> bool:
+        """Event handlers run in the process that committed unless workers can get the events:
+        that takes the outbox (a SQL database) and the stream (Redis)."""
+        return self.redis_url is None or self.database_url is None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -75,6 +96,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             access_token_seconds=integer(
                 "SHOPCORE_ACCESS_TOKEN_SECONDS", defaults.access_token_seconds
             ),
+            refresh_token_days=_positive(
+                "SHOPCORE_REFRESH_TOKEN_DAYS",
+                integer("SHOPCORE_REFRESH_TOKEN_DAYS", defaults.refresh_token_days),
+            ),
             cors_origins=tuple(
                 origin.strip()
                 for origin in env.get("SHOPCORE_CORS_ORIGINS", "").split(",")
@@ -82,6 +107,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ),
             webhook_secret=_secret(env, "SHOPCORE_WEBHOOK_SECRET", minimum=16),
             redis_url=env.get("SHOPCORE_REDIS_URL") or None,
+            redis_namespace=env.get("SHOPCORE_REDIS_NAMESPACE") or defaults.redis_namespace,
             rate_limit_per_minute=integer(
                 "SHOPCORE_RATE_LIMIT_PER_MINUTE", defaults.rate_limit_per_minute
             ),
@@ -91,7 +117,36 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             checkout_rate_limit_per_minute=integer(
                 "SHOPCORE_CHECKOUT_RATE_LIMIT_PER_MINUTE", defaults.checkout_rate_limit_per_minute
             ),
+            events_stream=env.get("SHOPCORE_EVENTS_STREAM") or defaults.events_stream,
+            events_retention=_positive(
+                "SHOPCORE_EVENTS_RETENTION",
+                integer("SHOPCORE_EVENTS_RETENTION", defaults.events_retention),
+            ),
+            worker_concurrency=_positive(
+                "SHOPCORE_WORKER_CONCURRENCY",
+                integer("SHOPCORE_WORKER_CONCURRENCY", defaults.worker_concurrency),
+            ),
+            worker_claim_idle_ms=_positive(
+                "SHOPCORE_WORKER_CLAIM_IDLE_MS",
+                integer("SHOPCORE_WORKER_CLAIM_IDLE_MS", defaults.worker_claim_idle_ms),
+            ),
+            relay_poll_ms=_positive(
+                "SHOPCORE_RELAY_POLL_MS", integer("SHOPCORE_RELAY_POLL_MS", defaults.relay_poll_ms)
+            ),
+            expire_interval_seconds=_positive(
+                "SHOPCORE_EXPIRE_INTERVAL_SECONDS",
+                integer("SHOPCORE_EXPIRE_INTERVAL_SECONDS", defaults.expire_interval_seconds),
+            ),
+            smtp_url=env.get("SHOPCORE_SMTP_URL") or None,
+            mail_from=env.get("SHOPCORE_MAIL_FROM") or defaults.mail_from,
+            mail_file=env.get("SHOPCORE_MAIL_FILE") or None,
         )
+
+
+def _positive(name: str, value: int) -> int:
+    if value < 1:
+        raise SettingsError(f"{name} must be at least 1")
+    return value
 
 
 def _secret(env: Mapping[str, str], name: str, *, minimum: int) -> str | None:

@@ -15,7 +15,15 @@ from shopcore.cart.commands import (
 from shopcore.cart.model import CartAccess
 from shopcore.catalog.commands import ArchiveProduct, CreateProduct, UpdateProduct
 from shopcore.catalog.model import Variant
-from shopcore.customers.commands import AddAddress, Authenticate, EnsureStaff, RegisterCustomer
+from shopcore.customers.commands import (
+    AddAddress,
+    Authenticate,
+    EndSession,
+    EnsureStaff,
+    RegisterCustomer,
+    RotateSession,
+    StartSession,
+)
 from shopcore.inventory.commands import (
     AdjustStock,
     ExpireReservations,
@@ -66,6 +74,7 @@ __all__ = [
     "CreateProduct",
     "DeliverOrder",
     "EmptyCart",
+    "EndSession",
     "EnsureStaff",
     "ExpireReservations",
     "IllegalTransition",
@@ -88,9 +97,11 @@ __all__ = [
     "ReleaseReservation",
     "RemoveCartItem",
     "ReserveStock",
+    "RotateSession",
     "ShipOrder",
     "Shop",
     "ShopError",
+    "StartSession",
     "TransientConflict",
     "UpdateProduct",
     "Variant",

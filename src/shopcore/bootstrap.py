@@ -4,22 +4,30 @@ The core names no adapter: the composition root (apps/) chooses them and calls `
 Cross-context ports (ordering's view of carts, stock and payments) are built by `links`, which
 receives the finished bus, because in one process those adapters send the other context's
 commands through that same bus.
+
+Event handlers come in groups (`subscriptions.py`). By default the bus runs them in process
+after each commit; with `in_process_events=False` it leaves them to workers that read the
+events the outbox relay published (`Shop.groups` is what such a worker delivers to).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Protocol
 
-from shopcore.application.bus import CommandTable, EventTable, MessageBus
+from shopcore.application.bus import CommandTable, EventHandler, EventTable, MessageBus
+from shopcore.application.groups import GroupDelivery
 from shopcore.application.injection import inject
+from shopcore.application.processed import IdempotentUnitOfWork
 from shopcore.cart import handlers as cart
 from shopcore.cart.ports import CartUnitOfWork, CatalogQuotes
 from shopcore.catalog import handlers as catalog
-from shopcore.catalog.ports import CatalogUnitOfWork
+from shopcore.catalog.ports import CatalogCache, CatalogUnitOfWork, NoCatalogCache
 from shopcore.customers import handlers as customers
 from shopcore.customers.ports import CustomersUnitOfWork, PasswordHasher
+from shopcore.customers.sessions import SESSION_TTL
 from shopcore.inventory import handlers as inventory
 from shopcore.inventory.ports import InventoryUnitOfWork
 from shopcore.ordering import handlers as ordering
@@ -37,8 +45,9 @@ from shopcore.ordering.ports import (
 from shopcore.payments import handlers as payments
 from shopcore.payments.ports import PaymentGateway, PaymentsUnitOfWork
 from shopcore.shared.clock import Clock
-from shopcore.shared.messages import Message
+from shopcore.shared.messages import Event, Message
 from shopcore.shared.notifications import Notifier
+from shopcore.subscriptions import HANDLER_GROUPS
 
 
 class ShopUnitOfWork(
@@ -48,6 +57,7 @@ class ShopUnitOfWork(
     OrderingUnitOfWork,
     PaymentsUnitOfWork,
     CustomersUnitOfWork,
+    IdempotentUnitOfWork,
     Protocol,
 ):
     """A unit of work that reaches every context's repositories (one shared database)."""
@@ -75,6 +85,9 @@ class Ports:
     shipping: ShippingPolicy
     tax: TaxPolicy
     discounts: DiscountPolicy
+    # How long a refresh session lives; each rotation starts the clock again.
+    session_ttl: timedelta = SESSION_TTL
+    catalog_cache: CatalogCache = field(default_factory=NoCatalogCache)
 
 
 @dataclass(frozen=True)
@@ -85,6 +98,8 @@ class Shop:
     uow: Callable[[], ShopUnitOfWork]
     ports: Ports
     links: Links
+    # Each handler group with its dependencies bound, by name: what a worker delivers to.
+    groups: Mapping[str, GroupDelivery] = field(default_factory=dict)
 
     async def handle(self, message: Message) -> Any:
         return await self.bus.handle(message)
@@ -98,7 +113,10 @@ COMMAND_HANDLERS: CommandTable = {
     **payments.COMMAND_HANDLERS,
     **customers.COMMAND_HANDLERS,
 }
-EVENT_HANDLERS: EventTable = {**ordering.EVENT_HANDLERS}
+EVENT_HANDLERS: EventTable = {}
+for _group in HANDLER_GROUPS:
+    for _kind, _subscribers in _group.handlers.items():
+        EVENT_HANDLERS.setdefault(_kind, []).extend(_subscribers)
 
 
 def bootstrap(
@@ -106,6 +124,7 @@ def bootstrap(
     uow: Callable[[], ShopUnitOfWork],
     ports: Ports,
     links: Callable[[MessageBus, Callable[[], ShopUnitOfWork]], Links],
+    in_process_events: bool = True,
 ) -> Shop:
     bus = MessageBus(uow, {}, {})
     linked = links(bus, uow)
@@ -118,6 +137,8 @@ def bootstrap(
         "shipping": ports.shipping,
         "tax": ports.tax,
         "discounts": ports.discounts,
+        "session_ttl": ports.session_ttl,
+        "catalog_cache": ports.catalog_cache,
         "carts": linked.carts,
         "prices": linked.prices,
         "catalog": linked.quotes,
@@ -127,7 +148,18 @@ def bootstrap(
     }
     for command, handler in COMMAND_HANDLERS.items():
         bus.register(command, inject(handler, dependencies))
-    for event, subscribers in EVENT_HANDLERS.items():
-        for subscriber in subscribers:
-            bus.subscribe(event, inject(subscriber, dependencies))
-    return Shop(bus=bus, uow=uow, ports=ports, links=linked)
+    groups: dict[str, GroupDelivery] = {}
+    for group in HANDLER_GROUPS:
+        bound: dict[type[Event], list[EventHandler]] = {
+            kind: [inject(subscriber, dependencies) for subscriber in subscribers]
+            for kind, subscribers in group.handlers.items()
+        }
+        groups[group.name] = GroupDelivery(
+            group.name, bound, uow, record_processed=group.record_processed
+        )
+        if in_process_events:
+            # Delivered once, in the process that committed: no processed-event record needed.
+            for kind, handlers in bound.items():
+                for handler in handlers:
+                    bus.subscribe(kind, handler)
+    return Shop(bus=bus, uow=uow, ports=ports, links=linked, groups=groups)

@@ -14,6 +14,7 @@ from adapters.db import tables
 from shopcore.cart.model import Cart
 from shopcore.catalog.model import Product, Variant
 from shopcore.customers.model import Customer
+from shopcore.customers.sessions import RefreshSession
 from shopcore.ordering.model import Order
 from shopcore.payments.model import Payment
 from shopcore.shared.aggregate import Aggregate
@@ -123,6 +124,23 @@ CUSTOMER = AggregateMapper(
     ("id", "version", "email", "password_hash", "role", "name", "created_at"),
 )
 
+REFRESH_SESSION = AggregateMapper(
+    RefreshSession,
+    tables.refresh_sessions,
+    (
+        "id",
+        "version",
+        "customer_id",
+        "family_id",
+        "token_hash",
+        "created_at",
+        "expires_at",
+        "used_at",
+        "revoked_at",
+    ),
+    body=False,
+)
+
 CART = AggregateMapper(
     Cart,
     tables.carts,
@@ -163,6 +181,7 @@ __all__ = [
     "ORDER",
     "PAYMENT",
     "PRODUCT",
+    "REFRESH_SESSION",
     "AggregateMapper",
     "Variant",
     "product_from",

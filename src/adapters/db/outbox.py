@@ -1,19 +1,40 @@
 """The transactional outbox: events are rows written in the transaction that produced them,
-so a committed change never loses its events and a rolled-back one never publishes any."""
+so a committed change never loses its events and a rolled-back one never publishes any.
+
+`SqlOutboxSource` is the relay's side. On PostgreSQL a claim is a transaction that holds a
+transaction-level advisory lock while it reads, publishes and marks a batch: one relay
+publishes at a time, so any number of relays may run (one per worker) without publishing the
+same rows twice or out of id order. (FOR UPDATE SKIP LOCKED would let relays publish disjoint
+batches in parallel, and so out of order; one relay pipelines thousands of events a second,
+which is plenty.) A relay that dies mid-claim releases the lock with its connection.
+
+Id order is commit order for the events that matter to each other: two transactions that
+change the same row are serialized by its row lock before they insert their outbox rows.
+
+On SQLite a claim reads without the write lock and marks in a short write transaction of its
+own, so that a slow publish never blocks the shop's writers. Two relays on one SQLite file may
+then publish a batch twice, which at-least-once delivery allows; the embedded shop runs one.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import msgspec
-from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.db.tables import outbox
+from shopcore.application.outbox import OutboxClaim, OutboxEntry
 from shopcore.shared.messages import Event
 
 _encoder = msgspec.json.Encoder()
+
+# The advisory lock key of the relay ("shopoutb" in ASCII): any constant the app uses once.
+RELAY_LOCK_KEY = 0x73686F706F757462
 
 
 def event_type(event: Event) -> str:
@@ -34,4 +55,97 @@ async def write_outbox(connection: AsyncConnection, events: Sequence[Event], now
             }
             for event in events
         ],
+    )
+
+
+@dataclass
+class _Claim:
+    entries: Sequence[OutboxEntry]
+    _mark: Callable[[Sequence[int]], Awaitable[None]]
+
+    async def mark_published(self, ids: Sequence[int]) -> None:
+        if ids:
+            await self._mark(ids)
+
+
+class SqlOutboxSource:
+    def __init__(self, engine: AsyncEngine, now: Callable[[], datetime]) -> None:
+        self._engine = engine
+        self._now = now
+
+    @asynccontextmanager
+    async def claim(self, limit: int) -> AsyncIterator[OutboxClaim]:
+        if self._engine.dialect.name == "postgresql":
+            async with self._engine.connect() as connection, connection.begin():
+                locked = await connection.scalar(
+                    select(func.pg_try_advisory_xact_lock(RELAY_LOCK_KEY))
+                )
+                if not locked:  # another relay is publishing: let it, and look again later
+                    yield _Claim((), self._never)
+                    return
+                entries = await _unpublished(connection, limit)
+                yield _Claim(entries, lambda ids: _mark(connection, ids, self._now()))
+            return
+        async with self._engine.connect() as reader:
+            await reader.execution_options(shopcore_read_only=True)
+            entries = await _unpublished(reader, limit)
+            await reader.rollback()
+        yield _Claim(entries, self._mark_now)
+
+    async def _mark_now(self, ids: Sequence[int]) -> None:
+        async with self._engine.begin() as connection:
+            await _mark(connection, ids, self._now())
+
+    @staticmethod
+    async def _never(ids: Sequence[int]) -> None:
+        raise AssertionError("an empty claim has nothing to mark")  # pragma: no cover
+
+    async def record_failure(self, ids: Sequence[int]) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                update(outbox).where(outbox.c.id.in_(ids)).values(attempts=outbox.c.attempts + 1)
+            )
+
+    async def prune(self, published_before: timedelta) -> int:
+        cutoff = self._now() - published_before
+        async with self._engine.begin() as connection:
+            result = await connection.execute(
+                delete(outbox).where(
+                    outbox.c.published_at.is_not(None), outbox.c.published_at < cutoff
+                )
+            )
+        return int(result.rowcount)
+
+    async def unpublished_count(self) -> int:
+        """How far the relay is behind (readiness checks, tests)."""
+        async with self._engine.connect() as connection:
+            count = await connection.scalar(
+                select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+            )
+        return int(count or 0)
+
+
+async def _unpublished(connection: AsyncConnection, limit: int) -> list[OutboxEntry]:
+    rows = await connection.execute(
+        select(outbox.c.id, outbox.c.event_id, outbox.c.event_type, outbox.c.payload)
+        .where(outbox.c.published_at.is_(None))
+        .order_by(outbox.c.id)
+        .limit(limit)
+    )
+    return [
+        OutboxEntry(
+            id=row.id,
+            event_id=row.event_id,
+            event_type=row.event_type,
+            payload=row.payload.encode(),
+        )
+        for row in rows
+    ]
+
+
+async def _mark(connection: AsyncConnection, ids: Sequence[int], now: datetime) -> None:
+    await connection.execute(
+        update(outbox)
+        .where(outbox.c.id.in_(ids))
+        .values(published_at=now, attempts=outbox.c.attempts + 1)
     )

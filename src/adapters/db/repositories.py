@@ -18,6 +18,7 @@ from adapters.db.mappers import (
     ORDER,
     PAYMENT,
     PRODUCT,
+    REFRESH_SESSION,
     AggregateMapper,
     product_from,
     variant_rows,
@@ -27,6 +28,7 @@ from shopcore.cart.model import Cart, CartStatus
 from shopcore.catalog.model import Product, ProductStatus
 from shopcore.catalog.ports import ProductFilter
 from shopcore.customers.model import Customer
+from shopcore.customers.sessions import RefreshSession
 from shopcore.ordering.model import Order, OrderStatus
 from shopcore.payments.model import Payment
 from shopcore.shared.aggregate import Aggregate
@@ -168,6 +170,38 @@ class SqlCustomerRepository(_Repository[Customer]):
         )
         found = await self._select(statement)
         return found[0] if found else None
+
+
+class SqlRefreshSessionRepository(_Repository[RefreshSession]):
+    mapper = REFRESH_SESSION
+
+    async def add(self, session: RefreshSession) -> None:
+        await self._add(session.id, session)
+
+    async def get_by_token_hash(self, token_hash: str) -> RefreshSession | None:
+        sessions = tables.refresh_sessions
+        found = await self._select(select(sessions).where(sessions.c.token_hash == token_hash))
+        return found[0] if found else None
+
+    async def family(self, family_id: str) -> list[RefreshSession]:
+        return await self._select(self._family(family_id))
+
+    async def live(self, family_id: str) -> list[RefreshSession]:
+        sessions = tables.refresh_sessions
+        return await self._select(
+            self._family(family_id).where(
+                sessions.c.used_at.is_(None), sessions.c.revoked_at.is_(None)
+            )
+        )
+
+    @staticmethod
+    def _family(family_id: str) -> Select[Any]:
+        sessions = tables.refresh_sessions
+        return (
+            select(sessions)
+            .where(sessions.c.family_id == family_id)
+            .order_by(sessions.c.created_at, sessions.c.id)
+        )
 
 
 class SqlCartRepository(_Repository[Cart]):

@@ -83,6 +83,22 @@ customers = Table(
     Column("created_at", UtcDateTime, nullable=False),
 )
 
+# One row per issued refresh token; only the token's SHA-256 is kept.
+refresh_sessions = Table(
+    "refresh_sessions",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("customer_id", ID, nullable=False),
+    Column("family_id", ID, nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime),
+    Column("revoked_at", UtcDateTime),
+    Index(None, "family_id"),
+)
+
 # -- cart ----------------------------------------------------------------------------------
 carts = Table(
     "carts",
@@ -217,6 +233,18 @@ Index(
     outbox.c.id,
     postgresql_where=outbox.c.published_at.is_(None),
     sqlite_where=outbox.c.published_at.is_(None),
+)
+
+# Which event handler has handled which event: written in the handler's own transaction, so a
+# redelivered event is skipped (see shopcore.application.processed). `handler` is
+# "<group>.<handler function>".
+processed_events = Table(
+    "processed_events",
+    metadata,
+    Column("handler", String(200), primary_key=True),
+    Column("event_id", ID, primary_key=True),
+    Column("processed_at", UtcDateTime, nullable=False),
+    Index(None, "processed_at"),  # pruning old records
 )
 
 idempotency_keys = Table(

@@ -19,12 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.db.errors import translate
 from adapters.db.outbox import write_outbox
+from adapters.db.processed import SqlProcessedEvents
 from adapters.db.repositories import (
     SqlCartRepository,
     SqlCustomerRepository,
     SqlOrderRepository,
     SqlPaymentRepository,
     SqlProductRepository,
+    SqlRefreshSessionRepository,
     write_variants,
 )
 from adapters.db.session import Session
@@ -45,10 +47,12 @@ class SqlUnitOfWork:
         self._session = Session(self._events, {"products": write_variants})
         self.products = SqlProductRepository(self)
         self.customers = SqlCustomerRepository(self)
+        self.sessions = SqlRefreshSessionRepository(self)
         self.carts = SqlCartRepository(self)
         self.orders = SqlOrderRepository(self)
         self.payments = SqlPaymentRepository(self)
         self.stock = SqlStockLedger(self)
+        self.processed = SqlProcessedEvents(self)
         self.committed = False
 
     @property
@@ -93,7 +97,12 @@ class SqlUnitOfWork:
                 await connection.close()
 
     async def commit(self) -> None:
-        if self._connection is None and not self._session.changed() and not self._events.pending():
+        if (
+            self._connection is None
+            and not self._session.changed()
+            and not self._events.pending()
+            and not self.processed.staged
+        ):
             # Nothing was written: no need to take a write lock just to commit nothing.
             await self._close_reader()
             self._finish_commit([])
@@ -102,6 +111,7 @@ class SqlUnitOfWork:
         try:
             written = await self._session.flush(connection)
             await write_outbox(connection, self._events.pending(), self._now())
+            await self.processed.flush(connection, self._now())
             await connection.commit()
         except DBAPIError as error:
             await self.rollback()
@@ -122,6 +132,7 @@ class SqlUnitOfWork:
                 entry.aggregate.version = entry.stored_version
         self._session.clear()
         self._events.committed()
+        self.processed.committed()
         self.committed = True
 
     async def rollback(self) -> None:

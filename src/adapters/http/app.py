@@ -3,8 +3,6 @@ them over finished; nothing here knows which database, cache or gateway sits beh
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Litestar, Router
@@ -17,21 +15,44 @@ from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Server
-from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
 from litestar.stores.registry import StoreRegistry
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.http.config import HttpConfig
+from adapters.http.controllers.admin_catalog import AdminCatalogController
+from adapters.http.controllers.admin_inventory import AdminInventoryController
+from adapters.http.controllers.admin_orders import AdminOrdersController
+from adapters.http.controllers.auth import AuthController
+from adapters.http.controllers.carts import CartsController
 from adapters.http.controllers.catalog import CatalogController
-from adapters.http.controllers.health import HealthController, ReadinessCheck
+from adapters.http.controllers.checkout import CheckoutController
+from adapters.http.controllers.customers import CustomersController
+from adapters.http.controllers.health import HealthController
+from adapters.http.controllers.inventory import InventoryController
+from adapters.http.controllers.metrics import MetricsController, metrics_config
+from adapters.http.controllers.orders import OrdersController
+from adapters.http.controllers.webhooks import WebhooksController
+from adapters.http.openapi_problems import close_request_schemas, document_problems
 from adapters.http.problems import EXCEPTION_HANDLERS
-from adapters.http.security import TokenService
-from shopcore.application.idempotency import IdempotencyStore
-from shopcore.bootstrap import Shop
+from adapters.http.services import ApiServices as ApiServices
 
 # Controllers that later parts of the API add are registered here, in one place.
-CONTROLLERS: list[Any] = [CatalogController, HealthController]
+CONTROLLERS: list[Any] = [
+    CatalogController,
+    HealthController,
+    AuthController,
+    CustomersController,
+    AdminCatalogController,
+    AdminInventoryController,
+    AdminOrdersController,
+    WebhooksController,
+    MetricsController,
+    InventoryController,
+    CartsController,
+    CheckoutController,
+    OrdersController,
+]
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -40,20 +61,6 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
 }
-
-
-@dataclass(frozen=True, kw_only=True)
-class ApiServices:
-    shop: Shop
-    tokens: TokenService
-    idempotency: IdempotencyStore
-    config: HttpConfig
-    readiness: Sequence[ReadinessCheck] = ()
-    # Litestar store factory per name (rate limits); in memory unless Redis is configured.
-    store_factory: Callable[[str], Store] | None = None
-    on_startup: Sequence[Callable[[], Awaitable[None]]] = ()
-    on_shutdown: Sequence[Callable[[], Awaitable[None]]] = ()
-    extra_controllers: Sequence[Any] = field(default_factory=tuple)
 
 
 def _constant(value: Any) -> Provide:
@@ -137,7 +144,7 @@ def create_app(services: ApiServices) -> Litestar:
         path="/",
         route_handlers=[*CONTROLLERS, *services.extra_controllers],
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[api],
         dependencies={
             "shop": _constant(services.shop),
@@ -145,7 +152,11 @@ def create_app(services: ApiServices) -> Litestar:
             "readiness": _constant(tuple(services.readiness)),
         },
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[SecurityHeadersMiddleware(), limits["default"].middleware],
+        middleware=[
+            metrics_config().middleware,
+            SecurityHeadersMiddleware(),
+            limits["default"].middleware,
+        ],
         stores=StoreRegistry(default_factory=factory),
         state=State({"tokens": services.tokens, "services": services, "limits": limits}),
         cors_config=CORSConfig(
@@ -162,3 +173,7 @@ def create_app(services: ApiServices) -> Litestar:
         on_shutdown=list(services.on_shutdown),
         debug=False,
     )
+    # Built once here (Litestar caches it) so every error response is documented as served.
+    document_problems(app.openapi_schema)
+    close_request_schemas(app.openapi_schema)
+    return app

@@ -161,8 +161,13 @@ def unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[Pr
     )
 
 
+def undecodable(request: Request[Any, Any, Any], error: UnicodeDecodeError) -> Response[Problem]:
+    return problem_response(400, "Bad request", "bad-request", "the body is not valid UTF-8")
+
+
 EXCEPTION_HANDLERS: dict[int | type[Exception], Any] = {
     ShopError: shop_error,
     HTTPException: http_error,
+    UnicodeDecodeError: undecodable,
     Exception: unexpected,
 }

@@ -10,6 +10,7 @@ from shopcore.cart.model import Cart, CartStatus
 from shopcore.catalog.model import Product
 from shopcore.catalog.ports import ProductFilter
 from shopcore.customers.model import Customer
+from shopcore.customers.sessions import RefreshSession
 from shopcore.ordering.model import Order, OrderStatus
 from shopcore.payments.model import Payment
 from shopcore.shared.aggregate import Aggregate
@@ -141,3 +142,31 @@ class MemoryCustomerRepository(_Repository[Customer]):
     async def get_by_email(self, email: str) -> Customer | None:
         key = self._table.owner("email", email.strip().lower())
         return None if key is None else await self.get(key)
+
+
+class MemoryRefreshSessionRepository(_Repository[RefreshSession]):
+    async def add(self, session: RefreshSession) -> None:
+        await self._add(session.id, session)
+
+    async def get_by_token_hash(self, token_hash: str) -> RefreshSession | None:
+        key = self._table.owner("token_hash", token_hash)
+        return None if key is None else await self.get(key)
+
+    async def family(self, family_id: str) -> list[RefreshSession]:
+        return await self._family(family_id, live=False)
+
+    async def live(self, family_id: str) -> list[RefreshSession]:
+        return await self._family(family_id, live=True)
+
+    async def _family(self, family_id: str, *, live: bool) -> list[RefreshSession]:
+        rows = sorted(
+            (
+                session
+                for session in self._table
+                if session.family_id == family_id
+                and not (live and (session.used_at is not None or session.revoked_at is not None))
+            ),
+            key=lambda session: (session.created_at, session.id),
+        )
+        found = [await self.get(session.id) for session in rows]
+        return [session for session in found if session is not None]

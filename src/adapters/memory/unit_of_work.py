@@ -11,12 +11,14 @@ from collections.abc import Hashable, Iterator
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
+from adapters.memory.processed import MemoryProcessedEvents
 from adapters.memory.repositories import (
     MemoryCartRepository,
     MemoryCustomerRepository,
     MemoryOrderRepository,
     MemoryPaymentRepository,
     MemoryProductRepository,
+    MemoryRefreshSessionRepository,
 )
 from adapters.memory.stock import MemoryStockLedger
 from adapters.memory.store import MemoryStore
@@ -80,10 +82,12 @@ class MemoryUnitOfWork:
         self._session = Session(self._events)
         self.products = MemoryProductRepository(store.products, self._session)
         self.customers = MemoryCustomerRepository(store.customers, self._session)
+        self.sessions = MemoryRefreshSessionRepository(store.sessions, self._session)
         self.carts = MemoryCartRepository(store.carts, self._session)
         self.orders = MemoryOrderRepository(store.orders, self._session)
         self.payments = MemoryPaymentRepository(store.payments, self._session)
         self.stock = MemoryStockLedger(store.stock)
+        self.processed = MemoryProcessedEvents(store.processed)
         self.committed = False  # for tests: did any commit happen
 
     async def __aenter__(self) -> Self:
@@ -99,11 +103,13 @@ class MemoryUnitOfWork:
 
     async def commit(self) -> None:
         try:
+            self.processed.check()
             self._session.flush()
         except Exception:
             await self.rollback()
             raise
         self.stock.finish(commit=True)
+        self.processed.committed()
         self._store.outbox.extend(self._events.pending())
         self._events.committed()
         self.committed = True

@@ -63,6 +63,7 @@ async def create_cart(
 async def add_cart_item(
     command: AddCartItem, uow: CartUnitOfWork, clock: Clock, catalog: CatalogQuotes
 ) -> Cart:
+    await _check_access(uow, command.cart_id, command.access)
     quote = await _quote(catalog, command.sku)
     async with uow:
         cart = await _owned(uow, command.cart_id, command.access)
@@ -74,6 +75,7 @@ async def add_cart_item(
 async def change_cart_item(
     command: ChangeCartItem, uow: CartUnitOfWork, clock: Clock, catalog: CatalogQuotes
 ) -> Cart:
+    await _check_access(uow, command.cart_id, command.access)
     quote = await _quote(catalog, command.sku)
     async with uow:
         cart = await _owned(uow, command.cart_id, command.access)
@@ -163,6 +165,13 @@ async def _owned(uow: CartUnitOfWork, cart_id: str, access: CartAccess) -> Cart:
     cart = await _get(uow, cart_id)
     cart.check_access(access)
     return cart
+
+
+async def _check_access(uow: CartUnitOfWork, cart_id: str, access: CartAccess) -> None:
+    """Ownership before the catalog is asked: a caller who cannot reach the cart gets "not
+    found" whatever else is wrong with the request, so it learns nothing about the cart."""
+    async with uow:
+        await _owned(uow, cart_id, access)
 
 
 COMMAND_HANDLERS: CommandTable = {

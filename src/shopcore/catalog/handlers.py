@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from shopcore.application.bus import CommandTable
+from shopcore.application.bus import CommandTable, EventTable
 from shopcore.catalog.commands import ArchiveProduct, CreateProduct, UpdateProduct
+from shopcore.catalog.events import ProductArchived, ProductCreated, ProductUpdated
 from shopcore.catalog.model import Product
-from shopcore.catalog.ports import CatalogUnitOfWork
+from shopcore.catalog.ports import CatalogCache, CatalogUnitOfWork
 from shopcore.shared.clock import Clock
 from shopcore.shared.errors import AlreadyExists, NotFound
 
@@ -71,8 +72,22 @@ async def _get(uow: CatalogUnitOfWork, product_id: str) -> Product:
     return product
 
 
+async def invalidate_cached_product(
+    event: ProductCreated | ProductUpdated | ProductArchived,
+    uow: CatalogUnitOfWork,
+    catalog_cache: CatalogCache,
+) -> None:
+    """A new, changed (names, prices) or archived product changes lists and its detail."""
+    await catalog_cache.invalidate((event.product_id,), event.skus)
+
+
 COMMAND_HANDLERS: CommandTable = {
     CreateProduct: create_product,
     UpdateProduct: update_product,
     ArchiveProduct: archive_product,
+}
+EVENT_HANDLERS: EventTable = {
+    ProductCreated: [invalidate_cached_product],
+    ProductUpdated: [invalidate_cached_product],
+    ProductArchived: [invalidate_cached_product],
 }

@@ -46,3 +46,18 @@ class ProductRepository(Protocol):
 class CatalogUnitOfWork(UnitOfWork, Protocol):
     @property
     def products(self) -> ProductRepository: ...
+
+
+class CatalogCache(Protocol):
+    """Cached catalog reads (product lists and details), dropped when what they show changes.
+
+    Invalidation is idempotent by nature, so its handlers need no processed-event record."""
+
+    async def invalidate(self, product_ids: Sequence[str], skus: Sequence[str]) -> None: ...
+
+
+class NoCatalogCache:
+    """Without a cache there is nothing to invalidate (the embedded default)."""
+
+    async def invalidate(self, product_ids: Sequence[str], skus: Sequence[str]) -> None:
+        return None

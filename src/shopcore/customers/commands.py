@@ -41,3 +41,27 @@ class EnsureStaff(Command, frozen=True, kw_only=True):
 class AddAddress(Command, frozen=True, kw_only=True):
     customer_id: str
     address: Address
+
+
+class StartSession(Command, frozen=True, kw_only=True):
+    """Open a refresh session for a customer who has just authenticated."""
+
+    customer_id: str
+
+
+class RotateSession(Command, frozen=True, kw_only=True):
+    """Trade a refresh token for its successor; a spent token revokes its whole family."""
+
+    refresh_token: str
+
+    def __repr__(self) -> str:
+        return "RotateSession(refresh_token=<redacted>)"
+
+
+class EndSession(Command, frozen=True, kw_only=True):
+    """Log out: the token's family is revoked. Unknown or dead tokens are fine (idempotent)."""
+
+    refresh_token: str
+
+    def __repr__(self) -> str:
+        return "EndSession(refresh_token=<redacted>)"

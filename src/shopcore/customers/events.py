@@ -12,3 +12,10 @@ class CustomerRegistered(Event, frozen=True, kw_only=True):
 
 class CustomerPromoted(Event, frozen=True, kw_only=True):
     customer_id: str
+
+
+class RefreshTokenReused(Event, frozen=True, kw_only=True):
+    """A spent refresh token came back: it leaked, and its family was revoked."""
+
+    customer_id: str
+    family_id: str

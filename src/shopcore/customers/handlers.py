@@ -1,4 +1,5 @@
-"""Customer use cases: registration, authentication, staff accounts, address book."""
+"""Customer use cases: registration, authentication, staff accounts, address book.
+Refresh sessions have their own module; the context's dispatch table at the bottom holds both."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from shopcore.customers.commands import AddAddress, Authenticate, EnsureStaff, R
 from shopcore.customers.model import Customer, Role, normalize_email
 from shopcore.customers.password_policy import MAX_LENGTH, check_password
 from shopcore.customers.ports import CustomersUnitOfWork, PasswordHasher
+from shopcore.customers.session_handlers import COMMAND_HANDLERS as SESSION_HANDLERS
 from shopcore.shared import validation
 from shopcore.shared.clock import Clock
-from shopcore.shared.errors import AlreadyExists, AuthenticationFailed, NotFound
+from shopcore.shared.errors import AlreadyExists, AuthenticationFailed, InvalidInput, NotFound
 from shopcore.shared.ids import new_id
 
 
@@ -47,8 +49,10 @@ async def authenticate(
     failure = AuthenticationFailed("email or password is wrong")
     if len(command.password) > MAX_LENGTH * 4 or len(command.email) > 254:
         raise failure
-    async with uow:
-        customer = await uow.customers.get_by_email(command.email.strip().lower())
+    customer = None
+    if (email := _email_or_none(command.email)) is not None:
+        async with uow:
+            customer = await uow.customers.get_by_email(email)
     if customer is None:
         # Spend the same time as a real check so response times do not reveal accounts.
         await hasher.hash(command.password)
@@ -64,6 +68,14 @@ async def authenticate(
                 fresh.rehash(new_hash)
                 await uow.commit()
     return customer
+
+
+def _email_or_none(email: str) -> str | None:
+    """The address as registration stored it; None for one that no account can have."""
+    try:
+        return normalize_email(email)
+    except InvalidInput:
+        return None
 
 
 def check_password_form(password: str) -> str:
@@ -111,4 +123,5 @@ COMMAND_HANDLERS: CommandTable = {
     Authenticate: authenticate,
     EnsureStaff: ensure_staff,
     AddAddress: add_address,
+    **SESSION_HANDLERS,
 }

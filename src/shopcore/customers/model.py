@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -23,9 +24,15 @@ class Role(StrEnum):
 
 def normalize_email(email: str) -> str:
     cleaned = email.strip().lower()
-    if len(cleaned) > 254 or not _EMAIL.match(cleaned):
+    if len(cleaned) > 254 or not _EMAIL.match(cleaned) or _has_invisible(cleaned):
         raise InvalidInput("email is not a valid address")
     return cleaned
+
+
+def _has_invisible(text: str) -> bool:
+    # Control, format (zero-width, bidi overrides), surrogate and unassigned characters: a NUL
+    # would break PostgreSQL, the others make addresses that look like someone else's.
+    return any(unicodedata.category(ch).startswith("C") for ch in text)
 
 
 @dataclass(kw_only=True)

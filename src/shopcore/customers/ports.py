@@ -6,6 +6,7 @@ from typing import Protocol
 
 from shopcore.application.unit_of_work import UnitOfWork
 from shopcore.customers.model import Customer
+from shopcore.customers.sessions import RefreshSession
 
 
 class PasswordHasher(Protocol):
@@ -30,6 +31,28 @@ class CustomerRepository(Protocol):
         ...
 
 
+class SessionRepository(Protocol):
+    async def add(self, session: RefreshSession) -> None:
+        """Stage a new session; AlreadyExists if its id or token hash is taken."""
+        ...
+
+    async def get(self, session_id: str) -> RefreshSession | None: ...
+
+    async def get_by_token_hash(self, token_hash: str) -> RefreshSession | None: ...
+
+    async def family(self, family_id: str) -> list[RefreshSession]:
+        """Every session of one login, oldest first."""
+        ...
+
+    async def live(self, family_id: str) -> list[RefreshSession]:
+        """The family's sessions neither used nor revoked (expired ones included): what a
+        revocation must reach, without loading every rotation the login went through."""
+        ...
+
+
 class CustomersUnitOfWork(UnitOfWork, Protocol):
     @property
     def customers(self) -> CustomerRepository: ...
+
+    @property
+    def sessions(self) -> SessionRepository: ...

@@ -7,9 +7,15 @@ from typing import Annotated
 from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import PathParameter, QueryParameter
 
-from adapters.http.schemas.catalog import ProductOut, ProductPage
+from adapters.http.schemas.catalog import (
+    PRODUCT_DETAIL_EXAMPLE,
+    PRODUCT_PAGE_EXAMPLE,
+    ProductOut,
+    ProductPage,
+)
 from adapters.http.schemas.common import Cursor, Limit
 from shopcore.bootstrap import Shop
 from shopcore.catalog.ports import ProductFilter
@@ -26,6 +32,14 @@ class CatalogController(Controller):
         description="Sellable products, newest first, in keyset pages: pass `next_cursor` "
         "back as `cursor` for the next page. Filters combine: category, a text query on name "
         "and description, and a price range (a product matches if any variant is in range).",
+        responses={
+            200: ResponseSpec(
+                ProductPage,
+                description="One page of products",
+                generate_examples=False,
+                examples=[PRODUCT_PAGE_EXAMPLE],
+            )
+        },
     )
     async def list(
         self,
@@ -53,6 +67,14 @@ class CatalogController(Controller):
         summary="Get a product",
         description="One sellable product by id or slug, with each variant's price and the "
         "units available now.",
+        responses={
+            200: ResponseSpec(
+                ProductOut,
+                description="The product",
+                generate_examples=False,
+                examples=[PRODUCT_DETAIL_EXAMPLE],
+            )
+        },
     )
     async def detail(
         self,

@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable, Sequence
 import msgspec
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
 
 logger = logging.getLogger("shopcore.http")
 
@@ -19,12 +21,26 @@ class Health(msgspec.Struct, frozen=True, kw_only=True):
     checks: dict[str, str] = msgspec.field(default_factory=dict)
 
 
+def _health(description: str, example: Health) -> ResponseSpec:
+    return ResponseSpec(
+        Health,
+        description=description,
+        generate_examples=False,
+        examples=[Example(summary=example.status, value=msgspec.to_builtins(example))],
+    )
+
+
 class HealthController(Controller):
     path = "/health"
     tags = ("operations",)
     include_in_schema = True
 
-    @get("/live", summary="Liveness", description="The process is up and serving requests.")
+    @get(
+        "/live",
+        summary="Liveness",
+        description="The process is up and serving requests.",
+        responses={200: _health("The process is up", Health(status="ok"))},
+    )
     async def live(self) -> Health:
         return Health(status="ok")
 
@@ -33,7 +49,13 @@ class HealthController(Controller):
         summary="Readiness",
         description="Every backing service answers: the database and, when configured, Redis. "
         "503 names the failing check.",
-        responses={},
+        responses={
+            200: _health("Every check passed", Health(status="ok", checks={"database": "ok"})),
+            503: _health(
+                "A check failed",
+                Health(status="unavailable", checks={"database": "ok", "redis": "failing"}),
+            ),
+        },
     )
     async def ready(self, readiness: NamedDependency[Sequence[ReadinessCheck]]) -> Response[Health]:
         checks: dict[str, str] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import msgspec
+from litestar.openapi.spec import Example
 
 from adapters.http.schemas.common import MoneyOut
 from shopcore.catalog.model import Product
@@ -54,3 +55,30 @@ class ProductOut(msgspec.Struct, frozen=True, kw_only=True):
 class ProductPage(msgspec.Struct, frozen=True, kw_only=True):
     items: list[ProductOut]
     next_cursor: str | None
+
+
+_VARIANT = {
+    "sku": "SHIRT-M",
+    "price": {"amount": 3900, "currency": "EUR"},
+    "attributes": {"size": "M"},
+}
+_PRODUCT = {
+    "id": "0193a4b2-7c1d-7e4f-9a2b-3c4d5e6f7a8b",
+    "slug": "linen-shirt",
+    "name": "Linen shirt",
+    "description": "Breathable linen, relaxed fit.",
+    "category": "shirts",
+    "status": "active",
+    "variants": [_VARIANT | {"available": None}],
+    "created_at": "2025-01-01T12:00:00Z",
+    "updated_at": "2025-01-01T12:00:00Z",
+}
+PRODUCT_EXAMPLE = Example(summary="A product", value=_PRODUCT)
+PRODUCT_DETAIL_EXAMPLE = Example(
+    summary="A product with the units available now",
+    value=_PRODUCT | {"variants": [_VARIANT | {"available": 12}]},
+)
+PRODUCT_PAGE_EXAMPLE = Example(
+    summary="One page of products",
+    value={"items": [_PRODUCT], "next_cursor": "MDE5M2E0YjItN2MxZC03ZTRm"},
+)

@@ -1,0 +1,207 @@
+"""Endpoint tables and details from the OpenAPI document the app generates.
+
+Each service page gets a table of its endpoints (method, path, summary, auth, required
+headers) and, per endpoint, its parameters, responses and a request and a response example.
+Auth comes from the operation's `security` and from the route's guards (`staff_only`), which
+the document does not show.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from apps.docs import markdown as md
+from apps.docs.examples import Example, Json, example_of, schema_name
+
+METHODS = ("get", "post", "put", "patch", "delete")
+SUCCESS = re.compile(r"2\d\d")
+# Security schemes by the words the pages use for them.
+SCHEMES = {"BearerToken": "token"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Endpoint:
+    method: str  # upper case
+    path: str
+    operation: Mapping[str, Any]
+    parameters: tuple[Mapping[str, Any], ...]
+    guards: tuple[str, ...] = ()
+
+    @property
+    def summary(self) -> str:
+        return str(self.operation.get("summary", ""))
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return tuple(self.operation.get("tags", ()))
+
+    @property
+    def anchor(self) -> str:
+        return re.sub(r"[^a-z0-9]+", "-", f"{self.method} {self.path}".lower()).strip("-")
+
+    @property
+    def auth(self) -> str:
+        requirements = self.operation.get("security") or []
+        schemes = sorted({name for requirement in requirements for name in requirement})
+        if "staff_only" in self.guards:
+            return "staff token"
+        if not schemes:
+            return "none"
+        names = " or ".join(SCHEMES.get(name, name) for name in schemes)
+        optional = any(not requirement for requirement in requirements)
+        return f"{names} (optional)" if optional else names
+
+    @property
+    def required_headers(self) -> tuple[str, ...]:
+        return tuple(
+            str(parameter["name"])
+            for parameter in self.parameters
+            if parameter.get("in") == "header" and parameter.get("required")
+        )
+
+
+def endpoints(document: Json, guards: Mapping[tuple[str, str], tuple[str, ...]]) -> list[Endpoint]:
+    found: list[Endpoint] = []
+    for path, item in sorted(document.get("paths", {}).items()):
+        shared = tuple(item.get("parameters", ()))
+        for method in METHODS:
+            operation = item.get(method)
+            if operation is None:
+                continue
+            found.append(
+                Endpoint(
+                    method=method.upper(),
+                    path=path,
+                    operation=operation,
+                    parameters=shared + tuple(operation.get("parameters", ())),
+                    guards=guards.get((method.upper(), path), ()),
+                )
+            )
+    return found
+
+
+def summary_table(items: Sequence[Endpoint], *, link: bool = True) -> str:
+    if not items:
+        return "_No HTTP endpoints._"
+    rows = [
+        (
+            md.code(item.method),
+            md.code(item.path),
+            f"[{md.cell(item.summary)}](#{item.anchor})" if link else md.cell(item.summary),
+            item.auth,
+            ", ".join(md.code(name) for name in item.required_headers) or "—",
+        )
+        for item in items
+    ]
+    return md.table(("Method", "Path", "Summary", "Auth", "Required headers"), rows)
+
+
+def details(document: Json, items: Iterable[Endpoint], *, level: int = 3) -> str:
+    return "\n\n".join(_detail(document, item, level) for item in items)
+
+
+def _detail(document: Json, item: Endpoint, level: int) -> str:
+    parts = [
+        f"{'#' * level} {md.code(f'{item.method} {item.path}')} {{ #{item.anchor} }}",
+        f"**{md.text(item.summary)}.** {md.text(str(item.operation.get('description', '')))}",
+        f"Auth: {item.auth}. Tags: {', '.join(item.tags) or 'none'}. "
+        f"Operation id: {md.code(str(item.operation.get('operationId', '')))}.",
+    ]
+    if item.parameters:
+        parts.append(_parameters(item.parameters))
+    body = item.operation.get("requestBody")
+    if isinstance(body, Mapping):
+        parts.append(_request(document, body))
+    parts.append(_responses(document, item.operation.get("responses", {})))
+    return "\n\n".join(part for part in parts if part)
+
+
+def _parameters(parameters: Sequence[Mapping[str, Any]]) -> str:
+    rows = [
+        (
+            md.code(str(parameter.get("name"))),
+            str(parameter.get("in")),
+            "yes" if parameter.get("required") else "no",
+            md.cell(constraints(parameter.get("schema", {}))),
+            md.cell(str(parameter.get("description", ""))),
+        )
+        for parameter in parameters
+    ]
+    return md.table(("Parameter", "In", "Required", "Schema", "Description"), rows)
+
+
+def constraints(schema: Mapping[str, Any]) -> str:
+    """A parameter's schema in a few words: `integer, 1 to 100, default 20`."""
+    kinds: list[str] = []
+    options = schema.get("oneOf") or schema.get("anyOf") or [schema]
+    for option in options:
+        kind = option.get("type")
+        if kind and kind != "null":
+            kinds.append(str(kind))
+    words = [" or ".join(kinds) or "any"]
+    if "minimum" in schema and "maximum" in schema:
+        words.append(f"{_number(schema['minimum'])} to {_number(schema['maximum'])}")
+    elif "minimum" in schema:
+        words.append(f"at least {_number(schema['minimum'])}")
+    elif "maximum" in schema:
+        words.append(f"at most {_number(schema['maximum'])}")
+    if "maxLength" in schema:
+        words.append(f"at most {schema['maxLength']} characters")
+    if "pattern" in schema:
+        words.append(f"pattern {md.code(str(schema['pattern']))}")
+    if isinstance(schema.get("enum"), list):
+        words.append("one of " + ", ".join(md.code(str(value)) for value in schema["enum"]))
+    if schema.get("default") is not None:
+        words.append(f"default {md.code(str(schema['default']))}")
+    return ", ".join(words)
+
+
+def _number(value: Any) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def _request(document: Json, body: Mapping[str, Any]) -> str:
+    blocks = []
+    for media_type, media in sorted(body.get("content", {}).items()):
+        name = schema_name(media.get("schema", {})) or "inline schema"
+        blocks.append(
+            _example_block(
+                f"Request body ({md.code(media_type)}, {md.code(name)})",
+                example_of(document, media),
+            )
+        )
+    required = "required" if body.get("required") else "optional"
+    return f"Request body: {required}.\n\n" + "\n\n".join(blocks)
+
+
+def _responses(document: Json, responses: Mapping[str, Any]) -> str:
+    rows = []
+    examples = []
+    for status, response in sorted(responses.items()):
+        content = response.get("content", {})
+        bodies = ", ".join(
+            md.code(schema_name(media.get("schema", {})) or media_type)
+            for media_type, media in sorted(content.items())
+        )
+        rows.append((md.code(status), md.cell(str(response.get("description", ""))), bodies))
+        if SUCCESS.fullmatch(status):
+            for media_type, media in sorted(content.items()):
+                examples.append(
+                    _example_block(
+                        f"Response {md.code(status)} ({md.code(media_type)})",
+                        example_of(document, media),
+                    )
+                )
+    parts = [md.table(("Status", "Meaning", "Body"), rows)] if rows else []
+    parts.extend(examples)
+    return "\n\n".join(parts)
+
+
+def _example_block(title: str, example: Example) -> str:
+    kind = "example" if example.documented else "example skeleton from the schema"
+    return f'??? example "{title}: {kind}"\n\n' + md.fenced(
+        "json", md.as_json(example.value), indent="    "
+    )

@@ -1,0 +1,56 @@
+"""What the generator reads: the app's OpenAPI document, the guards on its routes, and the
+SQLAlchemy metadata. Loaded once per run."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Table
+
+from adapters.db.tables import metadata
+from apps.docs.examples import Json
+
+_TYPED_PARAMETER = re.compile(r"\{(\w+):[^}]+\}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sources:
+    openapi: Json
+    guards: dict[tuple[str, str], tuple[str, ...]]
+    tables: tuple[Table, ...]
+
+
+def load() -> Sources:
+    from apps.serving import openapi_document
+
+    return Sources(
+        openapi=json.loads(openapi_document()),
+        guards=route_guards(),
+        # In the order tables.py declares them, which groups them by context.
+        tables=tuple(metadata.tables.values()),
+    )
+
+
+def route_guards() -> dict[tuple[str, str], tuple[str, ...]]:
+    """(METHOD, OpenAPI path) -> the names of the guards that run before the handler."""
+    from apps.api import build_app
+    from apps.settings import Settings
+
+    app = build_app(Settings(jwt_secret="docs-generator-signing-key-0123456789"))
+    found: dict[tuple[str, str], tuple[str, ...]] = {}
+    for route in app.routes:
+        path = _TYPED_PARAMETER.sub(r"{\1}", route.path)
+        for handler in getattr(route, "route_handlers", ()):
+            names = tuple(
+                _name(guard) for layer in handler.ownership_layers for guard in layer.guards or ()
+            )
+            for method in getattr(handler, "http_methods", ()):
+                found[(str(method).upper(), path)] = names
+    return found
+
+
+def _name(guard: Any) -> str:
+    return str(getattr(guard, "__name__", type(guard).__name__))

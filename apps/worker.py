@@ -1,0 +1,178 @@
+"""The worker: event handlers, the outbox relay and the reservation sweeper in one process.
+
+`shopcore worker` runs, until SIGTERM or SIGINT:
+- one stream consumer per handler group (`--group`, default every group in
+  `shopcore.subscriptions`), each with `--concurrency` entries in flight;
+- the outbox relay (`--no-relay` to leave it to `shopcore relay` or to other workers; any
+  number may run, one publishes at a time);
+- ExpireReservations every SHOPCORE_EXPIRE_INTERVAL_SECONDS (`--no-expire` to leave it out).
+
+On SIGTERM it stops reading, finishes the entries it has read (acknowledging each after its
+handlers committed), finishes the relay batch in progress and exits 0. Run as many workers as
+the load needs: consumers of one group share its entries, and a worker killed outright leaves
+its entries pending for the others to reclaim.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from adapters.db.outbox import SqlOutboxSource
+from adapters.messaging.connection import connect
+from adapters.messaging.consumer import ConsumerSettings, StreamConsumer
+from adapters.messaging.streams import EventStreams, RedisStreamPublisher
+from apps.containers import ShopContainer
+from apps.database import prepare
+from apps.settings import Settings
+from shopcore.application.groups import GroupDelivery
+from shopcore.application.relay import OutboxRelay
+from shopcore.bootstrap import Shop
+from shopcore.inventory.commands import ExpireReservations
+
+logger = logging.getLogger("shopcore.worker")
+
+
+class WorkerError(RuntimeError):
+    """The worker cannot run with this configuration."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkerOptions:
+    groups: tuple[str, ...] = ()  # empty: every handler group
+    concurrency: int | None = None  # per group; None: settings.worker_concurrency
+    relay: bool = True
+    expire: bool = True
+    block_ms: int = 1_000
+    shutdown_grace: float = 30.0
+
+
+def streams_of(settings: Settings) -> EventStreams:
+    return EventStreams.named(settings.events_stream)
+
+
+def require_messaging(settings: Settings) -> tuple[str, str]:
+    """The database and Redis URLs: events reach workers only through both."""
+    if settings.database_url is None or settings.redis_url is None:
+        raise WorkerError(
+            "the worker needs a SQL database (SHOPCORE_DATABASE_URL) and Redis "
+            "(SHOPCORE_REDIS_URL); without Redis, event handlers run inside the API process"
+        )
+    return settings.database_url, settings.redis_url
+
+
+def select_groups(shop: Shop, names: Sequence[str]) -> list[GroupDelivery]:
+    unknown = sorted(set(names) - set(shop.groups))
+    if unknown:
+        known = ", ".join(sorted(shop.groups))
+        raise WorkerError(f"unknown handler group {', '.join(unknown)} (known: {known})")
+    return [shop.groups[name] for name in (names or sorted(shop.groups))]
+
+
+def consumer_for(
+    redis: Redis,
+    streams: EventStreams,
+    group: GroupDelivery,
+    settings: Settings,
+    options: WorkerOptions,
+) -> StreamConsumer:
+    return StreamConsumer(
+        redis,
+        streams,
+        ConsumerSettings(
+            group=group.name,
+            concurrency=options.concurrency or settings.worker_concurrency,
+            block_ms=options.block_ms,
+            claim_idle_ms=settings.worker_claim_idle_ms,
+            shutdown_grace=options.shutdown_grace,
+        ),
+        group.deliver,
+        handles={kind.__name__ for kind in group.event_types},
+    )
+
+
+def relay_for(container: ShopContainer, redis: Redis, settings: Settings) -> OutboxRelay:
+    source = SqlOutboxSource(container.engine(), container.clock().now)
+    publisher = RedisStreamPublisher(redis, streams_of(settings), retain=settings.events_retention)
+    return OutboxRelay(source, publisher, poll_interval=settings.relay_poll_ms / 1000)
+
+
+async def every(seconds: float, job: Callable[[], Awaitable[object]], stop: asyncio.Event) -> None:
+    """Run `job` now and then every `seconds` until `stop`; a failure is logged, not fatal."""
+    while not stop.is_set():
+        try:
+            await job()
+        except Exception:
+            logger.exception("periodic job failed; trying again in %.0f s", seconds)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+async def expire_reservations(shop: Shop) -> None:
+    limit = ExpireReservations().limit
+    # A full batch means more have lapsed: sweep on until a batch comes back short.
+    while await shop.handle(ExpireReservations(limit=limit)) >= limit:
+        pass
+
+
+async def run_worker(settings: Settings, options: WorkerOptions, stop: asyncio.Event) -> None:
+    _, redis_url = require_messaging(settings)
+    await prepare(settings)
+    container = ShopContainer(settings=settings)
+    container.check_dependencies()
+    shop: Shop = container.shop()
+    groups = select_groups(shop, options.groups)
+    redis = connect(redis_url)
+    try:
+        jobs: list[Coroutine[Any, Any, None]] = [
+            consumer_for(redis, streams_of(settings), group, settings, options).run(stop)
+            for group in groups
+        ]
+        if options.relay:
+            jobs.append(relay_for(container, redis, settings).run(stop))
+        if options.expire:
+            jobs.append(
+                every(settings.expire_interval_seconds, lambda: expire_reservations(shop), stop)
+            )
+        logger.info(
+            "worker serving %s%s", ", ".join(g.name for g in groups), " and relay" * options.relay
+        )
+        # One failing part (Redis gone at start-up) stops the worker: its supervisor restarts it.
+        async with asyncio.TaskGroup() as tasks:
+            for job in jobs:
+                tasks.create_task(job)
+    finally:
+        await redis.aclose()
+        await container.engine().dispose()
+
+
+async def run_relay(settings: Settings, stop: asyncio.Event) -> None:
+    _, redis_url = require_messaging(settings)
+    await prepare(settings)
+    container = ShopContainer(settings=settings)
+    redis = connect(redis_url)
+    try:
+        await relay_for(container, redis, settings).run(stop)
+    finally:
+        await redis.aclose()
+        await container.engine().dispose()
+
+
+def until_signalled(run: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    """Run `run(stop)` on a fresh event loop; SIGTERM and SIGINT set `stop`."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await run(stop)
+
+    asyncio.run(main())

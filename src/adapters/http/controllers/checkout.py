@@ -1,0 +1,132 @@
+"""Checkout: the customer's cart becomes an order, exactly once per `Idempotency-Key`.
+
+Stock is reserved before the card is authorized, and every failure hands back what it took
+(that is the core's `PlaceOrder`); this route adds the key, so a client that lost the answer
+can resend the same request and get the same order instead of a second one.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, post
+from litestar.datastructures import ResponseHeader
+from litestar.di import NamedDependency, Provide
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Body, HeaderParameter
+
+from adapters.http.idempotency import HEADER, run_once
+from adapters.http.problem_docs import INVALID_REQUEST, UNAUTHORIZED, problem
+from adapters.http.schemas.orders import CHECKOUT_EXAMPLE, ORDER_EXAMPLE, CheckoutIn, OrderOut
+from adapters.http.security import Principal, required_principal
+from adapters.http.services import ApiServices
+from adapters.http.throttling import limited
+from shopcore.ordering.commands import PlaceOrder
+from shopcore.ordering.model import Order
+
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name=HEADER,
+        required=True,
+        max_length=255,
+        description="a unique string per checkout attempt (a UUID will do); resend the same "
+        "key with the same body to retry safely. Keys expire after 24 hours.",
+    ),
+]
+
+_OUT_OF_STOCK = problem(
+    409,
+    "out-of-stock",
+    "Not enough stock for the SKUs listed in `skus` (or the cart is already being checked "
+    "out, or the key is in use)",
+    "not enough stock for: TSHIRT-BLUE-M",
+    skus=["TSHIRT-BLUE-M"],
+)
+
+
+def _order_created(order: Order) -> Response[OrderOut]:
+    return Response(
+        OrderOut.of(order), status_code=201, headers={"Location": f"/v1/orders/{order.id}"}
+    )
+
+
+# Who is asking: resolved from the bearer token for every route of the controller.
+CALLER = {"principal": Provide(required_principal)}
+
+
+class CheckoutController(Controller):
+    path = "/v1/checkout"
+    tags = ("checkout",)
+    dependencies = CALLER
+    security = ({"BearerToken": []},)
+
+    @post(
+        middleware=[limited("checkout")],
+        summary="Check out a cart",
+        description="Turn the customer's cart into an order: reserve the stock, authorize the "
+        "payment, confirm. Needs an `Idempotency-Key`: the same key with the same body "
+        "replays the first answer (with `Idempotent-Replayed: true`), with another body is "
+        "422, and while the first request still runs is 409 `idempotency-key-in-use`. "
+        "A declined card (402) releases the stock and gives the cart back; a gateway outage "
+        "(503, `Retry-After`) too, and the same key may then be retried.",
+        response_headers=[
+            ResponseHeader(
+                name="Idempotent-Replayed",
+                description="`true` when this is the stored answer of an earlier request",
+                documentation_only=True,
+            ),
+            ResponseHeader(name="Location", description="the new order", documentation_only=True),
+        ],
+        responses={
+            201: ResponseSpec(
+                OrderOut,
+                description="The order, confirmed and paid (authorized)",
+                generate_examples=False,
+                examples=[ORDER_EXAMPLE],
+            ),
+            400: INVALID_REQUEST,
+            401: UNAUTHORIZED,
+            402: problem(402, "payment-declined", "The card was declined; the cart is open"),
+            404: problem(404, "not-found", "No such cart, or not the caller's"),
+            409: _OUT_OF_STOCK,
+            422: problem(
+                422,
+                "idempotency-key-reused",
+                "The key was used for another request, the cart is empty, or the address "
+                "is invalid",
+            ),
+            503: problem(
+                503,
+                "payment-gateway-unavailable",
+                "The payment gateway failed; retry after `Retry-After` seconds",
+            ),
+        },
+    )
+    async def checkout(
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[ApiServices],
+        principal: NamedDependency[Principal],
+        data: Annotated[CheckoutIn, Body(examples=[CHECKOUT_EXAMPLE])],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[Any]:
+        command = PlaceOrder(
+            customer_id=principal.customer_id,
+            cart_id=data.cart_id,
+            shipping_address=data.shipping_address.to_address(),
+            payment_token=data.payment_token,
+        )
+
+        async def place() -> Response[OrderOut]:
+            return _order_created(await services.shop.handle(command))
+
+        return await run_once(
+            request,
+            services.idempotency,
+            owner=principal.customer_id,
+            key=idempotency_key,
+            ttl=timedelta(hours=services.config.idempotency_hours),
+            work=place,
+        )

@@ -1,0 +1,29 @@
+"""What the composition root hands to `create_app`: every collaborator, finished."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from litestar.stores.base import Store
+
+from adapters.http.config import HttpConfig
+from adapters.http.controllers.health import ReadinessCheck
+from adapters.http.security import TokenService
+from shopcore.application.idempotency import IdempotencyStore
+from shopcore.bootstrap import Shop
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiServices:
+    shop: Shop
+    tokens: TokenService
+    idempotency: IdempotencyStore
+    config: HttpConfig
+    readiness: Sequence[ReadinessCheck] = ()
+    # Litestar store factory per name (rate limits); in memory unless Redis is configured.
+    store_factory: Callable[[str], Store] | None = None
+    on_startup: Sequence[Callable[[], Awaitable[None]]] = ()
+    on_shutdown: Sequence[Callable[[], Awaitable[None]]] = ()
+    extra_controllers: Sequence[Any] = field(default_factory=tuple)

@@ -1,0 +1,49 @@
+"""Events as Redis stream entries, and back.
+
+An entry has three fields: `event_id` (consumers dedupe on it), `type` (the event's class name,
+so a consumer group skips what it does not handle without decoding) and `payload` (the tagged
+event as msgspec JSON, exactly as the outbox stored it). Decoding reads the payload's tag and
+builds the right Event class from the union of every event type the shop declares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import msgspec
+
+from shopcore.application.outbox import OutboxEntry
+from shopcore.event_types import AnyEvent
+from shopcore.shared.messages import Event
+
+Fields = dict[str, str]
+
+_encoder = msgspec.json.Encoder()
+_decoder: msgspec.json.Decoder[Event] = msgspec.json.Decoder(AnyEvent)
+
+
+class UndecodableEntry(ValueError):
+    """A stream entry that is no event this code knows: retrying cannot help."""
+
+
+def entry_fields(entry: OutboxEntry) -> Fields:
+    """An outbox entry as stream fields; the payload is forwarded as stored, never re-encoded."""
+    return {"event_id": entry.event_id, "type": entry.event_type, "payload": entry.payload.decode()}
+
+
+def event_fields(event: Event) -> Fields:
+    return {
+        "event_id": event.event_id,
+        "type": type(event).__name__,
+        "payload": _encoder.encode(event).decode(),
+    }
+
+
+def decode_event(fields: Mapping[str, str]) -> Event:
+    payload = fields.get("payload")
+    if payload is None:
+        raise UndecodableEntry("the entry has no payload field")
+    try:
+        return _decoder.decode(payload)
+    except msgspec.DecodeError as error:
+        raise UndecodableEntry(f"not a known event: {error}") from error

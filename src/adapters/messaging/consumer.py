@@ -1,0 +1,279 @@
+"""One consumer of a consumer group on the event stream.
+
+It reads new entries with a blocking XREADGROUP, at most as many as it has free slots
+(`concurrency`), and handles each in a task of its own. An entry is acknowledged only after
+`deliver` returned, that is after the handlers' units of work committed; a consumer that dies
+first leaves it pending. Every consumer periodically takes over entries that have been pending
+longer than `claim_idle_ms` (XAUTOCLAIM), whoever held them: that is how the work of a killed
+consumer, and the retry of a failed entry, gets done. `claim_idle_ms` must therefore exceed
+the longest a handler runs, or a slow entry is handled again while it is still running (the
+processed-event record makes the second one a no-op for database effects).
+
+XAUTOCLAIM counts deliveries. An entry whose handling fails for the `max_deliveries`-th time,
+or that arrives for a delivery beyond that (its consumers died each time), is appended to the
+dead-letter stream with the error and acknowledged, so one poison entry cannot hold up the rest.
+
+`run(stop)` returns once `stop` is set and the entries already read have been handled (up to
+`shutdown_grace` seconds; what is still running then stays pending for another consumer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import socket
+import traceback
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from adapters.messaging.codec import Fields, UndecodableEntry, decode_event
+from adapters.messaging.streams import EventStreams
+from shopcore.shared.messages import Event
+
+logger = logging.getLogger("shopcore.consumer")
+
+Deliver = Callable[[Event], Awaitable[None]]
+
+
+def consumer_name() -> str:
+    """Unique per process: a restarted worker is a new consumer, and reclaims the old one's."""
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsumerSettings:
+    group: str
+    consumer: str = field(default_factory=consumer_name)
+    concurrency: int = 8
+    block_ms: int = 1_000  # also how long a stop waits for the read in progress
+    claim_idle_ms: int = 60_000
+    max_deliveries: int = 5
+    # Where a new group starts: "0" also handles what was published before it existed (the
+    # relay may run before the first worker starts); "$" only what comes after.
+    start_id: str = "0"
+    shutdown_grace: float = 30.0
+
+
+# What XREADGROUP answers (RESP2, str responses): per stream, its entries; a null for none.
+_ReadReply = list[tuple[str, list[tuple[str, Fields | None]]]] | None
+
+
+@dataclass(frozen=True)
+class _Entry:
+    id: str
+    fields: Fields
+    deliveries: int
+
+
+class StreamConsumer:
+    def __init__(
+        self,
+        redis: Redis,
+        streams: EventStreams,
+        settings: ConsumerSettings,
+        deliver: Deliver,
+        *,
+        handles: Collection[str] | None = None,
+    ) -> None:
+        """`handles`: the event type names the group has handlers for; other entries are
+        acknowledged without being decoded. None: deliver every entry."""
+        if settings.concurrency < 1:
+            raise ValueError("a consumer needs at least one slot")
+        self._redis = redis
+        self._streams = streams
+        self._settings = settings
+        self._deliver = deliver
+        self._handles = None if handles is None else frozenset(handles)
+        self._in_flight: dict[str, asyncio.Task[None]] = {}
+        self._cursor = "0-0"
+        self.acknowledged = 0
+        self.dead_lettered = 0
+
+    @property
+    def name(self) -> str:
+        return self._settings.consumer
+
+    async def ensure_group(self) -> None:
+        try:
+            await self._redis.xgroup_create(
+                self._streams.events,
+                self._settings.group,
+                id=self._settings.start_id,
+                mkstream=True,
+            )
+        except ResponseError as error:
+            if "BUSYGROUP" not in str(error):
+                raise
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.ensure_group()
+        loop = asyncio.get_running_loop()
+        # Reclaim first: a restarted worker takes over what its predecessor left pending.
+        next_claim = loop.time()
+        failures = 0
+        while not stop.is_set():
+            free = self._settings.concurrency - len(self._in_flight)
+            if free <= 0:
+                await asyncio.wait(self._in_flight.values(), return_when=asyncio.FIRST_COMPLETED)
+                continue
+            try:
+                batch: list[_Entry] = []
+                if loop.time() >= next_claim:
+                    batch = await self._reclaim(free)
+                    # A full batch means more may be waiting: look again on the next turn.
+                    full = len(batch) == free
+                    next_claim = loop.time() + (0 if full else self._claim_interval())
+                if not batch:
+                    batch = await self._read(free)
+            except Exception as error:
+                failures += 1
+                logger.exception("%s could not read %s", self.name, self._streams.events)
+                if isinstance(error, ResponseError) and "NOGROUP" in str(error):
+                    await self._recreate_group()
+                await asyncio.sleep(min(5.0, 0.05 * 2**failures))
+                continue
+            failures = 0
+            for entry in batch:
+                self._start(entry)
+        await self._drain()
+
+    def _claim_interval(self) -> float:
+        return self._settings.claim_idle_ms / 2000
+
+    async def _read(self, count: int) -> list[_Entry]:
+        response: _ReadReply = await self._redis.xreadgroup(  # type: ignore[assignment]
+            self._settings.group,
+            self.name,
+            {self._streams.events: ">"},
+            count=count,
+            block=self._settings.block_ms,
+        )
+        return [
+            _Entry(entry_id, fields, deliveries=1)
+            for _stream, entries in response or ()
+            for entry_id, fields in entries
+            if fields is not None
+        ]
+
+    async def _reclaim(self, count: int) -> list[_Entry]:
+        cursor, claimed, *_deleted = await self._redis.xautoclaim(
+            self._streams.events,
+            self._settings.group,
+            self.name,
+            min_idle_time=self._settings.claim_idle_ms,
+            start_id=self._cursor,
+            count=count,
+        )
+        self._cursor = cursor
+        # Still running here (a slow handler): claiming it again must not start it twice.
+        taken = [
+            (entry_id, fields)
+            for entry_id, fields in claimed
+            if fields is not None and entry_id not in self._in_flight
+        ]
+        if not taken:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for entry_id, _ in taken:
+                pipe.xpending_range(
+                    self._streams.events, self._settings.group, entry_id, entry_id, 1
+                )
+            details = await pipe.execute()
+        entries = []
+        for (entry_id, fields), detail in zip(taken, details, strict=True):
+            deliveries = int(detail[0]["times_delivered"]) if detail else 1
+            logger.info("%s reclaimed %s (delivery %d)", self.name, entry_id, deliveries)
+            entries.append(_Entry(entry_id, fields, deliveries))
+        return entries
+
+    async def _recreate_group(self) -> None:
+        try:
+            await self.ensure_group()
+        except Exception:
+            logger.exception("%s could not create group %s", self.name, self._settings.group)
+
+    def _start(self, entry: _Entry) -> None:
+        task = asyncio.create_task(self._settle(entry), name=f"{self.name}:{entry.id}")
+        self._in_flight[entry.id] = task
+        task.add_done_callback(lambda _: self._in_flight.pop(entry.id, None))
+
+    async def _settle(self, entry: _Entry) -> None:
+        try:
+            await self._handle(entry)
+        except Exception:
+            # Redis failed to take the acknowledgement or the dead letter: the entry stays
+            # pending and is reclaimed; its processed-event record makes that a no-op.
+            logger.exception("%s could not settle %s", self.name, entry.id)
+
+    async def _handle(self, entry: _Entry) -> None:
+        if self._handles is not None and entry.fields.get("type") not in self._handles:
+            await self._ack(entry)
+            return
+        limit = self._settings.max_deliveries
+        if entry.deliveries > limit:
+            await self._dead_letter(
+                entry,
+                f"not acknowledged after {entry.deliveries - 1} deliveries: "
+                "its consumers died or stalled each time",
+            )
+            return
+        try:
+            event = decode_event(entry.fields)
+        except UndecodableEntry as error:
+            await self._dead_letter(entry, str(error))
+            return
+        try:
+            await self._deliver(event)
+        except Exception as error:
+            if entry.deliveries >= limit:
+                await self._dead_letter(entry, f"{type(error).__name__}: {error}", error)
+            else:
+                # Left pending: XAUTOCLAIM redelivers it after claim_idle_ms, which spaces out
+                # the retries of a handler that fails for a while (a mail server down).
+                logger.warning(
+                    "%s: delivery %d of %s failed: %r", self.name, entry.deliveries, entry.id, error
+                )
+            return
+        await self._ack(entry)
+
+    async def _ack(self, entry: _Entry) -> None:
+        await self._redis.xack(self._streams.events, self._settings.group, entry.id)
+        self.acknowledged += 1
+
+    async def _dead_letter(
+        self, entry: _Entry, error: str, exception: BaseException | None = None
+    ) -> None:
+        letter: Fields = {
+            **entry.fields,
+            "group": self._settings.group,
+            "message_id": entry.id,
+            "deliveries": str(entry.deliveries),
+            "error": error[:2_000],
+            "failed_at": datetime.now(UTC).isoformat(),
+        }
+        if exception is not None:
+            letter["traceback"] = "".join(traceback.format_exception(exception))[-4_000:]
+        # Together: a dead letter is never both acknowledged and missing, nor written twice.
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.xadd(self._streams.dead, letter)  # type: ignore[arg-type]
+            pipe.xack(self._streams.events, self._settings.group, entry.id)
+            await pipe.execute()
+        self.dead_lettered += 1
+        logger.error("%s dead-lettered %s: %s", self.name, entry.id, error)
+
+    async def _drain(self) -> None:
+        if not self._in_flight:
+            return
+        tasks = list(self._in_flight.values())
+        _done, unfinished = await asyncio.wait(tasks, timeout=self._settings.shutdown_grace)
+        for task in unfinished:
+            task.cancel()
+        if unfinished:
+            logger.warning("%s left %d entries pending at shutdown", self.name, len(unfinished))
+            await asyncio.gather(*unfinished, return_exceptions=True)

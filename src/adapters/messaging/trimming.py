@@ -1,0 +1,58 @@
+"""Trimming the event stream without dropping an entry that any group still needs.
+
+A group still needs every entry it has not acknowledged: those in its pending list (read, not
+yet acknowledged) and those after its last-delivered id (not read yet). So the lowest id any
+group needs is, per group, the lowest pending id or else the last-delivered id, and the stream
+may lose only entries below the lowest of those. Retention (`retain` newest entries) asks for
+less; the safe floor wins when they disagree.
+
+The floor only rises while it is computed (acknowledging and reading move forward), so reading
+it and then trimming is safe without a script. A group created later with id 0, or moved back
+with XGROUP SETID, is the exception: create groups before events are published to them.
+"""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+# One trim looks at most this many of the oldest entries; a long backlog is trimmed in steps.
+MAX_TRIM_STEP = 10_000
+
+
+def stream_id(value: str) -> tuple[int, int]:
+    milliseconds, _, sequence = value.partition("-")
+    return int(milliseconds), int(sequence or 0)
+
+
+async def needed_floor(redis: Redis, stream: str) -> str | None:
+    """The lowest id that some group has not acknowledged, or None without groups."""
+    floor: str | None = None
+    for group in await redis.xinfo_groups(stream):
+        if int(group["pending"]) > 0:
+            summary = await redis.xpending(stream, group["name"])
+            candidate = summary["min"] or group["last-delivered-id"]
+        else:
+            # Every entry up to the last delivered one is acknowledged; keep that one anyway
+            # (MINID keeps ids equal to the threshold), which costs nothing.
+            candidate = group["last-delivered-id"]
+        if floor is None or stream_id(candidate) < stream_id(floor):
+            floor = candidate
+    return floor
+
+
+async def trim_stream(redis: Redis, stream: str, *, retain: int, approximate: bool = True) -> int:
+    """Trim `stream` to about `retain` entries, never below what a group still needs; returns
+    how many entries were removed. `approximate` lets Redis trim whole internal nodes only,
+    which is cheaper and may keep a few more entries, never fewer."""
+    excess = int(await redis.xlen(stream)) - retain
+    if excess <= 0:
+        return 0
+    oldest = await redis.xrange(stream, "-", "+", count=min(excess, MAX_TRIM_STEP) + 1)
+    if not oldest:  # emptied meanwhile
+        return 0
+    threshold = str(oldest[-1][0])  # the first entry retention keeps
+    floor = await needed_floor(redis, stream)
+    if floor is not None and stream_id(floor) < stream_id(threshold):
+        threshold = floor
+    removed = await redis.xtrim(stream, minid=threshold, approximate=approximate)
+    return int(removed)

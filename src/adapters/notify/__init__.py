@@ -1,0 +1,1 @@
+"""Notifiers that reach people: a mail file for the embedded shop, SMTP for production."""

@@ -1,0 +1,108 @@
+"""The outbox relay: moves committed events from the outbox to the event stream, in order.
+
+One pass claims a batch, publishes it and marks it published before the claim closes. The
+order matters: publishing first means a crash (or a failed mark) leaves the entries
+unpublished, so the next pass publishes them again. Nothing is lost; a consumer may see an
+event twice and drops the repeat by `event_id`.
+
+Between passes the relay sleeps for `poll_interval` unless `wake()` is called (a process that
+just committed can nudge it) or the last batch was full (more is waiting). Failures back off
+exponentially with jitter up to `max_backoff`, so a Redis or database outage is not hammered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Sequence
+from datetime import timedelta
+
+from shopcore.application.outbox import EventPublisher, OutboxEntry, OutboxSource
+
+logger = logging.getLogger("shopcore.relay")
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        source: OutboxSource,
+        publisher: EventPublisher,
+        *,
+        batch_size: int = 200,
+        poll_interval: float = 0.1,
+        max_backoff: float = 5.0,
+        keep_published: timedelta = timedelta(days=7),
+        prune_interval: float = 3600.0,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("a batch holds at least one entry")
+        self._source = source
+        self._publisher = publisher
+        self._batch_size = batch_size
+        self._poll = poll_interval
+        self._max_backoff = max_backoff
+        self._keep_published = keep_published
+        self._prune_interval = prune_interval
+        self._woken = asyncio.Event()
+        self.published = 0  # entries published by this relay since it started (for metrics)
+
+    def wake(self) -> None:
+        """Look at the outbox now instead of at the end of the current poll interval."""
+        self._woken.set()
+
+    async def relay_once(self) -> int:
+        """Publish one batch and mark it; returns how many entries it published."""
+        failed: Sequence[OutboxEntry] = ()
+        try:
+            async with self._source.claim(self._batch_size) as claim:
+                entries = claim.entries
+                if not entries:
+                    return 0
+                failed = entries
+                await self._publisher.publish(entries)
+                failed = ()  # published: a failure from here on is the mark's, not worth counting
+                await claim.mark_published([entry.id for entry in entries])
+        except Exception:
+            if failed:
+                await self._record_failure(failed)
+            raise
+        self.published += len(entries)
+        return len(entries)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Relay until `stop` is set; the batch in progress when it is set is finished."""
+        loop = asyncio.get_running_loop()
+        failures = 0
+        next_prune = loop.time() + self._prune_interval
+        while not stop.is_set():
+            # Cleared before the pass: a wake-up that arrives during it is not lost.
+            self._woken.clear()
+            try:
+                count = await self.relay_once()
+                if loop.time() >= next_prune:
+                    next_prune = loop.time() + self._prune_interval
+                    await self._source.prune(self._keep_published)
+            except Exception:
+                failures += 1
+                delay = min(self._max_backoff, self._poll * 2**failures)
+                logger.exception("outbox relay pass failed (%d in a row)", failures)
+                await self._pause(stop, delay * random.uniform(0.5, 1.0))
+                continue
+            failures = 0
+            if count < self._batch_size:
+                await self._pause(stop, self._poll)
+
+    async def _pause(self, stop: asyncio.Event, seconds: float) -> None:
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._woken.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def _record_failure(self, entries: Sequence[OutboxEntry]) -> None:
+        try:
+            await self._source.record_failure([entry.id for entry in entries])
+        except Exception:  # the source is failing too: the pass's own error says enough
+            logger.warning("could not count the failed publication of %d entries", len(entries))

@@ -1,0 +1,191 @@
+"""docs/ says what the code does today.
+
+The generated blocks equal what `shopcore docs` writes from the code, the site builds with
+`mkdocs build --strict`, every endpoint and table belongs to a service page, and the
+hand-written pages cite only tests and files that exist, and make no claim about a missing
+feature that the code has since grown.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import msgspec
+import pytest
+from click.testing import CliRunner
+
+from apps.cli import main
+from apps.containers import ShopContainer
+from apps.docs import Sources, load, render, stale
+from apps.docs.endpoints import endpoints
+from apps.docs.services import SHARED_TABLES, service_of_path, service_of_table
+from apps.docs.settings_table import variables
+from apps.settings import Settings
+from shopcore.catalog.ports import NoCatalogCache
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
+HINT = "run `.venv/bin/shopcore docs` and commit the pages it rewrites"
+# `tests/unit/test_x.py::test_name` or a path under src/, apps/ or tests/, in a code span.
+CITATION = re.compile(r"`((?:src|apps|tests)/[\w./-]+?)(?:::(\w+))?`")
+
+
+@pytest.fixture(scope="module")
+def sources() -> Sources:
+    return load()
+
+
+def pages() -> list[Path]:
+    return sorted(DOCS.rglob("*.md"))
+
+
+def test_generated_docs_match_the_code(sources: Sources) -> None:
+    differing = stale(render(DOCS, sources))
+    names = ", ".join(str(path.relative_to(ROOT)) for path in differing)
+    assert not differing, f"generated docs differ from the code ({names}): {HINT}"
+
+
+def test_the_cli_check_agrees(tmp_path: Path) -> None:
+    """`shopcore docs --check` exits 1 naming a page whose generated block went stale."""
+    copy = tmp_path / "docs"
+    for page in pages():
+        target = copy / page.relative_to(DOCS)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(page.read_text(encoding="utf-8"), encoding="utf-8")
+    settings_page = copy / "reference" / "settings.md"
+    settings_page.write_text(
+        settings_page.read_text(encoding="utf-8").replace("SHOPCORE_CURRENCY", "SHOPCORE_X"),
+        encoding="utf-8",
+    )
+
+    result = CliRunner().invoke(main, ["docs", "--check", "--directory", str(copy)])
+
+    assert result.exit_code == 1
+    assert "settings.md" in result.output
+
+
+def test_the_site_builds_in_strict_mode(tmp_path: Path) -> None:
+    mkdocs = Path(sys.executable).parent / "mkdocs"
+    result = subprocess.run(
+        [str(mkdocs), "build", "--strict", "-f", str(ROOT / "mkdocs.yml"), "-d", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "services" / "ordering" / "index.html").is_file()
+
+
+def test_every_endpoint_and_table_belongs_to_a_service(sources: Sources) -> None:
+    """A new route under /v1 or a new table must be given to a service in
+    apps/docs/services.py, or it would appear on no service page."""
+    orphans = [
+        f"{item.method} {item.path}"
+        for item in endpoints(sources.openapi, sources.guards)
+        if item.path.startswith("/v1/") and service_of_path(item.path, item.tags) is None
+    ]
+    tables = [
+        table.name
+        for table in sources.tables
+        if service_of_table(table.name) is None and table.name not in SHARED_TABLES
+    ]
+    assert not orphans, f"endpoints of no service (map them in apps/docs/services.py): {orphans}"
+    assert not tables, f"tables of no service (map them in apps/docs/services.py): {tables}"
+
+
+def test_every_admin_route_is_staff_only(sources: Sources) -> None:
+    admin = [
+        item
+        for item in endpoints(sources.openapi, sources.guards)
+        if item.path.startswith("/v1/admin/")
+    ]
+    assert admin
+    unguarded = [f"{item.method} {item.path}" for item in admin if item.auth != "staff token"]
+    assert not unguarded, f"admin routes without the staff_only guard: {unguarded}"
+
+
+def _sample(kind: object) -> str:
+    text = repr(kind)
+    if "tuple" in text:
+        return "https://shop.example"
+    if "int" in text:
+        return "7"
+    return "x" * 40
+
+
+def test_the_settings_table_names_the_variable_each_field_is_read_from() -> None:
+    read = variables()
+    fields = msgspec.structs.fields(Settings)
+    assert set(read) == {field.name for field in fields}
+    defaults = Settings.from_env({})
+    for field in fields:
+        assert read[field.name], f"{field.name}: no SHOPCORE_* variable found in from_env"
+        for name in read[field.name]:
+            changed = Settings.from_env({name: _sample(field.type)})
+            assert getattr(changed, field.name) != getattr(defaults, field.name), (
+                f"setting {name} does not change Settings.{field.name}"
+            )
+    source = (ROOT / "apps" / "settings.py").read_text(encoding="utf-8")
+    mentioned = set(re.findall(r"SHOPCORE_[A-Z0-9_]+", source))
+    assert mentioned <= {name for names in read.values() for name in names}
+
+
+def test_hand_written_pages_cite_only_tests_and_files_that_exist() -> None:
+    missing = []
+    for page in pages():
+        for path, name in CITATION.findall(page.read_text(encoding="utf-8")):
+            target = ROOT / path
+            if not target.exists():
+                missing.append(f"{page.relative_to(ROOT)}: {path}")
+            elif name and not re.search(
+                rf"^\s*(async )?def {name}\(", target.read_text(encoding="utf-8"), re.MULTILINE
+            ):
+                missing.append(f"{page.relative_to(ROOT)}: {path}::{name}")
+    assert not missing, "pages cite what does not exist:\n" + "\n".join(missing)
+
+
+def _no_stock_stream(sources: Sources) -> bool:
+    return not any(path.startswith("/v1/inventory/stream") for path in sources.openapi["paths"])
+
+
+def _no_proxy_headers(_: Sources) -> bool:
+    return "proxy_headers=False" in (ROOT / "apps" / "cli.py").read_text(encoding="utf-8")
+
+
+def _no_catalog_cache(_: Sources) -> bool:
+    settings = Settings(database_url=None, redis_url="redis://127.0.0.1:9/0")
+    return isinstance(ShopContainer(settings=settings).catalog_cache(), NoCatalogCache)
+
+
+def _no_bench(_: Sources) -> bool:
+    return not (ROOT / "bench").exists()
+
+
+# (page, phrase that makes the claim, what must still be true while the phrase is there)
+CLAIMS: list[tuple[str, str, Callable[[Sources], bool]]] = [
+    ("architecture/sequences.md", "**Not built yet:** pushing `StockChanged`", _no_stock_stream),
+    ("decisions/0004-sse-over-websockets.md", "Status: decided, not built yet", _no_stock_stream),
+    ("operations/scaling.md", "uvicorn with `proxy_headers=False`", _no_proxy_headers),
+    ("operations/scaling.md", "`NoCatalogCache` is wired", _no_catalog_cache),
+    ("architecture/sequences.md", "is also a null object today", _no_catalog_cache),
+    ("operations/scaling.md", "there is no bench/ directory yet", _no_bench),
+]
+
+
+def test_claims_about_missing_features_still_hold(sources: Sources) -> None:
+    """Pages that say a feature is missing fail here once the code has it: then the page must
+    be rewritten (and the phrase and its claim below removed)."""
+    outdated = []
+    for page, phrase, still_true in CLAIMS:
+        text = (DOCS / page).read_text(encoding="utf-8")
+        if " ".join(phrase.split()) in " ".join(text.split()) and not still_true(sources):
+            outdated.append(f"docs/{page}: {phrase!r} is no longer true")
+    assert not outdated, "update the pages:\n" + "\n".join(outdated)

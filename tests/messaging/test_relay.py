@@ -1,0 +1,166 @@
+"""The outbox relay on the real databases and Redis: committed events reach the stream in
+commit order and are marked; a relay that fails between publishing and marking publishes them
+again, and the consumer group still applies each event once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from adapters.db.outbox import SqlOutboxSource
+from adapters.db.tables import outbox
+from adapters.messaging.codec import decode_event
+from adapters.messaging.consumer import ConsumerSettings, StreamConsumer
+from adapters.messaging.streams import RedisStreamPublisher
+from shopcore.application.groups import GroupDelivery
+from shopcore.application.outbox import OutboxClaim, OutboxEntry
+from shopcore.application.relay import OutboxRelay
+from shopcore.catalog.events import ProductCreated
+from shopcore.shared.messages import Event
+from tests.messaging.conftest import Bed, Database
+from tests.messaging.helpers import until
+from tests.support.effects import on_hand, product_created, receive_one_each
+
+pytestmark = pytest.mark.redis
+
+
+async def commit(database: Database, *events: Event) -> None:
+    async with database.uow() as uow:
+        for event in events:
+            uow.emit(event)
+        await uow.commit()
+
+
+async def stream_events(bed: Bed) -> list[Event]:
+    entries = await bed.redis.xrange(bed.streams.events)
+    return [decode_event(fields) for _, fields in entries]  # type: ignore[arg-type]
+
+
+def source_of(database: Database) -> SqlOutboxSource:
+    return SqlOutboxSource(database.engine, now=lambda: datetime.now(UTC))
+
+
+async def test_the_relay_publishes_committed_events_in_order_and_marks_them(
+    database: Database, bed: Bed
+) -> None:
+    first = [product_created() for _ in range(3)]
+    second = [product_created() for _ in range(2)]
+    await commit(database, *first)
+    await commit(database, *second)
+    source = source_of(database)
+    relay = OutboxRelay(source, RedisStreamPublisher(bed.redis, bed.streams), batch_size=4)
+
+    assert [await relay.relay_once() for _ in range(3)] == [4, 1, 0]
+
+    assert await stream_events(bed) == [*first, *second]
+    assert await source.unpublished_count() == 0
+    async with database.engine.connect() as connection:
+        rows = (await connection.execute(select(outbox.c.published_at, outbox.c.attempts))).all()
+    assert all(row.published_at is not None and row.attempts == 1 for row in rows)
+
+
+@pytest.mark.postgres
+async def test_concurrent_relays_publish_each_event_once_in_order(
+    postgres: Database, bed: Bed
+) -> None:
+    events = [product_created() for _ in range(60)]
+    for start in range(0, 60, 6):
+        await commit(postgres, *events[start : start + 6])
+    relays = [
+        OutboxRelay(source_of(postgres), RedisStreamPublisher(bed.redis, bed.streams), batch_size=5)
+        for _ in range(4)
+    ]
+
+    async def drain(relay: OutboxRelay) -> None:
+        for _ in range(200):
+            await relay.relay_once()
+            await asyncio.sleep(0)  # let the other relays try for the lock
+            if await source_of(postgres).unpublished_count() == 0:
+                return
+
+    await asyncio.gather(*(drain(relay) for relay in relays))
+
+    assert await stream_events(bed) == events
+    assert sum(relay.published for relay in relays) == 60
+
+
+class MarkFails:
+    """A source whose claims publish fine and then lose the database before marking: what a
+    relay killed between the two steps leaves behind."""
+
+    def __init__(self, source: SqlOutboxSource) -> None:
+        self._source = source
+
+    @asynccontextmanager
+    async def claim(self, limit: int) -> AsyncIterator[OutboxClaim]:
+        async with self._source.claim(limit) as claim:
+            yield _Broken(claim.entries)
+
+    async def record_failure(self, ids: Sequence[int]) -> None:
+        await self._source.record_failure(ids)
+
+    async def prune(self, published_before: timedelta) -> int:
+        return 0
+
+
+class _Broken:
+    def __init__(self, entries: Sequence[OutboxEntry]) -> None:
+        self.entries = entries
+
+    async def mark_published(self, ids: Sequence[int]) -> None:
+        raise ConnectionResetError("the relay died before marking")
+
+
+async def test_a_relay_failing_to_mark_publishes_again_and_the_event_is_handled_once(
+    database: Database, bed: Bed
+) -> None:
+    events = [product_created() for _ in range(3)]
+    await commit(database, *events)
+    publisher = RedisStreamPublisher(bed.redis, bed.streams)
+
+    with pytest.raises(ConnectionResetError):
+        await OutboxRelay(MarkFails(source_of(database)), publisher).relay_once()
+    assert await source_of(database).unpublished_count() == 3
+    assert await OutboxRelay(source_of(database), publisher).relay_once() == 3
+    assert await stream_events(bed) == events + events  # published twice
+
+    group = GroupDelivery("stock", {ProductCreated: [receive_one_each]}, database.uow)
+    consumer = StreamConsumer(
+        bed.redis,
+        bed.streams,
+        # Both copies may be handled at once: the loser's commit fails on the processed
+        # record, and its copy is reclaimed after the idle time and then skipped.
+        ConsumerSettings(group="stock", block_ms=50, claim_idle_ms=300),
+        group.deliver,
+    )
+    stop = asyncio.Event()
+    running = asyncio.create_task(consumer.run(stop))
+    await until(lambda: consumer.acknowledged == 6)
+    stop.set()
+    await running
+
+    skus = [event.skus[0] for event in events]
+    assert await on_hand(database.uow, skus) == dict.fromkeys(skus, 1)
+
+
+async def test_pruning_deletes_only_old_published_entries(database: Database, bed: Bed) -> None:
+    await commit(database, product_created(), product_created())
+    source = source_of(database)
+    await OutboxRelay(
+        source, RedisStreamPublisher(bed.redis, bed.streams), batch_size=1
+    ).relay_once()
+    await commit(database, product_created())
+    async with database.engine.begin() as connection:
+        await connection.execute(
+            update(outbox)
+            .where(outbox.c.published_at.is_not(None))
+            .values(published_at=datetime.now(UTC) - timedelta(days=30))
+        )
+
+    assert await source.prune(timedelta(days=7)) == 1
+    assert await source.unpublished_count() == 2

@@ -1,0 +1,119 @@
+"""The pieces of the docs generator (apps/docs/) that decide what a page says."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import pytest
+
+from apps.docs import markdown as md
+from apps.docs.examples import example_of, skeleton
+from apps.docs.markers import MarkerError, fill
+from apps.docs.services import Machine, Service, service_of_path, service_of_table
+from apps.docs.states import diagram, final_states, initial_states
+
+PAGE = """# Title
+
+Hand-written.
+
+<!-- generated:start one -->
+old
+<!-- generated:end -->
+
+More prose.
+"""
+
+
+def test_a_block_is_replaced_and_the_prose_around_it_kept() -> None:
+    page = fill(PAGE, {"one": "new"}, where="page.md")
+
+    assert "old" not in page
+    assert "new" in page
+    assert page.startswith("# Title\n\nHand-written.\n")
+    assert page.endswith("More prose.\n")
+    assert fill(page, {"one": "new"}, where="page.md") == page
+
+
+@pytest.mark.parametrize(
+    ("blocks", "complaint"),
+    [({}, "nothing for: one"), ({"one": "x", "two": "y"}, "no markers for: two")],
+)
+def test_blocks_and_markers_must_name_the_same_parts(
+    blocks: dict[str, str], complaint: str
+) -> None:
+    with pytest.raises(MarkerError, match=complaint):
+        fill(PAGE, blocks, where="page.md")
+
+
+def test_text_from_the_code_keeps_angle_brackets_visible_outside_code() -> None:
+    assert md.text("t=<unix seconds> in `<t>.<body>`") == "t=&lt;unix seconds&gt; in `<t>.<body>`"
+    assert md.cell("a | b\nc") == "a &#124; b c"
+
+
+class Light(StrEnum):
+    OFF = "off"
+    ON = "on"
+    BROKEN = "broken"
+
+
+LIGHTS = Machine(
+    name="lights",
+    title="Light",
+    source="tests",
+    table={
+        Light.OFF: frozenset({Light.ON}),
+        Light.ON: frozenset({Light.BROKEN}),
+        Light.BROKEN: frozenset(),
+    },
+)
+
+
+def test_initial_and_final_states_follow_from_the_table() -> None:
+    assert initial_states(LIGHTS.table) == [Light.OFF]
+    assert final_states(LIGHTS.table) == [Light.BROKEN]
+    assert diagram(LIGHTS).splitlines()[1:-1] == [
+        "stateDiagram-v2",
+        "    [*] --> off",
+        "    off --> on",
+        "    on --> broken",
+        "    broken --> [*]",
+    ]
+
+
+DOCUMENT = {
+    "components": {
+        "schemas": {
+            "Money": {
+                "type": "object",
+                "properties": {"amount": {"type": "integer"}, "currency": {"type": "string"}},
+            },
+            "Priced": {"examples": [{"amount": 5, "currency": "EUR"}]},
+        }
+    }
+}
+
+
+def test_a_documented_example_is_preferred_to_the_schema() -> None:
+    example = example_of(DOCUMENT, {"schema": {"$ref": "#/components/schemas/Priced"}})
+
+    assert example.documented
+    assert example.value == {"amount": 5, "currency": "EUR"}
+
+
+def test_without_an_example_the_schema_becomes_a_skeleton() -> None:
+    example = example_of(DOCUMENT, {"schema": {"$ref": "#/components/schemas/Money"}})
+
+    assert not example.documented
+    assert example.value == {"amount": 0, "currency": "string"}
+    assert skeleton(DOCUMENT, {"type": "array", "items": {"type": "boolean"}}) == [False]
+
+
+def test_endpoints_and_tables_belong_to_services_by_prefix_and_name() -> None:
+    def key(service: Service | None) -> str | None:
+        return None if service is None else service.key
+
+    assert key(service_of_path("/v1/admin/products/{product_id}")) == "catalog"
+    assert key(service_of_path("/v1/checkout")) == "cart"
+    assert key(service_of_path("/v1/productsx")) is None
+    assert key(service_of_path("/v1/new", ("orders",))) == "ordering"
+    assert key(service_of_table("refresh_sessions")) == "customers"
