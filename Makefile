@@ -44,6 +44,11 @@ unit: install
 
 test: lint typecheck imports unit
 
+# Not part of `make test`: the benchmark of bench/README.md against PostgreSQL and Redis on
+# this machine (installs wrk and nginx from Debian's packages when missing); under 10 minutes.
+bench: install
+	$(BIN)/python -m bench.run
+
 lock: $(UV)
 	$(UV) lock
 

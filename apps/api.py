@@ -14,7 +14,6 @@ from typing import Any
 from dependency_injector import providers
 from litestar import Litestar
 from litestar.stores.redis import RedisStore
-from redis.asyncio import Redis
 from sqlalchemy import text
 
 from adapters.db.idempotency import SqlIdempotencyStore
@@ -24,6 +23,7 @@ from adapters.http.security import TokenService
 from adapters.memory.idempotency import MemoryIdempotencyStore
 from apps.containers import ShopContainer
 from apps.settings import Settings
+from shopcore.inventory.events import StockChanged
 
 logger = logging.getLogger("shopcore.api")
 
@@ -34,6 +34,7 @@ def http_config(settings: Settings, jwt_secret: str) -> HttpConfig:
         jwt_issuer=settings.jwt_issuer,
         jwt_audience=settings.jwt_audience,
         access_token_seconds=settings.access_token_seconds,
+        stream_heartbeat_seconds=settings.stream_heartbeat_ms / 1000,
         refresh_token_days=settings.refresh_token_days,
         cors_origins=settings.cors_origins,
         webhook_secret=settings.webhook_secret or "",
@@ -61,6 +62,7 @@ def build_app(settings: Settings, **overrides: object) -> Litestar:
     config = http_config(settings, signing_key(settings))
     shop = container.shop()
     readiness: list[tuple[str, Any]] = []
+    on_startup: list[Any] = []
     on_shutdown: list[Any] = []
     if settings.database_url is not None:
         engine = container.engine()
@@ -75,10 +77,19 @@ def build_app(settings: Settings, **overrides: object) -> Litestar:
     else:
         idempotency = MemoryIdempotencyStore()
     store_factory = None
+    # Live stock: fed by this process's bus (embedded), or read from the event stream by one
+    # reader task per process once workers deliver the events.
+    feed = container.stock_feed()
+    if settings.events_in_process:
+        shop.bus.subscribe(StockChanged, feed.on_stock_changed)
+    on_startup.append(feed.start)
+    on_shutdown.append(feed.stop)
+    if not settings.events_in_process:
+        on_shutdown.append(container.streams_redis().aclose)
     if settings.redis_url is not None:
         # Rate-limit counters shared by every API process, so N processes allow the limit
-        # once, not N times.
-        redis = Redis.from_url(settings.redis_url)
+        # once, not N times. The same client serves the catalog cache.
+        redis = container.redis()
         root = RedisStore(redis, namespace=settings.redis_namespace)
         store_factory = root.with_namespace
 
@@ -98,8 +109,10 @@ def build_app(settings: Settings, **overrides: object) -> Litestar:
         idempotency=idempotency,
         config=config,
         readiness=readiness,
+        on_startup=on_startup,
         on_shutdown=on_shutdown,
         store_factory=store_factory,
+        stock_feed=feed,
     )
     return create_app(services)
 

@@ -43,7 +43,7 @@ def serve(host: str, port: int | None, workers: int, demo: bool | None) -> None:
 
     settings = _settings()
     port = port if port is not None else int(os.environ.get("PORT", "8000"))
-    prepare_to_serve(settings, seed_demo=demo)
+    prepare_to_serve(settings, seed_demo=demo, workers=workers)
     click.echo(f"shopcore API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
     uvicorn.run(
         "apps.api:app_from_env",
@@ -54,6 +54,9 @@ def serve(host: str, port: int | None, workers: int, demo: bool | None) -> None:
         proxy_headers=False,
         server_header=False,
         log_level="warning",
+        # Open stock streams never finish by themselves: after this long a stop cuts them
+        # (their clients reconnect to another instance with Last-Event-ID).
+        timeout_graceful_shutdown=10,
     )
 
 

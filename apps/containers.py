@@ -6,6 +6,8 @@ SQL unit of work on SQLite or PostgreSQL. Tests override providers
 
 Event handlers run in process unless `settings.events_in_process` is false (Redis and SQL are
 both configured): then the outbox relay and `shopcore worker` deliver events (apps/worker.py).
+The same choice picks where catalog reads are cached and where live stock comes from: in the
+process's memory, fed by its own bus, or in Redis, fed by the workers and the event stream.
 Notifications go out by SMTP when SHOPCORE_SMTP_URL is set, else to SHOPCORE_MAIL_FILE when
 that is set, else to the log.
 """
@@ -17,14 +19,21 @@ from pathlib import Path
 from typing import Any
 
 from dependency_injector import containers, providers
+from redis.asyncio import Redis
 
 from adapters.bridges import in_process_links
 from adapters.db.engine import create_engine
 from adapters.db.unit_of_work import SqlUnitOfWork
+from adapters.memory.catalog_cache import MemoryCatalogCache
 from adapters.memory.clock import SystemClock
 from adapters.memory.notifier import LogNotifier
+from adapters.memory.stock_feed import InProcessStockFeed
 from adapters.memory.store import MemoryStore
 from adapters.memory.unit_of_work import MemoryUnitOfWork
+from adapters.messaging.cache import RedisCatalogCache
+from adapters.messaging.connection import connect
+from adapters.messaging.stock_feed import RedisStockFeed
+from adapters.messaging.streams import EventStreams
 from adapters.notify.file import FileNotifier
 from adapters.notify.smtp import SmtpNotifier, SmtpServer
 from adapters.payments.simulated import SimulatedGateway
@@ -54,6 +63,27 @@ def _mail(settings: Settings) -> str:
     if settings.smtp_url is not None:
         return "smtp"
     return "log" if settings.mail_file is None else "file"
+
+
+def _delivery(settings: Settings) -> str:
+    return "in_process" if settings.events_in_process else "redis"
+
+
+def _catalog_cache(settings: Settings) -> str:
+    return "none" if settings.catalog_cache_seconds == 0 else _delivery(settings)
+
+
+def _redis(url: str | None) -> Redis:
+    """Bytes in, bytes out: the rate-limit store and the catalog cache keep raw bytes."""
+    if url is None:
+        raise ValueError("SHOPCORE_REDIS_URL is not set")
+    return Redis.from_url(url)
+
+
+def _streams_client(url: str | None) -> Redis:
+    if url is None:
+        raise ValueError("SHOPCORE_REDIS_URL is not set")
+    return connect(url)
 
 
 def _smtp_server(url: str | None) -> SmtpServer:
@@ -94,8 +124,34 @@ class ShopContainer(containers.DeclarativeContainer):
             sender=settings.provided.mail_from,
         ),
     )
-    # The cache helper's Redis cache replaces this null object when Redis is configured.
-    catalog_cache: providers.Provider[Any] = providers.Singleton(NoCatalogCache)
+    # Created on first use; whoever uses one closes it (apps/api.py, apps/worker.py).
+    redis: providers.Provider[Any] = providers.Singleton(_redis, settings.provided.redis_url)
+    streams_redis: providers.Provider[Any] = providers.Singleton(
+        _streams_client, settings.provided.redis_url
+    )
+    catalog_cache: providers.Provider[Any] = providers.Selector(
+        providers.Callable(_catalog_cache, settings),
+        none=providers.Singleton(NoCatalogCache),
+        in_process=providers.Singleton(
+            MemoryCatalogCache, ttl_seconds=settings.provided.catalog_cache_seconds
+        ),
+        redis=providers.Singleton(
+            RedisCatalogCache,
+            redis=redis,
+            namespace=settings.provided.redis_namespace,
+            ttl_seconds=settings.provided.catalog_cache_seconds,
+        ),
+    )
+    # Live stock for the API's stream endpoint (apps/api.py starts and feeds it).
+    stock_feed: providers.Provider[Any] = providers.Selector(
+        providers.Callable(_delivery, settings),
+        in_process=providers.Singleton(InProcessStockFeed, clock=clock),
+        redis=providers.Singleton(
+            RedisStockFeed,
+            redis=streams_redis,
+            streams=providers.Callable(EventStreams.named, settings.provided.events_stream),
+        ),
+    )
     shipping: providers.Provider[Any] = providers.Singleton(
         FlatRateShipping,
         rate=providers.Callable(Money, settings.provided.shipping_rate, settings.provided.currency),

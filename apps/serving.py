@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import secrets
+from collections.abc import Mapping
 
 from apps.api import build_app
 from apps.containers import ShopContainer
@@ -16,11 +17,36 @@ from apps.settings import Settings
 
 logger = logging.getLogger("shopcore.serve")
 
+CACHE_SECONDS = "SHOPCORE_CATALOG_CACHE_SECONDS"
 
-def prepare_to_serve(settings: Settings, *, seed_demo: bool | None) -> None:
+
+def must_turn_the_cache_off(settings: Settings, workers: int, environ: Mapping[str, str]) -> bool:
+    """Several API processes over one database, without Redis: each would keep its own catalog
+    cache and drop entries only for its own changes, serving the others' stale. Off, unless
+    the operator set SHOPCORE_CATALOG_CACHE_SECONDS and so accepts reads that stale."""
+    return (
+        workers > 1
+        and settings.database_url is not None
+        and settings.events_in_process
+        and settings.catalog_cache_seconds > 0
+        and CACHE_SECONDS not in environ
+    )
+
+
+def prepare_to_serve(settings: Settings, *, seed_demo: bool | None, workers: int = 1) -> None:
     """Once, in the parent process: migrate the embedded database, seed the demo catalog,
-    and fix one signing key for every worker when none is configured."""
+    fix one signing key for every worker when none is configured, and turn off a catalog cache
+    the workers could not keep fresh."""
     asyncio.run(_prepare(settings, seed_demo))
+    if must_turn_the_cache_off(settings, workers, os.environ):
+        logger.warning(
+            "%d API processes without Redis do not share catalog cache invalidations: the "
+            "catalog cache is off. Set SHOPCORE_REDIS_URL (and run a worker), or set %s to "
+            "accept reads that stale.",
+            workers,
+            CACHE_SECONDS,
+        )
+        os.environ[CACHE_SECONDS] = "0"  # uvicorn's worker processes inherit it
     if not settings.jwt_secret:
         logger.warning(
             "SHOPCORE_JWT_SECRET is not set: using a random signing key for this run; tokens "

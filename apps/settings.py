@@ -48,6 +48,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     worker_claim_idle_ms: int = 60_000  # must exceed the longest a handler runs
     relay_poll_ms: int = 100
     expire_interval_seconds: int = 30
+    # Catalog reads (product lists and details) are cached in Redis when workers deliver the
+    # events, else in the API process's memory; changes drop them sooner.
+    catalog_cache_seconds: int = 60  # longest a cached read is served; 0: no cache
+    stream_heartbeat_ms: int = 15_000  # a quiet live stock stream gets a heartbeat this often
     # Notifications: SMTP when a URL is set, else a JSON-lines file when a path is, else the log.
     smtp_url: str | None = None
     mail_from: str = "shop@localhost"
@@ -137,6 +141,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 "SHOPCORE_EXPIRE_INTERVAL_SECONDS",
                 integer("SHOPCORE_EXPIRE_INTERVAL_SECONDS", defaults.expire_interval_seconds),
             ),
+            catalog_cache_seconds=_at_least_zero(
+                "SHOPCORE_CATALOG_CACHE_SECONDS",
+                integer("SHOPCORE_CATALOG_CACHE_SECONDS", defaults.catalog_cache_seconds),
+            ),
+            stream_heartbeat_ms=_positive(
+                "SHOPCORE_STREAM_HEARTBEAT_MS",
+                integer("SHOPCORE_STREAM_HEARTBEAT_MS", defaults.stream_heartbeat_ms),
+            ),
             smtp_url=env.get("SHOPCORE_SMTP_URL") or None,
             mail_from=env.get("SHOPCORE_MAIL_FROM") or defaults.mail_from,
             mail_file=env.get("SHOPCORE_MAIL_FILE") or None,
@@ -146,6 +158,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 def _positive(name: str, value: int) -> int:
     if value < 1:
         raise SettingsError(f"{name} must be at least 1")
+    return value
+
+
+def _at_least_zero(name: str, value: int) -> int:
+    if value < 0:
+        raise SettingsError(f"{name} must be 0 or more")
     return value
 
 

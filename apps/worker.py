@@ -150,6 +150,7 @@ async def run_worker(settings: Settings, options: WorkerOptions, stop: asyncio.E
                 tasks.create_task(job)
     finally:
         await redis.aclose()
+        await container.redis().aclose()  # the catalog cache's client
         await container.engine().dispose()
 
 

@@ -30,9 +30,10 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     ]
 )
 async def api(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Api]:
-    app, gateway, side = api_app(test_settings(await database_url(request, tmp_path)))
+    url = await database_url(request, tmp_path)
+    app, gateway, side = api_app(test_settings(url))
     try:
         async with AsyncTestClient(app) as client:
-            yield Api(client=client, app=app, gateway=gateway, shop=side.shop())
+            yield Api(client=client, app=app, gateway=gateway, shop=side.shop(), database_url=url)
     finally:
         await side.engine().dispose()

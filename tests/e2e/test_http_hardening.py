@@ -50,6 +50,18 @@ async def test_a_client_over_its_rate_limit_gets_429_with_retry_after(
     assert int(over.headers["retry-after"]) > 0
 
 
+async def test_rate_limit_headers_count_down_to_the_refusal(
+    limited: AsyncTestClient[Litestar],
+) -> None:
+    answers = [await limited.get("/v1/products") for _ in range(4)]
+
+    assert [a.headers["ratelimit-remaining"] for a in answers] == ["2", "1", "0", "0"]
+    assert {a.headers["ratelimit-limit"] for a in answers} == {"3"}
+    assert answers[0].headers["ratelimit-policy"] == "3; w=60"
+    assert 0 < int(answers[-1].headers["retry-after"]) <= 60
+    assert 0 < int(answers[-1].headers["ratelimit-reset"]) <= 60
+
+
 async def test_health_probes_are_never_rate_limited(limited: AsyncTestClient[Litestar]) -> None:
     statuses = [(await limited.get("/health/live")).status_code for _ in range(10)]
 
@@ -64,8 +76,18 @@ async def test_every_response_carries_the_security_headers(api: Api) -> None:
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["x-frame-options"] == "DENY"
         assert response.headers["referrer-policy"] == "no-referrer"
-        assert response.headers["cache-control"] == "no-store"
         assert "max-age" in response.headers["strict-transport-security"]
+
+
+async def test_only_catalog_reads_may_be_kept_and_only_if_revalidated(api: Api) -> None:
+    listing = await api.client.get("/v1/products")
+    missing = await api.client.get("/v1/products/missing")
+    token = await api.client.post("/v1/auth/token", json={"email": "x@example.com"})
+
+    # A catalog read has an ETag: browsers may keep it but must ask again (If-None-Match).
+    assert listing.headers["cache-control"] == "no-cache"
+    assert missing.headers["cache-control"] == "no-store"
+    assert token.headers["cache-control"] == "no-store"
 
 
 async def test_cors_allows_only_the_configured_origins(

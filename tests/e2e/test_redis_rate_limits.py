@@ -3,9 +3,11 @@ against one limit, and readiness checks Redis too."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -68,3 +70,38 @@ async def test_readiness_checks_redis(
 
     assert response.status_code == 200
     assert response.json()["checks"] == {"database": "ok", "redis": "ok"}
+
+
+async def test_hundreds_of_concurrent_requests_are_counted_without_running_out_of_connections(
+    tmp_path: Path,
+) -> None:
+    """redis-py's pool refuses connections beyond its maximum (100) instead of waiting: the
+    limiter must not want one per request in flight (a flash sale has hundreds)."""
+    redis_url = require_redis()
+    prefix = unique_prefix()
+    engine = await fresh_sqlite(tmp_path)
+    await engine.dispose()
+    settings = test_settings(
+        f"sqlite+aiosqlite:///{tmp_path / 'shop.db'}",
+        redis_url=redis_url,
+        redis_namespace=prefix,
+        rate_limit_per_minute=100_000,
+    )
+    app, _, side = api_app(settings)
+    await side.engine().dispose()
+    try:
+        # On this event loop, without a client-side connection limit: all 300 at once.
+        transport = httpx.ASGITransport(app=app)
+        async with (
+            app.lifespan(),
+            httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
+        ):
+            answers = await asyncio.gather(*(client.get("/v1/products") for _ in range(300)))
+        assert {answer.status_code for answer in answers} == {200}
+        assert min(int(a.headers["ratelimit-remaining"]) for a in answers) == 100_000 - 300
+    finally:
+        redis = Redis.from_url(redis_url)
+        keys = [key async for key in redis.scan_iter(match=f"{prefix}*", count=500)]
+        if keys:
+            await redis.delete(*keys)
+        await redis.aclose()

@@ -20,13 +20,11 @@ import pytest
 from click.testing import CliRunner
 
 from apps.cli import main
-from apps.containers import ShopContainer
 from apps.docs import Sources, load, render, stale
 from apps.docs.endpoints import endpoints
 from apps.docs.services import SHARED_TABLES, service_of_path, service_of_table
 from apps.docs.settings_table import variables
 from apps.settings import Settings
-from shopcore.catalog.ports import NoCatalogCache
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -152,17 +150,8 @@ def test_hand_written_pages_cite_only_tests_and_files_that_exist() -> None:
     assert not missing, "pages cite what does not exist:\n" + "\n".join(missing)
 
 
-def _no_stock_stream(sources: Sources) -> bool:
-    return not any(path.startswith("/v1/inventory/stream") for path in sources.openapi["paths"])
-
-
 def _no_proxy_headers(_: Sources) -> bool:
     return "proxy_headers=False" in (ROOT / "apps" / "cli.py").read_text(encoding="utf-8")
-
-
-def _no_catalog_cache(_: Sources) -> bool:
-    settings = Settings(database_url=None, redis_url="redis://127.0.0.1:9/0")
-    return isinstance(ShopContainer(settings=settings).catalog_cache(), NoCatalogCache)
 
 
 def _no_bench(_: Sources) -> bool:
@@ -171,11 +160,7 @@ def _no_bench(_: Sources) -> bool:
 
 # (page, phrase that makes the claim, what must still be true while the phrase is there)
 CLAIMS: list[tuple[str, str, Callable[[Sources], bool]]] = [
-    ("architecture/sequences.md", "**Not built yet:** pushing `StockChanged`", _no_stock_stream),
-    ("decisions/0004-sse-over-websockets.md", "Status: decided, not built yet", _no_stock_stream),
     ("operations/scaling.md", "uvicorn with `proxy_headers=False`", _no_proxy_headers),
-    ("operations/scaling.md", "`NoCatalogCache` is wired", _no_catalog_cache),
-    ("architecture/sequences.md", "is also a null object today", _no_catalog_cache),
     ("operations/scaling.md", "there is no bench/ directory yet", _no_bench),
 ]
 

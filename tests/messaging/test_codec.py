@@ -3,6 +3,7 @@ its own class by its tag."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -22,20 +23,32 @@ def _sample(kind: type[Event]) -> Event:
     new event type is covered without editing this test (an unknown field type fails it)."""
     values: dict[str, Any] = {}
     for field in msgspec.inspect.type_info(kind).fields:  # type: ignore[attr-defined]
-        info = field.type
-        if isinstance(info, msgspec.inspect.StrType):
-            values[field.name] = f"{field.name}: Zoë ✓"
-        elif isinstance(info, msgspec.inspect.BoolType):
-            values[field.name] = True
-        elif isinstance(info, msgspec.inspect.IntType):
-            values[field.name] = 7
-        elif isinstance(info, msgspec.inspect.VarTupleType):
-            values[field.name] = ("SKU-1", "SKU-2")
-        elif isinstance(info, msgspec.inspect.StructType) and info.cls is Money:
-            values[field.name] = Money(12345, "EUR")
-        else:  # pragma: no cover - a new field type: teach the sample builder
-            raise AssertionError(f"{kind.__name__}.{field.name}: no sample for {info!r}")
+        values[field.name] = _value(f"{kind.__name__}.{field.name}", field.type)
     return kind(**values)
+
+
+def _value(name: str, info: msgspec.inspect.Type) -> Any:
+    if isinstance(info, msgspec.inspect.StrType):
+        return f"{name}: Zoë ✓"
+    if isinstance(info, msgspec.inspect.BoolType):
+        return True
+    if isinstance(info, msgspec.inspect.IntType):
+        return 7
+    if isinstance(info, msgspec.inspect.VarTupleType):
+        return ("SKU-1", "SKU-2")
+    if isinstance(info, msgspec.inspect.StructType) and info.cls is Money:
+        return Money(12345, "EUR")
+    if isinstance(info, msgspec.inspect.DateTimeType):
+        return datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+    if isinstance(info, msgspec.inspect.UnionType):
+        # An optional field: fill it, so the round trip carries a real value.
+        present = [t for t in info.types if not isinstance(t, msgspec.inspect.NoneType)]
+        if len(present) == 1:
+            return _value(name, present[0])
+    if isinstance(info, msgspec.inspect.UnionType):  # optional: a value, not None
+        [present] = [t for t in info.types if not isinstance(t, msgspec.inspect.NoneType)]
+        return _value(name, present)
+    raise AssertionError(f"{name}: no sample for {info!r}")  # pragma: no cover - teach me
 
 
 SAMPLES = [_sample(kind) for kind in EVENT_TYPES]

@@ -52,6 +52,7 @@ class Api:
     app: Litestar
     gateway: SimulatedGateway
     shop: Shop
+    database_url: str = ""
 
     @property
     def services(self) -> ApiServices:

@@ -1,5 +1,10 @@
 from __future__ import annotations
 
+import asyncio
+import os
+import threading
+import time
+
 import pytest
 
 from adapters.security.argon2_hasher import (
@@ -7,6 +12,7 @@ from adapters.security.argon2_hasher import (
     OWASP_PARALLELISM,
     OWASP_TIME_COST,
     Argon2Hasher,
+    default_hashing_threads,
 )
 
 PASSWORD = "correct horse battery"
@@ -58,3 +64,38 @@ async def test_only_hashes_made_with_other_parameters_need_a_rehash(
     assert hasher.needs_rehash(old_hash)
     assert await hasher.verify(old_hash, PASSWORD)
     assert not hasher.needs_rehash(await hasher.hash(PASSWORD))
+
+
+async def test_hashing_runs_on_a_bounded_pool_of_its_own() -> None:
+    """A burst of logins must not take every core from the event loop (bench/, item 8)."""
+    hasher = Argon2Hasher(memory_cost=1024, time_cost=1, threads=1)
+    real = hasher._argon2
+    running, peak, names = 0, 0, set()
+    lock = threading.Lock()
+
+    class Spy:
+        def hash(self, password: str) -> str:
+            nonlocal running, peak
+            with lock:
+                running += 1
+                peak = max(peak, running)
+                names.add(threading.current_thread().name)
+            try:
+                time.sleep(0.01)
+                return real.hash(password)
+            finally:
+                with lock:
+                    running -= 1
+
+    hasher._argon2 = Spy()  # type: ignore[assignment]
+    hashes = await asyncio.gather(*(hasher.hash(PASSWORD) for _ in range(6)))
+
+    assert len(set(hashes)) == 6
+    assert peak == 1
+    assert all(name.startswith("argon2") for name in names)
+
+
+def test_the_pool_leaves_a_core_to_the_event_loop() -> None:
+    assert 1 <= default_hashing_threads() <= max(1, (os.cpu_count() or 1) - 1)
+    with pytest.raises(ValueError, match="at least one thread"):
+        Argon2Hasher(threads=0)

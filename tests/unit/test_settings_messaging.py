@@ -63,3 +63,21 @@ def test_messaging_settings_are_read_from_the_environment() -> None:
 def test_counts_and_intervals_must_be_positive(name: str) -> None:
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({name: "0"})
+
+
+def test_catalog_cache_and_stream_settings() -> None:
+    defaults = Settings.from_env({})
+    changed = Settings.from_env(
+        {"SHOPCORE_CATALOG_CACHE_SECONDS": "0", "SHOPCORE_STREAM_HEARTBEAT_MS": "250"}
+    )
+
+    assert (defaults.catalog_cache_seconds, defaults.stream_heartbeat_ms) == (60, 15_000)
+    assert (changed.catalog_cache_seconds, changed.stream_heartbeat_ms) == (0, 250)
+
+
+@pytest.mark.parametrize(
+    "variable", ["SHOPCORE_CATALOG_CACHE_SECONDS", "SHOPCORE_STREAM_HEARTBEAT_MS"]
+)
+def test_catalog_cache_and_stream_settings_refuse_nonsense(variable: str) -> None:
+    with pytest.raises(SettingsError):
+        Settings.from_env({variable: "-1"})

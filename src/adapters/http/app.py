@@ -36,6 +36,7 @@ from adapters.http.controllers.webhooks import WebhooksController
 from adapters.http.openapi_problems import close_request_schemas, document_problems
 from adapters.http.problems import EXCEPTION_HANDLERS
 from adapters.http.services import ApiServices as ApiServices
+from adapters.http.throttling import FixedWindowRateLimitMiddleware
 
 # Controllers that later parts of the API add are registered here, in one place.
 CONTROLLERS: list[Any] = [
@@ -91,20 +92,25 @@ class SecurityHeadersMiddleware(ASGIMiddleware):
 
 
 def rate_limits(config: HttpConfig) -> dict[str, RateLimitConfig]:
-    """One limiter per bucket, each with its own store namespace."""
+    """One limiter per bucket, each with its own store namespace; each counts requests in a
+    fixed window (`FixedWindowRateLimitMiddleware`)."""
     exclude = ["/health", "/metrics", "/docs"]
     return {
         "default": RateLimitConfig(
             rate_limit=("minute", config.rate_limit_per_minute),
             exclude=exclude,
             store="rate_limit",
+            middleware_class=FixedWindowRateLimitMiddleware,
         ),
         "auth": RateLimitConfig(
-            rate_limit=("minute", config.auth_rate_limit_per_minute), store="rate_limit_auth"
+            rate_limit=("minute", config.auth_rate_limit_per_minute),
+            store="rate_limit_auth",
+            middleware_class=FixedWindowRateLimitMiddleware,
         ),
         "checkout": RateLimitConfig(
             rate_limit=("minute", config.checkout_rate_limit_per_minute),
             store="rate_limit_checkout",
+            middleware_class=FixedWindowRateLimitMiddleware,
         ),
     }
 

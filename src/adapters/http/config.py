@@ -19,4 +19,8 @@ class HttpConfig(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_per_minute: int = 600
     auth_rate_limit_per_minute: int = 10
     checkout_rate_limit_per_minute: int = 30
+    # Server-sent stock streams: a comment line this often keeps idle connections open, and
+    # clients are told to reconnect after this long when a stream ends.
+    stream_heartbeat_seconds: float = 15.0
+    stream_retry_ms: int = 2_000
     version: str = "0.1.0"

@@ -13,6 +13,7 @@ from adapters.http.controllers.health import ReadinessCheck
 from adapters.http.security import TokenService
 from shopcore.application.idempotency import IdempotencyStore
 from shopcore.bootstrap import Shop
+from shopcore.inventory.feed import StockFeed
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,3 +28,5 @@ class ApiServices:
     on_startup: Sequence[Callable[[], Awaitable[None]]] = ()
     on_shutdown: Sequence[Callable[[], Awaitable[None]]] = ()
     extra_controllers: Sequence[Any] = field(default_factory=tuple)
+    # Live stock for GET /v1/inventory/stream; None: that endpoint answers 503.
+    stock_feed: StockFeed | None = None

@@ -3,11 +3,19 @@
 OWASP Password Storage Cheat Sheet: argon2id with m=19 MiB, t=2, p=1. A hash costs tens of
 milliseconds of CPU, so it runs in a worker thread (argon2-cffi releases the GIL) and a burst
 of logins does not stall every other request on the loop.
+
+Those threads are few: by default one less than the machine has cores (at least one), in one
+pool per process. asyncio's default pool would run up to cores + 4 hashes at once, and a burst
+of logins then took every core from the event loop: on 2 cores, catalog reads served next to
+logins went from a p99 of milliseconds to seconds (bench/README.md, item 8). With the bound,
+logins queue for their thread and everything else keeps a core.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 from argon2 import PasswordHasher as _Argon2
 from argon2 import Type
@@ -18,6 +26,21 @@ OWASP_TIME_COST = 2
 OWASP_PARALLELISM = 1
 
 
+def default_hashing_threads() -> int:
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
+_pools: dict[int, ThreadPoolExecutor] = {}
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """One pool per size and process, shared by every hasher in it."""
+    pool = _pools.get(threads)
+    if pool is None:
+        pool = _pools[threads] = ThreadPoolExecutor(threads, thread_name_prefix="argon2")
+    return pool
+
+
 class Argon2Hasher:
     def __init__(
         self,
@@ -25,7 +48,11 @@ class Argon2Hasher:
         memory_cost: int = OWASP_MEMORY_KIB,
         time_cost: int = OWASP_TIME_COST,
         parallelism: int = OWASP_PARALLELISM,
+        threads: int | None = None,
     ) -> None:
+        self._threads = threads if threads is not None else default_hashing_threads()
+        if self._threads < 1:
+            raise ValueError("hashing needs at least one thread")
         self._argon2 = _Argon2(
             time_cost=time_cost,
             memory_cost=memory_cost,
@@ -36,11 +63,14 @@ class Argon2Hasher:
         )
 
     async def hash(self, password: str) -> str:
-        return await asyncio.to_thread(self._argon2.hash, password)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(_pool(self._threads), self._argon2.hash, password)
 
     async def verify(self, password_hash: str, password: str) -> bool:
+        loop = asyncio.get_running_loop()
+        pool = _pool(self._threads)
         try:
-            return await asyncio.to_thread(self._argon2.verify, password_hash, password)
+            return await loop.run_in_executor(pool, self._argon2.verify, password_hash, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 import msgspec
 
 from shopcore.application.unit_of_work import UnitOfWork
+from shopcore.catalog.caching import Cached, CatalogRead, cached
 from shopcore.catalog.model import Product
 
 
@@ -49,15 +50,25 @@ class CatalogUnitOfWork(UnitOfWork, Protocol):
 
 
 class CatalogCache(Protocol):
-    """Cached catalog reads (product lists and details), dropped when what they show changes.
+    """Cached catalog reads (product lists and details), dropped when what they show changes
+    (`caching.py` says what drops what).
 
     Invalidation is idempotent by nature, so its handlers need no processed-event record."""
+
+    async def read(self, key: str, load: Callable[[], Awaitable[CatalogRead]]) -> Cached:
+        """The body cached under `key`, else `load()`ed (once, however many ask at the same
+        time) and kept unless what it shows changed while it was loading. Exceptions from
+        `load` propagate and nothing is kept."""
+        ...
 
     async def invalidate(self, product_ids: Sequence[str], skus: Sequence[str]) -> None: ...
 
 
 class NoCatalogCache:
-    """Without a cache there is nothing to invalidate (the embedded default)."""
+    """No cache: every read loads (SHOPCORE_CATALOG_CACHE_SECONDS=0, and library use)."""
+
+    async def read(self, key: str, load: Callable[[], Awaitable[CatalogRead]]) -> Cached:
+        return cached(await load())
 
     async def invalidate(self, product_ids: Sequence[str], skus: Sequence[str]) -> None:
         return None

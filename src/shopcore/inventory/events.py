@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from shopcore.shared.messages import Event
 
 
@@ -14,6 +16,8 @@ class StockChanged(Event, frozen=True, kw_only=True):
     allocated: int
     available: int
     reason: str
+    # When the change was made; None only in events written before the field existed.
+    at: datetime | None = None
 
 
 class ReservationExpired(Event, frozen=True, kw_only=True):

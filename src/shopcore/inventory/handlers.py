@@ -184,7 +184,8 @@ async def _reservation(uow: InventoryUnitOfWork, reservation_id: str) -> Reserva
 async def _announce(
     uow: InventoryUnitOfWork, skus: Iterable[str], clock: Clock, *, reason: str
 ) -> None:
-    levels = await uow.stock.levels(sorted(set(skus)), clock.now())
+    now = clock.now()
+    levels = await uow.stock.levels(sorted(set(skus)), now)
     totals: dict[str, list[int]] = {}
     for level in levels:
         total = totals.setdefault(level.sku, [0, 0, 0])
@@ -200,6 +201,7 @@ async def _announce(
                 allocated=allocated,
                 available=on_hand - reserved - allocated,
                 reason=str(reason),
+                at=now,
             )
         )
 

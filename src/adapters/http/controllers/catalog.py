@@ -1,15 +1,23 @@
-"""The storefront's catalog: listing and detail."""
+"""The storefront's catalog: listing and detail, served from the catalog cache.
+
+Both answers carry an `ETag`; a request whose `If-None-Match` names the current one gets a 304
+without a body. The cache (`CatalogCache`, chosen by the composition root) keeps the encoded
+body, so a hit costs neither a query nor an encoding.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated
 
-from litestar import Controller, get
+import msgspec
+from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import PathParameter, QueryParameter
 
+from adapters.http.caching import NOT_MODIFIED, IfNoneMatch, conditional, encode
 from adapters.http.schemas.catalog import (
     PRODUCT_DETAIL_EXAMPLE,
     PRODUCT_PAGE_EXAMPLE,
@@ -18,9 +26,15 @@ from adapters.http.schemas.catalog import (
 )
 from adapters.http.schemas.common import Cursor, Limit
 from shopcore.bootstrap import Shop
+from shopcore.catalog.caching import CatalogRead
 from shopcore.catalog.ports import ProductFilter
 from shopcore.catalog.queries import get_product, list_products
 from shopcore.inventory.queries import availability
+
+
+def _listing_key(*parameters: object) -> str:
+    digest = hashlib.blake2b(msgspec.json.encode(parameters), digest_size=16).hexdigest()
+    return f"list:{digest}"
 
 
 class CatalogController(Controller):
@@ -31,59 +45,80 @@ class CatalogController(Controller):
         summary="List products",
         description="Sellable products, newest first, in keyset pages: pass `next_cursor` "
         "back as `cursor` for the next page. Filters combine: category, a text query on name "
-        "and description, and a price range (a product matches if any variant is in range).",
+        "and description, and a price range (a product matches if any variant is in range). "
+        "The answer carries an `ETag`; send it back as `If-None-Match` to get a 304 while the "
+        "page is unchanged.",
         responses={
             200: ResponseSpec(
                 ProductPage,
                 description="One page of products",
                 generate_examples=False,
                 examples=[PRODUCT_PAGE_EXAMPLE],
-            )
+            ),
+            304: NOT_MODIFIED,
         },
     )
     async def list(
         self,
         shop: NamedDependency[Shop],
+        if_none_match: IfNoneMatch = None,
         limit: Limit = 20,
         cursor: Cursor = None,
         q: Annotated[str | None, QueryParameter(max_length=100, description="text query")] = None,
         category: Annotated[str | None, QueryParameter(max_length=100)] = None,
         min_price: Annotated[int | None, QueryParameter(ge=0, le=10**12)] = None,
         max_price: Annotated[int | None, QueryParameter(ge=0, le=10**12)] = None,
-    ) -> ProductPage:
-        page = await list_products(
-            shop.uow(),
-            ProductFilter(category=category, text=q, min_price=min_price, max_price=max_price),
-            cursor=cursor,
-            limit=limit,
-        )
-        return ProductPage(
-            items=[ProductOut.of(product) for product in page.items],
-            next_cursor=page.next_cursor,
-        )
+    ) -> Response[bytes]:
+        async def load() -> CatalogRead:
+            page = await list_products(
+                shop.uow(),
+                ProductFilter(category=category, text=q, min_price=min_price, max_price=max_price),
+                cursor=cursor,
+                limit=limit,
+            )
+            body = ProductPage(
+                items=[ProductOut.of(product) for product in page.items],
+                next_cursor=page.next_cursor,
+            )
+            # Filed under `listing`: any product change drops every page.
+            return CatalogRead(body=encode(body), listing=True)
+
+        key = _listing_key(limit, cursor, q, category, min_price, max_price)
+        return conditional(await shop.ports.catalog_cache.read(key, load), if_none_match)
 
     @get(
         "/{product_id:str}",
         summary="Get a product",
         description="One sellable product by id or slug, with each variant's price and the "
-        "units available now.",
+        "units available now. The answer carries an `ETag`; send it back as `If-None-Match` "
+        "to get a 304 while neither the product nor its stock has changed.",
         responses={
             200: ResponseSpec(
                 ProductOut,
                 description="The product",
                 generate_examples=False,
                 examples=[PRODUCT_DETAIL_EXAMPLE],
-            )
+            ),
+            304: NOT_MODIFIED,
         },
     )
     async def detail(
         self,
         shop: NamedDependency[Shop],
         product_id: Annotated[str, PathParameter(max_length=200)],
-    ) -> ProductOut:
-        product = await get_product(shop.uow(), product_id)
-        if product is None:
-            raise NotFoundException("no such product")
-        skus = [variant.sku for variant in product.variants]
-        available = await availability(shop.uow(), skus, shop.ports.clock.now())
-        return ProductOut.of(product, available)
+        if_none_match: IfNoneMatch = None,
+    ) -> Response[bytes]:
+        async def load() -> CatalogRead:
+            product = await get_product(shop.uow(), product_id)
+            if product is None:
+                raise NotFoundException("no such product")
+            skus = [variant.sku for variant in product.variants]
+            available = await availability(shop.uow(), skus, shop.ports.clock.now())
+            return CatalogRead(
+                body=encode(ProductOut.of(product, available)),
+                product_ids=(product.id,),
+                skus=tuple(skus),
+            )
+
+        key = f"detail:{product_id}"
+        return conditional(await shop.ports.catalog_cache.read(key, load), if_none_match)

@@ -1,7 +1,10 @@
-"""Stock as shoppers see it: how many units of a SKU can be bought now."""
+"""Stock as shoppers see it: how many units of a SKU can be bought now, once or as a live
+stream of server-sent events."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Annotated
 
 import msgspec
@@ -10,13 +13,19 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
-from litestar.params import PathParameter
+from litestar.params import HeaderParameter, PathParameter, QueryParameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from adapters.http.problem_docs import INVALID_REQUEST, problem
 from adapters.http.schemas.carts import SKU_PATTERN
+from adapters.http.services import ApiServices
 from shopcore.bootstrap import Shop
 from shopcore.catalog.queries import price_list
+from shopcore.inventory.feed import MAX_SKUS, StockSubscription, SubscriptionEnded
 from shopcore.inventory.queries import availability
+from shopcore.shared.errors import Busy
+
+Sku = Annotated[str, msgspec.Meta(pattern=SKU_PATTERN)]
 
 
 class AvailabilityOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -24,9 +33,142 @@ class AvailabilityOut(msgspec.Struct, frozen=True, kw_only=True):
     available: int  # over every location, less what is reserved and allocated
 
 
+class StockSnapshotOut(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[AvailabilityOut]
+    at: datetime
+
+
+class StockChangeOut(msgspec.Struct, frozen=True, kw_only=True):
+    sku: str
+    available: int
+    at: datetime
+
+
+STREAM_DESCRIPTION = """\
+Server-sent events (`text/event-stream`) for up to 50 SKUs the catalog sells:
+
+- `event: snapshot`: the units available of every requested SKU now,
+  `{"items": [{"sku": "TSHIRT-BLUE-M", "available": 7}], "at": "..."}`;
+- `event: stock`: after every stock change of one of them, `{"sku", "available", "at"}`;
+- a comment line (`: heartbeat`) when nothing else was sent for a while, which keeps proxies
+  from closing an idle stream.
+
+Every event has an `id`. A client that reconnects with `Last-Event-ID` (browsers' `EventSource`
+does so by itself) gets the changes it missed instead of a snapshot, as far back as the event
+stream is kept; otherwise it gets a fresh snapshot. A client too slow to keep up has its stream
+ended and reconnects the same way. With Redis configured, every API instance sees every change;
+without, a stream sees the changes made through its own process.
+"""
+
+STREAM_EXAMPLE = (
+    "id: 1767225600000-0\r\nevent: snapshot\r\n"
+    'data: {"items":[{"sku":"TSHIRT-BLUE-M","available":7}],"at":"2026-01-01T00:00:00Z"}\r\n'
+    "retry: 2000\r\n\r\n"
+    "id: 1767225601234-0\r\nevent: stock\r\n"
+    'data: {"sku":"TSHIRT-BLUE-M","available":6,"at":"2026-01-01T00:00:01.2Z"}\r\n\r\n'
+    ": heartbeat\r\n\r\n"
+)
+
+
 class InventoryController(Controller):
     path = "/v1/inventory"
     tags = ("inventory",)
+
+    @get(
+        "/stream",
+        summary="Stream stock changes",
+        description=STREAM_DESCRIPTION,
+        responses={
+            200: ResponseSpec(
+                str,
+                description="An endless stream of server-sent events",
+                media_type="text/event-stream",
+                generate_examples=False,
+                examples=[Example(summary="Snapshot, change, heartbeat", value=STREAM_EXAMPLE)],
+            ),
+            400: INVALID_REQUEST,
+            404: problem(404, "not-found", "The catalog sells not every one of these SKUs"),
+            503: problem(503, "busy", "Live stock is not available right now; retry shortly"),
+        },
+    )
+    async def stream(
+        self,
+        services: NamedDependency[ApiServices],
+        sku: Annotated[
+            list[Sku],
+            QueryParameter(
+                min_items=1,
+                max_items=MAX_SKUS,
+                description="a SKU to follow; repeat for several (`?sku=A&sku=B`)",
+            ),
+        ],
+        last_event_id: Annotated[
+            str | None,
+            HeaderParameter(
+                name="Last-Event-ID",
+                max_length=100,
+                description="the `id` of the last event received, to resume after it",
+            ),
+        ] = None,
+    ) -> ServerSentEvent:
+        shop = services.shop
+        skus = list(dict.fromkeys(sku))
+        prices = await price_list(shop.uow(), skus)
+        unsold = [s for s in skus if s not in prices or not prices[s].sellable]
+        if unsold:
+            raise NotFoundException(f"the catalog sells no SKU {', '.join(unsold)}")
+        if services.stock_feed is None:
+            raise Busy("live stock is not configured in this process")
+        # Follow first, then read the snapshot: no change can fall between the two.
+        subscription = await services.stock_feed.subscribe(skus, last_event_id)
+        try:
+            first = None if subscription.resumed else await self._snapshot(services, subscription)
+        except BaseException:
+            subscription.close()
+            raise
+        return ServerSentEvent(self._events(services, subscription, first))
+
+    async def _snapshot(
+        self, services: ApiServices, subscription: StockSubscription
+    ) -> ServerSentEventMessage:
+        """The units available now, with the feed's position as its id: a client that
+        reconnects with it gets every change since."""
+        skus = sorted(subscription.skus)
+        now = services.shop.ports.clock.now()
+        levels = await availability(services.shop.uow(), skus, now)
+        snapshot = StockSnapshotOut(
+            items=[AvailabilityOut(sku=s, available=levels[s]) for s in skus], at=now
+        )
+        return ServerSentEventMessage(
+            event="snapshot",
+            id=subscription.position,
+            data=msgspec.json.encode(snapshot).decode(),
+            retry=services.config.stream_retry_ms,
+        )
+
+    async def _events(
+        self,
+        services: ApiServices,
+        subscription: StockSubscription,
+        first: ServerSentEventMessage | None,
+    ) -> AsyncIterator[ServerSentEventMessage]:
+        heartbeat = services.config.stream_heartbeat_seconds
+        try:
+            if first is not None:
+                yield first
+            while True:
+                update = await subscription.next(heartbeat)
+                if update is None:
+                    yield ServerSentEventMessage(comment="heartbeat", data=None)
+                    continue
+                change = StockChangeOut(sku=update.sku, available=update.available, at=update.at)
+                yield ServerSentEventMessage(
+                    event="stock", id=update.position, data=msgspec.json.encode(change).decode()
+                )
+        except SubscriptionEnded:
+            return
+        finally:
+            subscription.close()
 
     @get(
         "/{sku:str}",

@@ -1,0 +1,301 @@
+"""The ceiling for checkout: the very statements the app sends, replayed by pgbench.
+
+A checkout runs once through the real app (in this process, on the bench database) with
+SQLAlchemy's `before_cursor_execute`, `begin`, `commit` and `rollback` events recording every
+statement with its parameters and every transaction boundary. The recording becomes a pgbench
+script: the same transactions, the same statements in the same order (executemany batches as
+pipelines, the way asyncpg sends them), with the values that must differ per checkout made
+into pgbench variables:
+
+- every id the checkout generated (order, reservation, payment, event ids, idempotency key)
+  becomes `'pgb<k>-' || :client_id || '-' || :n`, where `n` counts each client's checkouts;
+- the cart becomes `'pgbc-' || :client_id || '-' || :n`, one of the open carts copied from the
+  recorded cart before the recording (so each pgbench checkout, like each API checkout, moves
+  a fresh cart through its version-checked updates);
+- for the 3-line checkout each SKU becomes a random SKU of the catalog, drawn from three
+  disjoint ranges so that the three rows are still touched in SKU order (as the app does, so
+  pgbench clients cannot deadlock); for the flash sale the one SKU is the hot row.
+
+JSON documents (cart and order bodies, outbox payloads) stay the recorded literals.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from bench import config
+
+_PARAM = re.compile(r"\$(\d+)")
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+@dataclass
+class Statement:
+    sql: str
+    params: list[tuple[Any, ...]]  # one tuple, or one per row of an executemany
+    many: bool
+
+
+@dataclass
+class Transaction:
+    statements: list[Statement] = field(default_factory=list)
+    end: str = "COMMIT"
+
+
+@dataclass
+class Recording:
+    transactions: list[Transaction] = field(default_factory=list)
+    _open: Transaction | None = None
+
+    def statement_count(self) -> int:
+        return sum(len(t.statements) for t in self.transactions)
+
+    def round_trips(self) -> int:
+        """BEGIN, each statement (an executemany is one pipelined trip) and COMMIT/ROLLBACK."""
+        return sum(len(t.statements) + 2 for t in self.transactions)
+
+    def tables_written(self) -> list[str]:
+        found = []
+        for t in self.transactions:
+            for s in t.statements:
+                m = re.match(r"\s*(INSERT INTO|UPDATE|DELETE FROM)\s+(\w+)", s.sql)
+                if m:
+                    found.append(f"{m.group(1).split()[0]} {m.group(2)}")
+        return found
+
+
+@contextmanager
+def recording() -> Iterator[Recording]:
+    rec = Recording()
+
+    def before(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool):
+        if rec._open is None:  # a statement outside begin/commit: its own transaction
+            rec._open = Transaction()
+        rows = list(params) if many else [params]
+        rec._open.statements.append(Statement(statement, [tuple(r) for r in rows], many))
+
+    def begin(conn: Any) -> None:
+        rec._open = Transaction()
+
+    def end(kind: str):
+        def finish(conn: Any) -> None:
+            if rec._open is not None and rec._open.statements:
+                rec._open.end = kind
+                rec.transactions.append(rec._open)
+            rec._open = None
+
+        return finish
+
+    commit, rollback = end("COMMIT"), end("ROLLBACK")
+    event.listen(Engine, "before_cursor_execute", before)
+    event.listen(Engine, "begin", begin)
+    event.listen(Engine, "commit", commit)
+    event.listen(Engine, "rollback", rollback)
+    try:
+        yield rec
+    finally:
+        event.remove(Engine, "before_cursor_execute", before)
+        event.remove(Engine, "begin", begin)
+        event.remove(Engine, "commit", commit)
+        event.remove(Engine, "rollback", rollback)
+
+
+def _literal(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, datetime):
+        return "'" + value.isoformat() + "'"
+    if isinstance(value, bytes):
+        value = value.decode()
+    text = str(value)
+    if ":" in text:
+        # pgbench reads `:word` as a variable even inside a literal: spell colons \x3a.
+        escaped = text.replace("\\", "\\\\").replace("'", "''").replace(":", "\\x3a")
+        return "E'" + escaped + "'"
+    return "'" + text.replace("'", "''") + "'"
+
+
+@dataclass
+class Rules:
+    """How recorded values become per-transaction values in the pgbench script."""
+
+    cart_id: str
+    cart_prefix: str  # pgbench's copies of the cart are <prefix>-<client>-<n>
+    keep: set[str]  # ids that stay literal (the customer)
+    skus: dict[str, str]  # recorded SKU -> SQL expression
+    header: list[str] = field(default_factory=list)  # \set lines
+    _ids: dict[str, str] = field(default_factory=dict)
+
+    def render(self, value: Any) -> str:
+        if isinstance(value, str):
+            if value == self.cart_id:
+                return f"('{self.cart_prefix}-' || :client_id || '-' || :n)"
+            if value in self.skus:
+                return self.skus[value]
+            if _UUID.match(value) and value not in self.keep:
+                tag = self._ids.setdefault(value, f"pgb{len(self._ids)}")
+                return f"('{tag}-' || :client_id || '-' || :n)"
+        return _literal(value)
+
+
+def render_statement(statement: Statement, rules: Rules) -> list[str]:
+    out = []
+    for row in statement.params:
+
+        def sub(match: re.Match[str], row: tuple[Any, ...] = row) -> str:
+            return rules.render(row[int(match.group(1)) - 1])
+
+        sql = _PARAM.sub(sub, statement.sql)
+        out.append(" ".join(sql.split()) + ";")
+    return out
+
+
+def pgbench_script(rec: Recording, rules: Rules) -> str:
+    lines = ["\\set n :n + 1", *rules.header]
+    for txn in rec.transactions:
+        lines.append("BEGIN;")
+        for statement in txn.statements:
+            rendered = render_statement(statement, rules)
+            if statement.many and len(rendered) > 1:
+                lines += ["\\startpipeline", *rendered, "\\endpipeline"]
+            else:
+                lines += rendered
+        lines.append(f"{txn.end};")
+    return "\n".join(lines) + "\n"
+
+
+def three_line_skus(recorded: list[str], catalog_products: int) -> tuple[dict[str, str], list[str]]:
+    """Each recorded SKU (sorted) -> a random catalog SKU from its own third of the catalog."""
+    third = catalog_products // 3
+    skus, header = {}, []
+    for k, sku in enumerate(sorted(recorded)):
+        lo, hi = k * third, (k + 1) * third - 1
+        header.append(f"\\set s{k} random({lo}, {hi})")
+        skus[sku] = f"('B-' || lpad(:s{k}::text, 5, '0') || '-M')"
+    return skus, header
+
+
+@dataclass
+class PgbenchResult:
+    tps: float
+    transactions: int
+    failed: int
+    latency_ms: float
+    raw: str
+
+
+def run_pgbench(script: Path, *, clients: int, transactions: int) -> PgbenchResult:
+    argv = [
+        "pgbench",
+        "-h",
+        config.PG_HOST,
+        "-p",
+        str(config.PG_PORT),
+        "-U",
+        config.PG_USER,
+        "-n",
+        "-M",
+        "prepared",
+        "-D",
+        "n=0",
+        "-c",
+        str(clients),
+        "-j",
+        str(min(clients, 2)),
+        "-t",
+        str(transactions),
+        "-f",
+        str(script),
+        config.PG_DB,
+    ]
+    done = subprocess.run(argv, capture_output=True, text=True)
+    out = done.stdout + done.stderr
+    if done.returncode != 0:
+        raise RuntimeError(f"pgbench failed:\n{out[-3000:]}")
+    tps = float(re.search(r"tps = ([\d.]+) \(without initial", out).group(1))  # type: ignore[union-attr]
+    processed = int(re.search(r"actually processed: (\d+)", out).group(1))  # type: ignore[union-attr]
+    failed = re.search(r"number of failed transactions: (\d+)", out)
+    latency = float(re.search(r"latency average = ([\d.]+) ms", out).group(1))  # type: ignore[union-attr]
+    return PgbenchResult(tps, processed, int(failed.group(1)) if failed else 0, latency, out)
+
+
+def new_key() -> str:
+    return str(uuid.uuid4())
+
+
+CHECKOUT_BODY = (
+    '{"cart_id":"%s","payment_token":"tok_visa","shipping_address":{"name":"Bench Buyer",'
+    '"line1":"1 Main St","city":"Berlin","postal_code":"10115","country":"DE"}}'
+)
+
+
+async def record_checkouts(
+    carts: list[tuple[str, str]], token_for: dict[str, str]
+) -> list[Recording]:
+    """Check out each (customer, cart) through the app in this process; one recording each."""
+    from litestar.testing import AsyncTestClient
+
+    from apps.api import build_app
+    from apps.settings import Settings
+
+    app = build_app(Settings.from_env(config.api_env()))
+    recordings = []
+    async with AsyncTestClient(app, base_url="http://127.0.0.1") as client:
+        for customer_id, cart_id in carts:
+            with recording() as rec:
+                response = await client.post(
+                    "/v1/checkout",
+                    content=CHECKOUT_BODY % cart_id,
+                    headers={
+                        "Authorization": f"Bearer {token_for[customer_id]}",
+                        "Content-Type": "application/json",
+                        "Idempotency-Key": new_key(),
+                    },
+                )
+            if response.status_code != 201:
+                raise RuntimeError(
+                    f"recorded checkout failed: {response.status_code} {response.text}"
+                )
+            recordings.append(rec)
+    return recordings
+
+
+async def copy_carts(template_cart_id: str, prefix: str, clients: int, per_client: int) -> None:
+    """Open carts `<prefix>-<client>-<n>` for pgbench, copies of the template as it is now."""
+    import asyncpg
+
+    conn = await asyncpg.connect(config.ASYNCPG_DSN)
+    try:
+        await conn.execute("DELETE FROM carts WHERE id LIKE $1", f"{prefix}-%")
+        await conn.execute(
+            """
+            INSERT INTO carts (id, version, customer_id, token_hash, currency, status, order_id,
+                               body, created_at, updated_at, checkout_started_at)
+            SELECT $4 || '-' || c || '-' || n, version, customer_id, token_hash, currency, status,
+                   order_id, body, created_at, updated_at, checkout_started_at
+            FROM carts, generate_series(0, $2::int - 1) c, generate_series(1, $3::int) n
+            WHERE id = $1
+            """,
+            template_cart_id,
+            clients,
+            per_client,
+            prefix,
+        )
+        await conn.execute("ANALYZE carts")
+    finally:
+        await conn.close()

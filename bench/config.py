@@ -1,0 +1,84 @@
+"""Where the benchmark runs and how hard it pushes. Everything lives under names of its own
+(database `shopcore_bench`, Redis db 9, keys under `shopcore-bench`), so a bench run never
+touches the test suite's data or another shop's keys."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+RESULTS = BENCH / "results"
+VENV_BIN = ROOT / ".venv" / "bin"
+# Scratch files of one run (logs, wrk scripts' data, pgbench scripts, the mail file).
+WORK = Path(os.environ.get("BENCH_WORK", "/tmp/shopcore-bench"))
+
+PG_HOST = os.environ.get("BENCH_PG_HOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("BENCH_PG_PORT", "5432"))
+PG_USER = os.environ.get("BENCH_PG_USER", "postgres")
+PG_ADMIN_DB = os.environ.get("BENCH_PG_ADMIN_DB", "test")  # to drop and create ours from
+PG_DB = os.environ.get("BENCH_PG_DB", "shopcore_bench")
+DATABASE_URL = f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{PG_DB}"
+ASYNCPG_DSN = f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{PG_DB}"
+
+REDIS_HOST = os.environ.get("BENCH_REDIS_HOST", "127.0.0.1")
+REDIS_PORT = int(os.environ.get("BENCH_REDIS_PORT", "6379"))
+REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "9"))
+REDIS_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
+REDIS_NAMESPACE = "shopcore-bench"
+EVENTS_STREAM = "shopcore-bench:events"
+
+API_PORT = int(os.environ.get("BENCH_API_PORT", "18000"))
+API_PORT_2 = API_PORT + 1
+CEILING_PORT = API_PORT + 10
+NGINX_PORT = API_PORT + 20
+
+JWT_SECRET = "bench-signing-key-" + "x" * 32
+PASSWORD = "a long enough bench passphrase"
+
+PRODUCTS = 10_000
+VARIANTS_PER_PRODUCT = 2
+CUSTOMERS = 200
+CHECKOUT_CARTS = 24_000  # one per checkout request: peak, fixed-rate and nginx runs
+FLASH_UNITS = 1_000
+FLASH_BUYERS = 500
+
+
+@dataclass(frozen=True)
+class Durations:
+    """Seconds per wrk run. BENCH_QUICK=1 halves them for trying the harness out."""
+
+    warmup: float = 2
+    read: float = 8
+    checkout: float = 8
+    latency: float = 8
+    pgbench_transactions: int = 400  # per client
+
+    @classmethod
+    def from_env(cls) -> Durations:
+        if os.environ.get("BENCH_QUICK"):
+            return cls(warmup=1, read=3, checkout=3, latency=3, pgbench_transactions=150)
+        return cls()
+
+
+def api_env(**extra: str) -> dict[str, str]:
+    """The environment of every shopcore process the bench starts: PostgreSQL, Redis under
+    the bench's names, rate limits out of the way (the limiter itself still runs)."""
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("SHOPCORE_") and k not in {"PORT"}
+    }
+    env.update(
+        SHOPCORE_DATABASE_URL=DATABASE_URL,
+        SHOPCORE_REDIS_URL=REDIS_URL,
+        SHOPCORE_REDIS_NAMESPACE=REDIS_NAMESPACE,
+        SHOPCORE_EVENTS_STREAM=EVENTS_STREAM,
+        SHOPCORE_JWT_SECRET=JWT_SECRET,
+        SHOPCORE_RATE_LIMIT_PER_MINUTE="100000000",
+        SHOPCORE_AUTH_RATE_LIMIT_PER_MINUTE="100000000",
+        SHOPCORE_CHECKOUT_RATE_LIMIT_PER_MINUTE="100000000",
+        SHOPCORE_MAIL_FILE=str(WORK / "mail.jsonl"),
+    )
+    env.update(extra)
+    return env
