@@ -25,7 +25,7 @@ def _json_dumps(value: Any) -> str:
 
 
 def create_engine(
-    url: str = DEFAULT_URL, *, pool_size: int = 10, echo: bool = False
+    url: str = DEFAULT_URL, *, pool_size: int = 10, pool_timeout: float = 30, echo: bool = False
 ) -> AsyncEngine:
     parsed = make_url(url)
     options: dict[str, Any] = {
@@ -42,7 +42,9 @@ def create_engine(
         _configure_sqlite(engine)
         return engine
     # No pre-ping: it costs a round trip per unit of work; recycling handles idle drops.
-    options.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+    options.update(
+        pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, pool_timeout=pool_timeout
+    )
     return create_async_engine(url, **options)
 
 

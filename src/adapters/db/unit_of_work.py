@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.db.errors import translate
@@ -32,6 +33,7 @@ from adapters.db.repositories import (
 from adapters.db.session import Session
 from adapters.db.stock import SqlStockLedger
 from shopcore.application.tracking import EventLedger
+from shopcore.shared.errors import Busy
 from shopcore.shared.messages import Event
 
 
@@ -66,12 +68,20 @@ class SqlUnitOfWork:
             return self._connection
         if self._split_reads and not write:
             if self._reader is None:
-                self._reader = await self._engine.connect()
+                self._reader = await self._checkout()
                 await self._reader.execution_options(shopcore_read_only=True)
             return self._reader
         await self._close_reader()
-        self._connection = await self._engine.connect()
+        self._connection = await self._checkout()
         return self._connection
+
+    async def _checkout(self) -> AsyncConnection:
+        try:
+            return await self._engine.connect()
+        except PoolTimeout as error:
+            # Every pooled connection stayed busy for the pool's whole timeout: an overload
+            # the client should retry later (503), not an internal error.
+            raise Busy("no database connection came free in time; retry later") from error
 
     async def _close_reader(self) -> None:
         if self._reader is not None:
