@@ -127,7 +127,10 @@ class RedisCatalogCache:
             while loop.time() < deadline:
                 if await self._redis.set(lock, token, nx=True, px=self._lock_ms):
                     try:
-                        return await self._load(key, load)
+                        # The lock may be free because another process just filled the
+                        # entry and let go: look again before loading.
+                        hit = await self._get(key)
+                        return hit if hit is not None else await self._load(key, load)
                     finally:
                         await self._release(lock, token)
                 await asyncio.sleep(self._poll)
