@@ -178,18 +178,7 @@ class SqlStockLedger:
             if created.rowcount != 1:
                 raise AlreadyExists(f"reservation {reservation.id} already exists")
             wanted = _totals(reservation.lines)
-            taken: list[tuple[str, str, int]] = []
-            short: list[str] = []
-            for (sku, location), quantity in wanted:
-                await _unhold_lapsed(connection, sku, location, now)
-                if await _take(connection, sku, location, quantity, into="reserved"):
-                    taken.append((sku, location, quantity))
-                else:
-                    short.append(sku)
-            if short:
-                # Give back what this call took, so nothing of it stays, then say every SKU.
-                for sku, location, quantity in taken:
-                    await _shift(connection, sku, location, reserved=-quantity)
+            if short := await _take_all(connection, wanted, now, into="reserved"):
                 await connection.execute(delete(res_t).where(res_t.c.id == reservation.id))
                 raise OutOfStock(short)
             await connection.execute(
@@ -239,23 +228,10 @@ class SqlStockLedger:
             allocated = reservation.moved_to(ReservationStatus.ALLOCATED)
             if not await _move(connection, reservation_id, reservation.status, allocated):
                 return await self.allocate(reservation_id, now)
-            taken: list[tuple[str, str, int]] = []
-            short: list[str] = []
-            for (sku, location), quantity in _totals(reservation.lines):
-                # A held line moves from reserved to allocated. A line that no longer holds
-                # (its reservation expired) must find its stock available again.
-                if await _unhold_line(connection, reservation_id, sku, location):
-                    await _shift(connection, sku, location, reserved=-quantity, allocated=quantity)
-                    continue
-                await _unhold_lapsed(connection, sku, location, now)
-                if await _take(connection, sku, location, quantity, into="allocated"):
-                    taken.append((sku, location, quantity))
-                else:
-                    short.append(sku)
-            if short:
-                # The caller's unit rolls back; undo here too so the ledger alone stays exact.
-                for sku, location, quantity in taken:
-                    await _shift(connection, sku, location, allocated=-quantity)
+            lines = _totals(reservation.lines)
+            if short := await _take_all(
+                connection, lines, now, into="allocated", held_by=reservation_id
+            ):
                 await _move(connection, reservation_id, ReservationStatus.ALLOCATED, reservation)
                 raise OutOfStock(short)
             return allocated
@@ -379,6 +355,54 @@ async def _add_on_hand(connection: AsyncConnection, sku: str, location: str, del
             set_={"on_hand": levels_t.c.on_hand + lite.excluded.on_hand},
         )
     await connection.execute(statement)
+
+
+async def _take_all(
+    connection: AsyncConnection,
+    lines: Sequence[tuple[tuple[str, str], int]],
+    now: datetime,
+    *,
+    into: str,
+    held_by: str | None = None,
+) -> list[str]:
+    """Move every line's quantity into `reserved` or `allocated`, or none of it: the short
+    SKUs come back after what was taken is given back (the caller's unit may still commit).
+    A line still held by reservation `held_by` moves from reserved to allocated unchecked; a
+    line that no longer holds (its reservation lapsed) must find its stock available again."""
+    undo: list[tuple[str, str, int, bool]] = []  # sku, location, quantity, was held
+    short: list[str] = []
+    for (sku, location), quantity in lines:
+        if held_by is not None and await _unhold_line(connection, held_by, sku, location):
+            await _shift(connection, sku, location, reserved=-quantity, allocated=quantity)
+            undo.append((sku, location, quantity, True))
+            continue
+        await _unhold_lapsed(connection, sku, location, now)
+        if await _take(connection, sku, location, quantity, into=into):
+            undo.append((sku, location, quantity, False))
+        else:
+            short.append(sku)
+    if short:
+        for sku, location, quantity, held in undo:
+            if held:
+                await _rehold_line(connection, held_by or "", sku, location)
+                await _shift(connection, sku, location, reserved=quantity, allocated=-quantity)
+            else:
+                await _shift(connection, sku, location, **{into: -quantity})
+    return short
+
+
+async def _rehold_line(
+    connection: AsyncConnection, reservation_id: str, sku: str, location: str
+) -> None:
+    await connection.execute(
+        update(lines_t)
+        .where(
+            lines_t.c.reservation_id == reservation_id,
+            lines_t.c.sku == sku,
+            lines_t.c.location == location,
+        )
+        .values(held=True)
+    )
 
 
 async def _take(
