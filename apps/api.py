@@ -21,6 +21,7 @@ from adapters.http import ApiServices, create_app
 from adapters.http.config import HttpConfig
 from adapters.http.security import TokenService
 from adapters.memory.idempotency import MemoryIdempotencyStore
+from adapters.messaging.cache import RedisCatalogCache
 from apps.containers import ShopContainer
 from apps.settings import Settings
 from shopcore.inventory.events import StockChanged
@@ -97,6 +98,9 @@ def build_app(settings: Settings, **overrides: object) -> Litestar:
             await redis.ping()
 
         readiness.append(("redis", redis_ping))
+        cache = container.catalog_cache()
+        if isinstance(cache, RedisCatalogCache):  # stops listening before the client closes
+            on_shutdown.append(cache.close)
         on_shutdown.append(redis.aclose)
     services = ApiServices(
         shop=shop,

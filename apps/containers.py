@@ -140,6 +140,7 @@ class ShopContainer(containers.DeclarativeContainer):
             redis=redis,
             namespace=settings.provided.redis_namespace,
             ttl_seconds=settings.provided.catalog_cache_seconds,
+            near_seconds=settings.provided.catalog_near_cache_seconds,
         ),
     )
     # Live stock for the API's stream endpoint (apps/api.py starts and feeds it).

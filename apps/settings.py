@@ -51,6 +51,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Catalog reads (product lists and details) are cached in Redis when workers deliver the
     # events, else in the API process's memory; changes drop them sooner.
     catalog_cache_seconds: int = 60  # longest a cached read is served; 0: no cache
+    catalog_near_cache_seconds: int = 2  # with Redis: each API process keeps reads this long too
     stream_heartbeat_ms: int = 15_000  # a quiet live stock stream gets a heartbeat this often
     # Notifications: SMTP when a URL is set, else a JSON-lines file when a path is, else the log.
     smtp_url: str | None = None
@@ -144,6 +145,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             catalog_cache_seconds=_at_least_zero(
                 "SHOPCORE_CATALOG_CACHE_SECONDS",
                 integer("SHOPCORE_CATALOG_CACHE_SECONDS", defaults.catalog_cache_seconds),
+            ),
+            catalog_near_cache_seconds=_at_least_zero(
+                "SHOPCORE_CATALOG_NEAR_CACHE_SECONDS",
+                integer("SHOPCORE_CATALOG_NEAR_CACHE_SECONDS", defaults.catalog_near_cache_seconds),
             ),
             stream_heartbeat_ms=_positive(
                 "SHOPCORE_STREAM_HEARTBEAT_MS",

@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.profile checkout [N]   # N checkouts of prepared 3-line carts
     .venv/bin/python -m bench.profile listing [N]    # N catalog listings (cache off)
+    .venv/bin/python -m bench.profile cached [N]     # N catalog listings (cache on, Redis)
 
 Requests go through the whole app (middleware, routing, the bus, SQL) on this event loop
 (httpx's ASGI transport), one after another, so the profile shows CPU per request, not
@@ -12,6 +13,7 @@ waiting. For a live process under load use py-spy instead:
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 import uuid
 
@@ -26,10 +28,14 @@ from shopcore.customers.model import Role
 async def main(path: str, count: int) -> None:
     import httpx
 
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request drowns the profile
+
     from apps.api import build_app
     from apps.settings import Settings
 
-    env = config.api_env(SHOPCORE_CATALOG_CACHE_SECONDS="0")
+    env = (
+        config.api_env() if path == "cached" else config.api_env(SHOPCORE_CATALOG_CACHE_SECONDS="0")
+    )
     app = build_app(Settings.from_env(env))
     conn = await asyncpg.connect(config.ASYNCPG_DSN)
     carts = await conn.fetch(
@@ -48,7 +54,7 @@ async def main(path: str, count: int) -> None:
     ):
 
         async def one(k: int) -> int:
-            if path == "listing":
+            if path in ("listing", "cached"):
                 return (await client.get("/v1/products")).status_code
             cart = carts[k]
             response = await client.post(

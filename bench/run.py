@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -593,7 +594,8 @@ class Bench:
     # -- 6: two instances behind nginx -------------------------------------------------------------
     def nginx(self) -> None:
         log("item 6: two API instances behind nginx against one")
-        self.procs["worker"].stop()
+        if "worker" in self.procs:  # item 5 ran (BENCH_ITEMS may leave it out)
+            self.procs["worker"].stop()
         self.start_api("api-2", config.API_PORT_2)
         ngx = start_nginx()
         self.procs["nginx"] = ngx
@@ -663,6 +665,8 @@ class Bench:
             )
             self.report.details["streams"] = {"status": status}
             return
+        if "api-2" not in self.procs:  # run without item 6 (BENCH_ITEMS)
+            self.start_api("api-2", config.API_PORT_2)
         worker = procs.start("worker-streams", procs.shopcore("worker"), config.api_env())
         self.procs["worker-streams"] = worker
         _wait_drained(240)
@@ -992,6 +996,19 @@ def _others_busy() -> list[str]:
     return busy
 
 
+ITEMS = ("reads", "checkout", "flash_sale", "logins", "worker", "nginx", "streams")
+
+
+def selected(bench: Bench) -> list[Callable[[], None]]:
+    """The items to run: all of them, or those named in BENCH_ITEMS (comma-separated, e.g.
+    `BENCH_ITEMS=reads,streams`) while working on one; a partial run writes `partial.*`."""
+    wanted = [name.strip() for name in os.environ.get("BENCH_ITEMS", "").split(",") if name.strip()]
+    unknown = sorted(set(wanted) - set(ITEMS))
+    if unknown:
+        raise SystemExit(f"BENCH_ITEMS: unknown {unknown}; known {list(ITEMS)}")
+    return [getattr(bench, name) for name in ITEMS if not wanted or name in wanted]
+
+
 def main() -> int:
     started = time.perf_counter()
     load_before = os.getloadavg()
@@ -1008,15 +1025,7 @@ def main() -> int:
     try:
         asyncio.run(bench.prepare())
         bench.start_api("api-1", config.API_PORT)
-        for item in (
-            bench.reads,
-            bench.checkout,
-            bench.flash_sale,
-            bench.logins,
-            bench.worker,
-            bench.nginx,
-            bench.streams,
-        ):
+        for item in selected(bench):
             item()
             bench.note_memory(item.__name__)
         bench.memory()
@@ -1033,17 +1042,18 @@ def main() -> int:
         "quick": bool(os.environ.get("BENCH_QUICK")),
     }
     text = markdown(bench.report, meta)
-    (config.RESULTS / "latest.md").write_text(text)
+    stem = "partial" if os.environ.get("BENCH_ITEMS") else "latest"
+    (config.RESULTS / f"{stem}.md").write_text(text)
     payload = {
         "meta": meta,
         "rows": [asdict(row) | {"ratio": row.ratio} for row in bench.report.rows],
         "details": bench.report.details,
         "notes": bench.report.notes,
     }
-    (config.RESULTS / "latest.json").write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    (config.RESULTS / f"{stem}.json").write_text(json.dumps(payload, indent=2, default=str) + "\n")
     print()
     print(text)
-    log(f"done in {meta['duration_s']:.0f} s; wrote bench/results/latest.md and latest.json")
+    log(f"done in {meta['duration_s']:.0f} s; wrote bench/results/{stem}.md and {stem}.json")
     return 0
 
 

@@ -45,29 +45,51 @@ LISTING = CatalogRead(body=b'{"items":[],"next_cursor":null}', listing=True)
 
 
 @asynccontextmanager
-async def redis_caches() -> AsyncIterator[tuple[RedisCatalogCache, RedisCatalogCache]]:
+async def redis_caches(
+    near_seconds: float = 0.0,
+) -> AsyncIterator[tuple[RedisCatalogCache, RedisCatalogCache]]:
     """Two caches over one Redis namespace, each with its own client: two API processes."""
     url = require_redis()
     prefix = unique_prefix()
     client, other = Redis.from_url(url), Redis.from_url(url)
+    caches = (
+        RedisCatalogCache(client, namespace=prefix, ttl_seconds=60, near_seconds=near_seconds),
+        RedisCatalogCache(other, namespace=prefix, ttl_seconds=60, near_seconds=near_seconds),
+    )
     try:
-        yield (
-            RedisCatalogCache(client, namespace=prefix, ttl_seconds=60),
-            RedisCatalogCache(other, namespace=prefix, ttl_seconds=60),
-        )
+        yield caches
     finally:
+        for cache in caches:
+            await cache.close()
         await delete_prefix(client, prefix)
         await client.aclose()
         await other.aclose()
 
 
-@pytest.fixture(params=[pytest.param("memory"), pytest.param("redis", marks=pytest.mark.redis)])
+async def listening(cache: RedisCatalogCache) -> RedisCatalogCache:
+    """The cache once its near copy is in use (the first read starts the listener)."""
+    await cache.read("warm-up", Loader(detail("warm-up")))
+    for _ in range(500):
+        if cache.near_live:
+            return cache
+        await asyncio.sleep(0.01)
+    raise AssertionError("the near cache never subscribed to the invalidations")
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("memory"),
+        pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("redis-near", marks=pytest.mark.redis),
+    ]
+)
 async def cache(request: pytest.FixtureRequest) -> AsyncIterator[CatalogCache]:
     if request.param == "memory":
         yield MemoryCatalogCache(ttl_seconds=60)
         return
-    async with redis_caches() as (first, _):
-        yield first
+    near = 60.0 if request.param == "redis-near" else 0.0
+    async with redis_caches(near) as (first, _):
+        yield await listening(first) if near else first
 
 
 @pytest.fixture

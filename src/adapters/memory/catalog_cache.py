@@ -41,6 +41,7 @@ class MemoryCatalogCache:
         self._tagged: dict[str, set[str]] = {}
         self._generation = 0  # counts invalidations
         self._dropped_at: dict[str, int] = {}  # tag -> generation that last dropped it
+        self._cleared_at = 0  # generation of the last `clear`
         self._flights: SingleFlight[Cached] = SingleFlight()
 
     def __len__(self) -> int:
@@ -53,6 +54,10 @@ class MemoryCatalogCache:
         return await self._flights.run(key, lambda: self._fill(key, load))
 
     async def invalidate(self, product_ids: Sequence[str], skus: Sequence[str]) -> None:
+        self.drop(product_ids, skus)
+
+    def drop(self, product_ids: Sequence[str], skus: Sequence[str]) -> None:
+        """`invalidate`, callable without awaiting (it never waits for anything)."""
         self._generation += 1
         for tag in dropped_by(product_ids, skus):
             for key in self._tagged.pop(tag, set()):
@@ -60,12 +65,22 @@ class MemoryCatalogCache:
             if len(self._flights):  # only loads in flight need to know
                 self._dropped_at[tag] = self._generation
 
+    def clear(self) -> None:
+        """Drop every entry, and keep none of the loads in flight: they may have read what a
+        change nobody told this cache about has since replaced."""
+        self._generation += 1
+        self._cleared_at = self._generation
+        self._entries.clear()
+        self._tagged.clear()
+
     async def _fill(self, key: str, load: Callable[[], Awaitable[CatalogRead]]) -> Cached:
         started = self._generation
         read = await load()
         result = cached(read)
         tags = tags_of(read)
-        if all(self._dropped_at.get(tag, 0) <= started for tag in tags):
+        if self._cleared_at <= started and all(
+            self._dropped_at.get(tag, 0) <= started for tag in tags
+        ):
             self._store(key, _Entry(result, tags, self._monotonic() + self._ttl))
         if len(self._flights) <= 1:  # this is the last load in flight
             self._dropped_at.clear()

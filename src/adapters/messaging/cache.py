@@ -1,8 +1,9 @@
 """Cached catalog reads in Redis, shared by every API process.
 
 Keys, under `<namespace>:catalog:`:
-- `entry:<key>`   the ETag, a newline, then the response body; expires after `ttl_seconds`
-                  (a safety net: invalidation is what keeps entries fresh);
+- `entry:<key>`   the ETag, a newline, the entry's tags (a JSON list), a newline, then the
+                  response body; expires after `ttl_seconds` (a safety net: invalidation is
+                  what keeps entries fresh);
 - `tag:<tag>`     the set of entry keys filed under a tag (`caching.py`);
 - `clock`         a counter every invalidation increments;
 - `dropped:<tag>` the counter value of the tag's last invalidation (kept a minute);
@@ -13,6 +14,15 @@ calls `invalidate`, which in one script bumps the clock, marks the dropped tags 
 their entries. A load notes the clock before it reads the database, and its fill (one script)
 keeps the body only if none of its tags was dropped since: a load that raced a change is
 served to its callers but not cached.
+
+Near cache (`near_seconds` > 0, the API's default): each process also keeps what it read
+for a few seconds in its own memory (`MemoryCatalogCache`), so a hot page costs no Redis round
+trip at all. `invalidate` publishes what it dropped on the channel `<namespace>:catalog:dropped`
+(in the same script as the drop), and every process listening drops the matching near entries
+at once, within a millisecond or so of the change. The near copy is used only while this
+process is subscribed: on every (re)subscription it starts empty, so changes missed while
+disconnected are never served; if the connection dies unnoticed, `near_seconds` bounds how
+stale a page can be.
 
 Stampedes: concurrent misses of a key in one process share one load (single flight); across
 processes the first to take `lock:<key>` (SET NX PX) loads while the others poll for the entry,
@@ -29,11 +39,13 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 
+import msgspec
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from adapters.memory.catalog_cache import MemoryCatalogCache
 from shopcore.application.single_flight import SingleFlight
-from shopcore.catalog.caching import Cached, CatalogRead, cached, dropped_by, tags_of
+from shopcore.catalog.caching import Cached, CatalogRead, cached, dropped_by, filed_as, tags_of
 
 logger = logging.getLogger("shopcore.catalog_cache")
 
@@ -61,6 +73,7 @@ for i = 2, #KEYS, 2 do
   end
   redis.call('DEL', KEYS[i + 1])
 end
+redis.call('PUBLISH', ARGV[2], ARGV[3])
 return dropped
 """
 
@@ -68,6 +81,13 @@ _UNLOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
+
+
+class Dropped(msgspec.Struct, frozen=True):
+    """What an invalidation dropped, as published to the near caches."""
+
+    product_ids: list[str]
+    skus: list[str]
 
 
 class RedisCatalogCache:
@@ -79,46 +99,138 @@ class RedisCatalogCache:
         ttl_seconds: int = 60,
         lock_ms: int = 5_000,
         poll_seconds: float = 0.01,
+        near_seconds: float = 0.0,
+        near_entries: int = 10_000,
     ) -> None:
-        """`redis` answers bytes (no `decode_responses`): entries are response bodies."""
+        """`redis` answers bytes (no `decode_responses`): entries are response bodies.
+        `near_seconds` > 0 keeps entries that long in this process too (module docstring)."""
         self._redis = redis
         self._prefix = f"{namespace}:catalog:"
+        self._channel = self._prefix + "dropped"
         self._ttl_ms = ttl_seconds * 1000
         self._lock_ms = lock_ms
         self._poll = poll_seconds
-        self._flights: SingleFlight[Cached] = SingleFlight()
+        self._flights: SingleFlight[tuple[Cached, tuple[str, ...]]] = SingleFlight()
         self._fill = redis.register_script(_FILL)
         self._drop = redis.register_script(_DROP)
         self._unlock = redis.register_script(_UNLOCK)
+        self._near = (
+            MemoryCatalogCache(ttl_seconds=min(near_seconds, ttl_seconds), max_entries=near_entries)
+            if near_seconds > 0
+            else None
+        )
+        self._subscribed = False  # the near copy is used only while this holds
+        self._listener: asyncio.Task[None] | None = None
+
+    @property
+    def near_live(self) -> bool:
+        """Whether reads are answered from this process's memory now."""
+        return self._near is not None and self._subscribed
 
     async def read(self, key: str, load: Callable[[], Awaitable[CatalogRead]]) -> Cached:
-        try:
-            hit = await self._get(key)
-        except RedisError:
-            logger.warning("catalog cache unavailable; serving %s uncached", key, exc_info=True)
-            return cached(await load())
-        if hit is not None:
-            return hit
-        return await self._flights.run(key, lambda: self._miss(key, load))
+        near = self._near
+        if near is None:
+            return (await self._shared(key, load))[0]
+        if self._listener is None:
+            self._listener = asyncio.create_task(self._listen(near), name="catalog-near-cache")
+        if not self._subscribed:
+            return (await self._shared(key, load))[0]
+
+        async def from_shared() -> CatalogRead:
+            found, tags = await self._shared(key, load)
+            return filed_as(found.body, tags)
+
+        return await near.read(key, from_shared)
 
     async def invalidate(self, product_ids: Sequence[str], skus: Sequence[str]) -> None:
         tags = dropped_by(product_ids, skus)
         if not tags:
             return
+        if self._near is not None:  # this process need not wait for its own message
+            self._near.drop(product_ids, skus)
         keys = [self._prefix + "clock"]
         for tag in tags:
             keys += [self._prefix + f"dropped:{tag}", self._prefix + f"tag:{tag}"]
-        await self._drop(keys=keys, args=[MARKER_MS])
+        message = msgspec.json.encode(Dropped(list(product_ids), list(skus)))
+        await self._drop(keys=keys, args=[MARKER_MS, self._channel, message])
 
-    async def _get(self, key: str) -> Cached | None:
+    async def close(self) -> None:
+        """Stop listening for invalidations (the near copy is no longer used)."""
+        listener, self._listener = self._listener, None
+        self._subscribed = False
+        if listener is not None:
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
+
+    async def _listen(self, near: MemoryCatalogCache) -> None:
+        """Follow the invalidations. Every subscription confirmation (the first, and each one
+        redis-py sends again after it reconnects by itself) empties the near copy: what was
+        published while disconnected is lost, so nothing kept from before may be served."""
+        failures = 0
+        while True:
+            pubsub = self._redis.pubsub()
+            try:
+                await pubsub.subscribe(self._channel)
+                async for message in pubsub.listen():
+                    if message["type"] == "subscribe":
+                        near.clear()
+                        self._subscribed = True
+                        failures = 0
+                    elif message["type"] == "message":
+                        self._apply(near, message["data"])
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                failures += 1
+                logger.warning("catalog invalidations unreachable; near cache off", exc_info=True)
+            finally:
+                self._subscribed = False
+                near.clear()
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await asyncio.sleep(min(5.0, 0.05 * 2**failures))
+
+    @staticmethod
+    def _apply(near: MemoryCatalogCache, data: object) -> None:
+        try:
+            dropped = msgspec.json.decode(
+                data if isinstance(data, bytes) else str(data).encode(), type=Dropped
+            )
+        except msgspec.DecodeError:
+            logger.warning("undecodable catalog invalidation; dropping the near cache")
+            near.clear()
+            return
+        near.drop(dropped.product_ids, dropped.skus)
+
+    async def _shared(
+        self, key: str, load: Callable[[], Awaitable[CatalogRead]]
+    ) -> tuple[Cached, tuple[str, ...]]:
+        """The entry from Redis, loading and filling it on a miss; with its tags."""
+        try:
+            hit = await self._get(key)
+        except RedisError:
+            logger.warning("catalog cache unavailable; serving %s uncached", key, exc_info=True)
+            read = await load()
+            return cached(read), tags_of(read)
+        if hit is not None:
+            return hit
+        return await self._flights.run(key, lambda: self._miss(key, load))
+
+    async def _get(self, key: str) -> tuple[Cached, tuple[str, ...]] | None:
         value = await self._redis.get(self._prefix + f"entry:{key}")
         if value is None:
             return None
         raw = value if isinstance(value, bytes) else str(value).encode()
-        etag, _, body = raw.partition(b"\n")
-        return Cached(body, etag.decode())
+        etag, _, rest = raw.partition(b"\n")
+        tags, _, body = rest.partition(b"\n")
+        try:
+            filed = tuple(msgspec.json.decode(tags, type=list[str]))
+        except msgspec.DecodeError:  # an entry from before tags were kept: a miss
+            return None
+        return Cached(body, etag.decode()), filed
 
-    async def _miss(self, key: str, load: Callable[[], Awaitable[CatalogRead]]) -> Cached:
+    async def _miss(
+        self, key: str, load: Callable[[], Awaitable[CatalogRead]]
+    ) -> tuple[Cached, tuple[str, ...]]:
         lock = self._prefix + f"lock:{key}"
         token = secrets.token_hex(8)
         loop = asyncio.get_running_loop()
@@ -139,7 +251,8 @@ class RedisCatalogCache:
                     return hit
         except RedisError:
             logger.warning("catalog cache unavailable; serving %s uncached", key, exc_info=True)
-            return cached(await load())
+            read = await load()
+            return cached(read), tags_of(read)
         # The holder did not fill it in time (slow, or gone): never wait longer than that.
         return await self._load(key, load)
 
@@ -149,16 +262,18 @@ class RedisCatalogCache:
         except RedisError:  # it expires after lock_ms anyway
             logger.warning("could not release %s", lock, exc_info=True)
 
-    async def _load(self, key: str, load: Callable[[], Awaitable[CatalogRead]]) -> Cached:
+    async def _load(
+        self, key: str, load: Callable[[], Awaitable[CatalogRead]]
+    ) -> tuple[Cached, tuple[str, ...]]:
         started = int(await self._redis.get(self._prefix + "clock") or 0)
         read = await load()
-        result = cached(read)
+        result, tags = cached(read), tags_of(read)
         keys = [self._prefix + f"entry:{key}"]
-        for tag in tags_of(read):
+        for tag in tags:
             keys += [self._prefix + f"dropped:{tag}", self._prefix + f"tag:{tag}"]
-        value = result.etag.encode() + b"\n" + result.body
+        value = b"\n".join([result.etag.encode(), msgspec.json.encode(tags), result.body])
         try:
             await self._fill(keys=keys, args=[value, self._ttl_ms, started])
         except RedisError:
             logger.warning("could not cache %s", key, exc_info=True)
-        return result
+        return result, tags

@@ -62,3 +62,20 @@ def dropped_by(product_ids: Iterable[str], skus: Iterable[str]) -> tuple[str, ..
     products = [f"product:{product_id}" for product_id in product_ids]
     tags = ([LISTING] if products else []) + products + [f"sku:{sku}" for sku in skus]
     return tuple(dict.fromkeys(tags))
+
+
+def filed_as(body: bytes, tags: Iterable[str]) -> CatalogRead:
+    """The read that `tags_of` files under `tags`: how a cache that kept only the body and its
+    tags hands an entry to another cache layer."""
+    product_ids: list[str] = []
+    skus: list[str] = []
+    listing = False
+    for tag in tags:
+        kind, _, name = tag.partition(":")
+        if tag == LISTING:
+            listing = True
+        elif kind == "product":
+            product_ids.append(name)
+        elif kind == "sku":
+            skus.append(name)
+    return CatalogRead(body=body, product_ids=tuple(product_ids), skus=tuple(skus), listing=listing)
