@@ -290,7 +290,7 @@ class Bench:
                 cached.rps,
                 ceil[name].rps,
                 target=">= 0.7x",
-                note=f"p99 {cached.p99_ms:.1f} ms; ceiling p99 {ceil[name].p99_ms:.1f} ms",
+                note=f"p99 {_fmt(cached.p99_ms)} ms; ceiling p99 {_fmt(ceil[name].p99_ms)} ms",
             )
             row.met = bool(cache and row.ratio is not None and row.ratio >= 0.7)
             self.report.add(row)
@@ -301,7 +301,7 @@ class Bench:
                     f"{label}, uncached",
                     cold.rps,
                     ceil[name].rps,
-                    note=f"p99 {cold.p99_ms:.1f} ms",
+                    note=f"p99 {_fmt(cold.p99_ms)} ms",
                 )
             )
         self.report.details["reads"] = {k: _wrk(v) for k, v in results.items()} | {
@@ -626,7 +626,7 @@ class Bench:
                 "catalog listing: 2 instances + nginx vs 1 instance",
                 listing.rps,
                 one_read,
-                note=f"p99 {listing.p99_ms:.1f} ms; the single instance measured just before",
+                note=f"p99 {_fmt(listing.p99_ms)} ms; the single instance measured just before",
             )
         )
         self.report.add(

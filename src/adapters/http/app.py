@@ -7,7 +7,7 @@ from typing import Any
 
 from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
-from litestar.datastructures import MutableScopeHeaders, State
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
@@ -76,16 +76,19 @@ class SecurityHeadersMiddleware(ASGIMiddleware):
     `after_request` hook would miss the ones the exception handlers build)."""
 
     scopes = (ScopeType.HTTP,)
+    # Encoded once: this runs on every response, the cheapest of them included.
+    _RAW = tuple(
+        (name.lower().encode("latin-1"), value.encode("latin-1"))
+        for name, value in {**SECURITY_HEADERS, "Cache-Control": "no-store"}.items()
+    )
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)
-                for name, value in SECURITY_HEADERS.items():
-                    if name not in headers:
-                        headers[name] = value
-                if "cache-control" not in headers:
-                    headers["Cache-Control"] = "no-store"
+                headers = list(message.get("headers") or ())
+                present = {bytes(name).lower() for name, _ in headers}
+                headers += [pair for pair in self._RAW if pair[0] not in present]
+                message["headers"] = headers
             await send(message)
 
         await next_app(scope, receive, send_with_headers)
