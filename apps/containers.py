@@ -73,6 +73,12 @@ def _catalog_cache(settings: Settings) -> str:
     return "none" if settings.catalog_cache_seconds == 0 else _delivery(settings)
 
 
+def _near_cache(settings: Settings) -> MemoryCatalogCache | None:
+    """Each API process's own copy in front of the Redis catalog cache (0 turns it off)."""
+    seconds = min(settings.catalog_near_cache_seconds, settings.catalog_cache_seconds)
+    return MemoryCatalogCache(ttl_seconds=seconds) if seconds > 0 else None
+
+
 def _redis(url: str | None) -> Redis:
     """Bytes in, bytes out: the rate-limit store and the catalog cache keep raw bytes."""
     if url is None:
@@ -140,7 +146,7 @@ class ShopContainer(containers.DeclarativeContainer):
             redis=redis,
             namespace=settings.provided.redis_namespace,
             ttl_seconds=settings.provided.catalog_cache_seconds,
-            near_seconds=settings.provided.catalog_near_cache_seconds,
+            near=providers.Callable(_near_cache, settings),
         ),
     )
     # Live stock for the API's stream endpoint (apps/api.py starts and feeds it).

@@ -52,9 +52,14 @@ async def redis_caches(
     url = require_redis()
     prefix = unique_prefix()
     client, other = Redis.from_url(url), Redis.from_url(url)
-    caches = (
-        RedisCatalogCache(client, namespace=prefix, ttl_seconds=60, near_seconds=near_seconds),
-        RedisCatalogCache(other, namespace=prefix, ttl_seconds=60, near_seconds=near_seconds),
+    caches = tuple(
+        RedisCatalogCache(
+            redis,
+            namespace=prefix,
+            ttl_seconds=60,
+            near=MemoryCatalogCache(ttl_seconds=near_seconds) if near_seconds else None,
+        )
+        for redis in (client, other)
     )
     try:
         yield caches

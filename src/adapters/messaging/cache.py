@@ -15,14 +15,14 @@ their entries. A load notes the clock before it reads the database, and its fill
 keeps the body only if none of its tags was dropped since: a load that raced a change is
 served to its callers but not cached.
 
-Near cache (`near_seconds` > 0, the API's default): each process also keeps what it read
-for a few seconds in its own memory (`MemoryCatalogCache`), so a hot page costs no Redis round
-trip at all. `invalidate` publishes what it dropped on the channel `<namespace>:catalog:dropped`
-(in the same script as the drop), and every process listening drops the matching near entries
-at once, within a millisecond or so of the change. The near copy is used only while this
-process is subscribed: on every (re)subscription it starts empty, so changes missed while
-disconnected are never served; if the connection dies unnoticed, `near_seconds` bounds how
-stale a page can be.
+Near cache (`near`; the API's default, SHOPCORE_CATALOG_NEAR_CACHE_SECONDS): each process also
+keeps what it read for a few seconds in its own memory (`MemoryCatalogCache`), so a hot page
+costs no Redis round trip at all. `invalidate` publishes what it dropped on the channel
+`<namespace>:catalog:dropped` (in the same script as the drop), and every process listening
+drops the matching near entries at once, within a millisecond or so of the change. The near copy
+is used only while this process is subscribed: on every (re)subscription it starts empty, so
+changes missed while disconnected are never served; if the connection dies unnoticed, the near
+cache's TTL bounds how stale a page can be.
 
 Stampedes: concurrent misses of a key in one process share one load (single flight); across
 processes the first to take `lock:<key>` (SET NX PX) loads while the others poll for the entry,
@@ -38,12 +38,12 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
 
 import msgspec
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from adapters.memory.catalog_cache import MemoryCatalogCache
 from shopcore.application.single_flight import SingleFlight
 from shopcore.catalog.caching import Cached, CatalogRead, cached, dropped_by, filed_as, tags_of
 
@@ -83,6 +83,17 @@ return 0
 """
 
 
+class NearCache(Protocol):
+    """A process's own cache in front of Redis (`MemoryCatalogCache`, given by the composition
+    root): reads through it, drops by what changed, and can forget everything."""
+
+    async def read(self, key: str, load: Callable[[], Awaitable[CatalogRead]]) -> Cached: ...
+
+    def drop(self, product_ids: Sequence[str], skus: Sequence[str]) -> None: ...
+
+    def clear(self) -> None: ...
+
+
 class Dropped(msgspec.Struct, frozen=True):
     """What an invalidation dropped, as published to the near caches."""
 
@@ -99,11 +110,11 @@ class RedisCatalogCache:
         ttl_seconds: int = 60,
         lock_ms: int = 5_000,
         poll_seconds: float = 0.01,
-        near_seconds: float = 0.0,
-        near_entries: int = 10_000,
+        near: NearCache | None = None,
     ) -> None:
-        """`redis` answers bytes (no `decode_responses`): entries are response bodies.
-        `near_seconds` > 0 keeps entries that long in this process too (module docstring)."""
+        """`redis` answers bytes (no `decode_responses`): entries are response bodies. `near`
+        keeps entries in this process too (module docstring); its TTL bounds how stale they
+        can be when the invalidation connection dies unnoticed."""
         self._redis = redis
         self._prefix = f"{namespace}:catalog:"
         self._channel = self._prefix + "dropped"
@@ -114,11 +125,7 @@ class RedisCatalogCache:
         self._fill = redis.register_script(_FILL)
         self._drop = redis.register_script(_DROP)
         self._unlock = redis.register_script(_UNLOCK)
-        self._near = (
-            MemoryCatalogCache(ttl_seconds=min(near_seconds, ttl_seconds), max_entries=near_entries)
-            if near_seconds > 0
-            else None
-        )
+        self._near = near
         self._subscribed = False  # the near copy is used only while this holds
         self._listener: asyncio.Task[None] | None = None
 
@@ -162,7 +169,7 @@ class RedisCatalogCache:
             listener.cancel()
             await asyncio.gather(listener, return_exceptions=True)
 
-    async def _listen(self, near: MemoryCatalogCache) -> None:
+    async def _listen(self, near: NearCache) -> None:
         """Follow the invalidations. Every subscription confirmation (the first, and each one
         redis-py sends again after it reconnects by itself) empties the near copy: what was
         published while disconnected is lost, so nothing kept from before may be served."""
@@ -190,7 +197,7 @@ class RedisCatalogCache:
             await asyncio.sleep(min(5.0, 0.05 * 2**failures))
 
     @staticmethod
-    def _apply(near: MemoryCatalogCache, data: object) -> None:
+    def _apply(near: NearCache, data: object) -> None:
         try:
             dropped = msgspec.json.decode(
                 data if isinstance(data, bytes) else str(data).encode(), type=Dropped
