@@ -352,6 +352,63 @@ async def test_a_lapsed_reservation_stops_holding_stock_before_any_sweep(
     assert await status_of(backend, newcomer.id) is ReservationStatus.ACTIVE
 
 
+async def test_a_short_reserve_leaves_lapsed_holds_released_and_the_sweep_agrees(
+    backend: Backend, clock: ManualClock
+) -> None:
+    # A reserve gives back, on every row it touches, what lapsed reservations still hold,
+    # also on the short row and when it takes nothing in the end.
+    await receive(backend, "TEE-M", 5, clock.now())
+    await receive(backend, "CAP-1", 4, clock.now())
+    await reserve(
+        backend,
+        b.reservation([("TEE-M", 3), ("CAP-1", 3)], now=clock.now(), ttl=timedelta(minutes=5)),
+        clock.now(),
+    )
+    await reserve(backend, b.reservation([("TEE-M", 2)], now=clock.now()), clock.now())
+    later = clock.advance(minutes=6)
+    short = b.reservation([("TEE-M", 4), ("CAP-1", 1)], now=later)
+
+    async with backend.uow() as uow:
+        with pytest.raises(OutOfStock) as caught:
+            await uow.stock.reserve(short, later)
+        await uow.commit()
+
+    assert caught.value.skus == ("TEE-M",)
+    assert await level(backend, "TEE-M", later) == (5, 2, 0, 3)
+    assert await level(backend, "CAP-1", later) == (4, 0, 0, 4)
+    await write(backend, lambda uow: uow.stock.expire(later, 10))
+    assert await level(backend, "TEE-M", later) == (5, 2, 0, 3)
+    assert await level(backend, "CAP-1", later) == (4, 0, 0, 4)
+    taken = await reserve(backend, b.reservation([("TEE-M", 3), ("CAP-1", 4)], now=later), later)
+    assert await status_of(backend, taken.id) is ReservationStatus.ACTIVE
+
+
+async def test_allocate_beside_a_lapsed_reservation_of_the_same_rows_keeps_every_count(
+    backend: Backend, clock: ManualClock
+) -> None:
+    await receive(backend, "TEE-M", 5, clock.now())
+    await receive(backend, "CAP-1", 5, clock.now())
+    await reserve(
+        backend,
+        b.reservation([("TEE-M", 2), ("CAP-1", 1)], now=clock.now(), ttl=timedelta(minutes=5)),
+        clock.now(),
+    )
+    held = await reserve(
+        backend, b.reservation([("TEE-M", 3), ("CAP-1", 2)], now=clock.now()), clock.now()
+    )
+    later = clock.advance(minutes=6)  # the first lapsed, unswept; `held` still holds
+
+    await write(backend, lambda uow: uow.stock.allocate(held.id, later))
+
+    assert await level(backend, "TEE-M", later) == (5, 0, 3, 2)
+    assert await level(backend, "CAP-1", later) == (5, 0, 2, 3)
+    await write(backend, lambda uow: uow.stock.expire(later, 10))
+    assert await level(backend, "TEE-M", later) == (5, 0, 3, 2)
+    assert await level(backend, "CAP-1", later) == (5, 0, 2, 3)
+    rest = await reserve(backend, b.reservation([("TEE-M", 2), ("CAP-1", 3)], now=later), later)
+    assert await status_of(backend, rest.id) is ReservationStatus.ACTIVE
+
+
 async def test_a_reservation_stops_holding_stock_at_the_instant_it_expires(
     backend: Backend, clock: ManualClock
 ) -> None:

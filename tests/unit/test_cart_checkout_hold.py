@@ -7,6 +7,7 @@ import pytest
 
 from shopcore import (
     AddCartItem,
+    AlreadyExists,
     CartAccess,
     ChangeCartItem,
     CreateCart,
@@ -102,16 +103,44 @@ async def test_a_cart_being_checked_out_is_still_the_customers_open_cart(
     assert opened.cart.id == cart.id
 
 
-async def test_beginning_again_for_the_same_order_is_harmless(driver: ShopDriver) -> None:
+async def test_beginning_again_for_the_same_order_is_refused_and_keeps_the_hold(
+    driver: ShopDriver,
+) -> None:
+    """A resubmitted order id must not take the first attempt's hold for its own."""
     customer, cart, order_id = await held_cart(driver)
-    started = stored(driver, cart).checkout_started_at
+    before = stored(driver, cart)
     driver.clock.advance(minutes=1)
+
+    with pytest.raises(AlreadyExists) as raised:
+        await begin(driver, customer, cart, order_id)
+
+    assert raised.value.code == "already-exists"
+    assert stored(driver, cart) == before
+
+
+async def test_beginning_again_for_the_same_order_takes_over_a_stale_hold(
+    driver: ShopDriver,
+) -> None:
+    customer, cart, order_id = await held_cart(driver)
+    driver.clock.advance(seconds=CHECKOUT_HOLD.total_seconds() + 1)
 
     lines = await begin(driver, customer, cart, order_id)
 
     assert lines.lines == (("TEE-M", 2), ("TEE-L", 1))
     assert stored(driver, cart).order_id == order_id
-    assert stored(driver, cart).checkout_started_at == started
+    assert stored(driver, cart).checkout_started_at == driver.clock.now()
+
+
+async def test_beginning_again_for_an_order_that_checked_the_cart_out_is_refused(
+    driver: ShopDriver,
+) -> None:
+    customer, cart, order_id = await held_cart(driver)
+    await driver.handle(CompleteCheckout(cart_id=cart.id, order_id=order_id))
+
+    with pytest.raises(AlreadyExists):
+        await begin(driver, customer, cart, order_id)
+
+    assert stored(driver, cart).status is CartStatus.CHECKED_OUT
 
 
 async def test_a_second_checkout_is_refused_while_the_hold_is_fresh(driver: ShopDriver) -> None:

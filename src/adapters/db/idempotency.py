@@ -1,15 +1,21 @@
 """Idempotency keys in the database: one row per (owner, key), claimed by an INSERT that
-only one of any number of concurrent requests can win."""
+only one of any number of concurrent requests can win.
+
+Each operation is one statement (an upsert claims a new key or one whose record expired or
+died mid-flight), so on PostgreSQL it runs in autocommit: no BEGIN and COMMIT round trips."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.db.errors import translated
-from adapters.db.session import insert_or_skip
 from adapters.db.tables import idempotency_keys as keys
 from shopcore.application.idempotency import (
     STALE_AFTER,
@@ -25,31 +31,51 @@ class SqlIdempotencyStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
+    @asynccontextmanager
+    async def _statement(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for one statement: autocommit on PostgreSQL, a short transaction on
+        SQLite (whose writers queue on BEGIN IMMEDIATE)."""
+        async with translated():
+            if self._engine.dialect.name == "postgresql":
+                async with self._engine.connect() as connection:
+                    await connection.execution_options(isolation_level="AUTOCOMMIT")
+                    yield connection
+            else:
+                async with self._engine.begin() as connection:
+                    yield connection
+
     async def claim(
         self, owner: str, key: str, fingerprint: str, now: datetime, expires_at: datetime
     ) -> Claim:
         where = (keys.c.owner == owner, keys.c.key == key)
-        async with translated(), self._engine.begin() as connection:
-            # Clear the way if the old record expired, or its request died mid-flight.
-            await connection.execute(
-                delete(keys).where(
-                    *where,
-                    or_(
-                        keys.c.expires_at <= now,
-                        keys.c.status_code.is_(None) & (keys.c.created_at <= now - STALE_AFTER),
-                    ),
-                )
-            )
-            inserted = await connection.execute(
-                insert_or_skip(connection, keys).values(
+        async with self._statement() as connection:
+            # A new key, or one whose old record expired or whose request died mid-flight.
+            claimed = await connection.execute(
+                _upsert(connection)
+                .values(
                     owner=owner,
                     key=key,
                     fingerprint=fingerprint,
                     created_at=now,
                     expires_at=expires_at,
                 )
+                .on_conflict_do_update(
+                    index_elements=[keys.c.owner, keys.c.key],
+                    set_={
+                        "fingerprint": fingerprint,
+                        "created_at": now,
+                        "expires_at": expires_at,
+                        "status_code": None,
+                        "response": None,
+                    },
+                    where=or_(
+                        keys.c.expires_at <= now,
+                        keys.c.status_code.is_(None) & (keys.c.created_at <= now - STALE_AFTER),
+                    ),
+                )
+                .returning(keys.c.owner)
             )
-            if inserted.rowcount == 1:
+            if claimed.first() is not None:
                 return Started()
             row = (
                 await connection.execute(
@@ -65,7 +91,7 @@ class SqlIdempotencyStore:
         return Replay(status_code=int(row.status_code), body=(row.response or "").encode())
 
     async def finish(self, owner: str, key: str, status_code: int, body: bytes) -> None:
-        async with translated(), self._engine.begin() as connection:
+        async with self._statement() as connection:
             await connection.execute(
                 update(keys)
                 .where(keys.c.owner == owner, keys.c.key == key)
@@ -73,5 +99,11 @@ class SqlIdempotencyStore:
             )
 
     async def abandon(self, owner: str, key: str) -> None:
-        async with translated(), self._engine.begin() as connection:
+        async with self._statement() as connection:
             await connection.execute(delete(keys).where(keys.c.owner == owner, keys.c.key == key))
+
+
+def _upsert(connection: AsyncConnection) -> Any:
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(keys)
+    return sqlite.insert(keys)

@@ -91,14 +91,29 @@ class SqlProductRepository(_Repository[Product]):
             return sorted((await connection.execute(statement)).scalars().all())
 
     async def by_skus(self, skus: Sequence[str]) -> list[Product]:
-        variants = tables.product_variants
+        """The owners of these SKUs with all their variants, in one statement (a product
+        row comes once per variant)."""
+        products, variants = tables.products, tables.product_variants
         owners = select(variants.c.product_id).where(variants.c.sku.in_(sorted(set(skus))))
         statement = (
-            select(tables.products)
-            .where(tables.products.c.id.in_(owners))
-            .order_by(tables.products.c.id)
+            select(products, variants)
+            .join_from(products, variants, variants.c.product_id == products.c.id)
+            .where(products.c.id.in_(owners))
+            .order_by(products.c.id, variants.c.position)
         )
-        return await self._select(statement)
+        connection = await self._uow.connection(write=False)
+        async with translated():
+            rows = (await connection.execute(statement)).mappings().all()
+        heads: dict[str, Any] = {}
+        children: dict[str, list[Any]] = defaultdict(list)
+        for row in rows:
+            heads.setdefault(row["id"], row)
+            children[row["id"]].append(row)
+        return [
+            self._uow.session.known(PRODUCT, id)
+            or self._register(product_from(head, children[id]), id)
+            for id, head in heads.items()
+        ]
 
     async def page(
         self, filters: ProductFilter, *, before: str | None, limit: int

@@ -85,6 +85,15 @@ class Session:
             if entry.aggregate != entry.pristine
         ]
 
+    def writes_one_row(self) -> bool:
+        """Whether a flush would be exactly one UPDATE: one changed aggregate, read (not
+        inserted) by this unit, whose table has no child rows to rewrite."""
+        changed = self.changed()
+        if len(changed) != 1:
+            return False
+        entry = changed[0][1]
+        return not entry.inserted and entry.mapper.table.name not in self._children
+
     async def flush(self, connection: AsyncConnection) -> list[tuple[_Entry, int]]:
         """Write every changed aggregate if nobody changed its row since it was read."""
         written = []

@@ -4,8 +4,9 @@ atomically under its row lock, never a read in Python followed by a write.
 `stock_levels.reserved` sums the reservation lines still marked `held`. A line of a
 reservation that expired is un-held lazily by the next statement that touches its row (or by
 the sweeper), so an expired reservation never blocks a sale, and `levels()` leaves such lines
-out before that happens. Rows are always touched in (sku, location) order so that concurrent
-multi-line reservations cannot deadlock one another.
+out before that happens. Rows are always locked in (sku, location) order so that concurrent
+multi-line reservations cannot deadlock one another: one statement per row in that order, or
+one statement for all rows of a reservation that first locks them in that order.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, case, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
 
 from adapters.db.errors import translated
 from adapters.db.session import insert_or_skip
@@ -46,6 +48,14 @@ def _at(sku: str, location: str) -> Any:
 class SqlStockLedger:
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self._uow = uow
+        # Reservations read in this unit of work: a later change in the same unit starts from
+        # them instead of reading again. Only a starting point: every change compare-and-sets
+        # the status it saw, and reads afresh when that fails.
+        self._known: dict[str, Reservation] = {}
+
+    def forget(self) -> None:
+        """The unit of work ended: what it read may be stale now."""
+        self._known.clear()
 
     async def _conn(self) -> AsyncConnection:
         return await self._uow.connection()
@@ -112,7 +122,10 @@ class SqlStockLedger:
         connection = await self._reads()
         async with translated():
             found = await _load(connection, [reservation_id])
-        return found[0] if found else None
+        if not found:
+            return None
+        self._known[reservation_id] = found[0]
+        return found[0]
 
     async def movements(self, sku: str) -> list[StockMovement]:
         statement = (
@@ -182,18 +195,19 @@ class SqlStockLedger:
                 await connection.execute(delete(res_t).where(res_t.c.id == reservation.id))
                 raise OutOfStock(short)
             await connection.execute(
-                insert(lines_t),
-                [
-                    {
-                        "reservation_id": reservation.id,
-                        "sku": sku,
-                        "location": location,
-                        "position": _first_position(reservation.lines, sku, location),
-                        "quantity": quantity,
-                        "held": True,
-                    }
-                    for (sku, location), quantity in wanted
-                ],
+                insert(lines_t).values(
+                    [
+                        {
+                            "reservation_id": reservation.id,
+                            "sku": sku,
+                            "location": location,
+                            "position": _first_position(reservation.lines, sku, location),
+                            "quantity": quantity,
+                            "held": True,
+                        }
+                        for (sku, location), quantity in wanted
+                    ]
+                )
             )
 
     async def release(self, reservation_id: str, now: datetime) -> Reservation:
@@ -222,7 +236,9 @@ class SqlStockLedger:
     async def allocate(self, reservation_id: str, now: datetime) -> Reservation:
         connection = await self._conn()
         async with translated():
-            reservation = await self._get(connection, reservation_id)
+            reservation = self._known.pop(reservation_id, None) or await self._get(
+                connection, reservation_id
+            )
             if reservation.status is ReservationStatus.ALLOCATED:
                 return reservation
             allocated = reservation.moved_to(ReservationStatus.ALLOCATED)
@@ -315,28 +331,40 @@ def _first_position(lines: Sequence[ReservationLine], sku: str, location: str) -
 
 
 async def _load(connection: AsyncConnection, ids: Sequence[str]) -> list[Reservation]:
+    """The reservations with these ids, in that order, heads and lines in one statement."""
     if not ids:
         return []
-    heads = (await connection.execute(select(res_t).where(res_t.c.id.in_(ids)))).mappings().all()
     rows = await connection.execute(
-        select(lines_t)
-        .where(lines_t.c.reservation_id.in_(ids))
-        .order_by(lines_t.c.reservation_id, lines_t.c.position)
-    )
-    lines: dict[str, list[ReservationLine]] = defaultdict(list)
-    for row in rows.mappings():
-        lines[row["reservation_id"]].append(
-            ReservationLine(sku=row["sku"], location=row["location"], quantity=int(row["quantity"]))
+        select(
+            res_t.c.id,
+            res_t.c.status,
+            res_t.c.expires_at,
+            res_t.c.created_at,
+            lines_t.c.sku,
+            lines_t.c.location,
+            lines_t.c.quantity,
         )
+        .select_from(res_t.outerjoin(lines_t, lines_t.c.reservation_id == res_t.c.id))
+        .where(res_t.c.id.in_(ids))
+        .order_by(res_t.c.id, lines_t.c.position)
+    )
+    heads: dict[str, Any] = {}
+    lines: dict[str, list[ReservationLine]] = defaultdict(list)
+    for row in rows:
+        heads.setdefault(row.id, row)
+        if row.sku is not None:
+            lines[row.id].append(
+                ReservationLine(sku=row.sku, location=row.location, quantity=int(row.quantity))
+            )
     return [
         Reservation(
-            id=head["id"],
-            lines=tuple(lines[head["id"]]),
-            status=ReservationStatus(head["status"]),
-            expires_at=head["expires_at"],
-            created_at=head["created_at"],
+            id=head.id,
+            lines=tuple(lines[head.id]),
+            status=ReservationStatus(head.status),
+            expires_at=head.expires_at,
+            created_at=head.created_at,
         )
-        for head in sorted(heads, key=lambda head: ids.index(head["id"]))
+        for head in sorted(heads.values(), key=lambda head: ids.index(head.id))
     ]
 
 
@@ -368,27 +396,110 @@ async def _take_all(
     """Move every line's quantity into `reserved` or `allocated`, or none of it: the short
     SKUs come back after what was taken is given back (the caller's unit may still commit).
     A line still held by reservation `held_by` moves from reserved to allocated unchecked; a
-    line that no longer holds (its reservation lapsed) must find its stock available again."""
-    undo: list[tuple[str, str, int, bool]] = []  # sku, location, quantity, was held
-    short: list[str] = []
-    for (sku, location), quantity in lines:
-        if held_by is not None and await _unhold_line(connection, held_by, sku, location):
-            await _shift(connection, sku, location, reserved=-quantity, allocated=quantity)
-            undo.append((sku, location, quantity, True))
-            continue
-        await _unhold_lapsed(connection, sku, location, now)
-        if await _take(connection, sku, location, quantity, into=into):
-            undo.append((sku, location, quantity, False))
-        else:
-            short.append(sku)
+    line that no longer holds (its reservation lapsed) must find its stock available again.
+
+    Two statements whatever the number of lines: one un-holds, on these rows, the lines of
+    `held_by` and those of reservations that lapsed without a sweep; one applies every row's
+    change under the condition that its available stock stays >= 0, locking the rows in
+    (sku, location) order. A row the condition refused is short."""
+    keys = [key for key, _ in lines]
+    wanted = dict(lines)
+    freed, held = await _unhold_rows(connection, keys, now, held_by)
+    # reserved changes by what it takes minus what lapsed (or moves to allocated) there.
+    reserved = {key: (wanted[key] if into == "reserved" else 0) - freed[key] for key in keys}
+    allocated = {key: wanted[key] if into == "allocated" else 0 for key in keys}
+    need = {key: reserved[key] + allocated[key] for key in keys}
+    result = await connection.execute(
+        update(levels_t)
+        .where(
+            _rows_locked_in_order(connection, keys),
+            levels_t.c.on_hand - levels_t.c.reserved - levels_t.c.allocated >= _per_row(need),
+        )
+        .values(
+            {
+                column: levels_t.c[column] + _per_row(change)
+                for column, change in (("reserved", reserved), ("allocated", allocated))
+                if any(change.values()) or column == "reserved"
+            }
+        )
+        .returning(levels_t.c.sku, levels_t.c.location)
+    )
+    taken = {(sku, location) for sku, location in result.all()}
+    short = [sku for (sku, location) in keys if (sku, location) not in taken]
     if short:
-        for sku, location, quantity, held in undo:
-            if held:
+        for key in keys:
+            sku, location = key
+            if key not in taken:  # unchanged, but what lapsed there was un-held
+                if freed[key]:
+                    await _shift(connection, sku, location, reserved=-freed[key])
+            elif key in held:  # back to held and reserved
                 await _rehold_line(connection, held_by or "", sku, location)
+                quantity = wanted[key]
                 await _shift(connection, sku, location, reserved=quantity, allocated=-quantity)
-            else:
-                await _shift(connection, sku, location, **{into: -quantity})
+            else:  # keep only the lapsed holds' release
+                await _shift(connection, sku, location, **{into: -wanted[key]})
     return short
+
+
+async def _unhold_rows(
+    connection: AsyncConnection,
+    keys: Sequence[tuple[str, str]],
+    now: datetime,
+    held_by: str | None,
+) -> tuple[dict[tuple[str, str], int], set[tuple[str, str]]]:
+    """Un-hold, on these rows, the lines still held by `held_by` and by reservations that
+    lapsed without a sweep: the quantity freed per row, and the rows `held_by` held."""
+    lapsed = select(res_t.c.id).where(res_t.c.status == ACTIVE, res_t.c.expires_at <= now)
+    whose: ColumnElement[bool] = lines_t.c.reservation_id.in_(lapsed)
+    if held_by is not None:
+        whose = or_(lines_t.c.reservation_id == held_by, whose)
+    result = await connection.execute(
+        update(lines_t)
+        .where(
+            tuple_(lines_t.c.sku, lines_t.c.location).in_(keys),
+            lines_t.c.held.is_(True),
+            whose,
+        )
+        .values(held=False)
+        .returning(lines_t.c.reservation_id, lines_t.c.sku, lines_t.c.location, lines_t.c.quantity)
+    )
+    freed: dict[tuple[str, str], int] = defaultdict(int)
+    held: set[tuple[str, str]] = set()
+    for reservation_id, sku, location, quantity in result.all():
+        freed[(sku, location)] += int(quantity)
+        if reservation_id == held_by:
+            held.add((sku, location))
+    return freed, held
+
+
+def _per_row(numbers: dict[tuple[str, str], int]) -> Any:
+    """Each stock row's own number, as one SQL expression over the rows of `numbers`."""
+    if len(set(numbers.values())) == 1:
+        return next(iter(numbers.values()))
+    return case(
+        *(
+            (and_(levels_t.c.sku == sku, levels_t.c.location == location), number)
+            for (sku, location), number in numbers.items()
+        ),
+        else_=0,
+    )
+
+
+def _rows_locked_in_order(connection: AsyncConnection, keys: Sequence[tuple[str, str]]) -> Any:
+    """The WHERE clause for these stock rows. With several rows on PostgreSQL, a sub-select
+    locks them first, in (sku, location) order, as single-row statements in that order would;
+    SQLite has one writer at a time and needs no order."""
+    match = tuple_(levels_t.c.sku, levels_t.c.location).in_(keys)
+    if len(keys) < 2 or connection.dialect.name != "postgresql":
+        return match
+    rows = levels_t.alias("locked")
+    locked = (
+        select(rows.c.sku, rows.c.location)
+        .where(tuple_(rows.c.sku, rows.c.location).in_(keys))
+        .order_by(rows.c.sku, rows.c.location)
+        .with_for_update()
+    )
+    return and_(match, tuple_(levels_t.c.sku, levels_t.c.location).in_(locked))
 
 
 async def _rehold_line(
@@ -403,22 +514,6 @@ async def _rehold_line(
         )
         .values(held=True)
     )
-
-
-async def _take(
-    connection: AsyncConnection, sku: str, location: str, quantity: int, *, into: str
-) -> bool:
-    """Move `quantity` from available into `reserved` or `allocated`, if it is there."""
-    column = levels_t.c[into]
-    result = await connection.execute(
-        update(levels_t)
-        .where(
-            _at(sku, location),
-            levels_t.c.on_hand - levels_t.c.reserved - levels_t.c.allocated >= quantity,
-        )
-        .values({into: column + quantity})
-    )
-    return bool(result.rowcount == 1)
 
 
 async def _shift(
@@ -460,23 +555,6 @@ async def _unhold_lapsed(
     freed = sum(int(quantity) for quantity in result.scalars().all())
     if freed:
         await _shift(connection, sku, location, reserved=-freed)
-
-
-async def _unhold_line(
-    connection: AsyncConnection, reservation_id: str, sku: str, location: str
-) -> bool:
-    """Un-hold one line if it still holds; the caller moves its quantity elsewhere."""
-    result = await connection.execute(
-        update(lines_t)
-        .where(
-            lines_t.c.reservation_id == reservation_id,
-            lines_t.c.sku == sku,
-            lines_t.c.location == location,
-            lines_t.c.held.is_(True),
-        )
-        .values(held=False)
-    )
-    return bool(result.rowcount == 1)
 
 
 async def _unhold(connection: AsyncConnection, reservation: Reservation) -> None:

@@ -4,7 +4,12 @@ rows written in the same transaction as the state that produced the events.
 On SQLite a writing transaction locks the whole database (BEGIN IMMEDIATE), so a unit reads
 on a connection of its own until its first write, and takes the write lock only then. That
 is safe because nothing here trusts a read to stay true: aggregates are version-checked at
-commit and stock changes are conditional statements. On PostgreSQL one connection does both.
+commit and stock changes are conditional statements. On PostgreSQL one connection does both,
+and for the same reason its reads before the first write run outside a transaction
+(autocommit: no BEGIN and ROLLBACK round trips for a unit that only reads); the first write
+begins the transaction on that same connection. A commit that is one version-checked UPDATE
+and nothing else (no outbox rows, no child rows) needs no transaction either: a single
+statement is atomic on its own.
 """
 
 from __future__ import annotations
@@ -63,17 +68,35 @@ class SqlUnitOfWork:
 
     async def connection(self, *, write: bool = True) -> AsyncConnection:
         """The connection for the next statement, opened on first use; its transaction begins
-        with its first statement (BEGIN IMMEDIATE on SQLite for the writer)."""
+        with its first statement (BEGIN IMMEDIATE on SQLite for the writer). Reads before the
+        first write go to the reader: a connection of its own on SQLite, the same connection
+        in autocommit on PostgreSQL."""
         if self._connection is not None:
             return self._connection
-        if self._split_reads and not write:
+        if not write:
             if self._reader is None:
-                self._reader = await self._checkout()
-                await self._reader.execution_options(shopcore_read_only=True)
+                reader = await self._checkout()
+                if self._split_reads:
+                    await reader.execution_options(shopcore_read_only=True)
+                else:
+                    await reader.execution_options(isolation_level="AUTOCOMMIT")
+                self._reader = reader
             return self._reader
+        if self._reader is not None and not self._split_reads:
+            self._connection = await self._transactional(self._reader)
+            self._reader = None
+            return self._connection
         await self._close_reader()
         self._connection = await self._checkout()
         return self._connection
+
+    async def _transactional(self, reader: AsyncConnection) -> AsyncConnection:
+        """Turn the autocommit reader into the writer: its next statement begins a transaction."""
+        if reader.in_transaction():
+            await reader.rollback()  # ends SQLAlchemy's bookkeeping; autocommit sent no BEGIN
+        level = self._engine.dialect.default_isolation_level or "READ COMMITTED"
+        await reader.execution_options(isolation_level=level)
+        return reader
 
     async def _checkout(self) -> AsyncConnection:
         try:
@@ -117,6 +140,23 @@ class SqlUnitOfWork:
             await self._close_reader()
             self._finish_commit([])
             return
+        if self._single_statement():
+            # One version-checked UPDATE on the autocommit reader: atomic without BEGIN/COMMIT.
+            assert self._reader is not None
+            try:
+                written = await self._session.flush(self._reader)
+                await self._reader.commit()  # bookkeeping only: autocommit sends nothing
+            except DBAPIError as error:
+                await self.rollback()
+                mapped = translate(error)
+                if mapped is error:
+                    raise
+                raise mapped from error
+            except Exception:
+                await self.rollback()
+                raise
+            self._finish_commit(written)
+            return
         connection = await self.connection()
         try:
             written = await self._session.flush(connection)
@@ -134,6 +174,18 @@ class SqlUnitOfWork:
             raise
         self._finish_commit(written)
 
+    def _single_statement(self) -> bool:
+        """Whether this commit is exactly one UPDATE that can run in autocommit (PostgreSQL,
+        nothing written yet, no events, no processed-event record, no child rows)."""
+        return (
+            self._connection is None
+            and self._reader is not None
+            and not self._split_reads
+            and not self._events.pending()
+            and not self.processed.staged
+            and self._session.writes_one_row()
+        )
+
     def _finish_commit(self, written: list[tuple[Any, int]]) -> None:
         for entry, version in written:
             entry.aggregate.version = version
@@ -141,12 +193,14 @@ class SqlUnitOfWork:
             if entry.inserted:
                 entry.aggregate.version = entry.stored_version
         self._session.clear()
+        self.stock.forget()
         self._events.committed()
         self.processed.committed()
         self.committed = True
 
     async def rollback(self) -> None:
         self._session.clear()
+        self.stock.forget()
         self._events.rolled_back()
         for connection in (self._connection, self._reader):
             if connection is not None and connection.in_transaction():

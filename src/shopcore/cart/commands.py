@@ -46,7 +46,9 @@ class MergeCarts(Command, frozen=True, kw_only=True):
 
 
 class BeginCheckout(Command, frozen=True, kw_only=True):
-    """Hold the customer's cart for one checkout and hand over its lines."""
+    """Hold the customer's cart for one checkout and hand over its lines. An order id that
+    holds the cart already, or checked it out, is refused (AlreadyExists): a resubmission
+    must not mistake the first attempt's hold for its own."""
 
     cart_id: str
     customer_id: str

@@ -17,7 +17,13 @@ import msgspec
 
 from shopcore.shared import validation
 from shopcore.shared.aggregate import Aggregate
-from shopcore.shared.errors import EmptyCart, IllegalTransition, InvalidInput, NotFound
+from shopcore.shared.errors import (
+    AlreadyExists,
+    EmptyCart,
+    IllegalTransition,
+    InvalidInput,
+    NotFound,
+)
 from shopcore.shared.money import Money, total
 
 MAX_LINES = 50
@@ -153,12 +159,15 @@ class Cart(Aggregate):
 
     def begin_checkout(self, order_id: str, now: datetime, stale_after: timedelta) -> None:
         if self.status is CartStatus.CHECKING_OUT:
-            if self.order_id == order_id:
-                return
             started = self.checkout_started_at
             if started is not None and started + stale_after > now:
+                if self.order_id == order_id:
+                    # A resubmitted order id: the first attempt holds the cart; leave it be.
+                    raise AlreadyExists(f"order {order_id} is already being placed")
                 raise IllegalTransition("a checkout of this cart is already in progress")
             # Otherwise the checkout holding it died; this one takes over.
+        elif self.status is CartStatus.CHECKED_OUT and self.order_id == order_id:
+            raise AlreadyExists(f"order {order_id} already exists")
         else:
             self._check_open()
         if not self.lines:

@@ -32,7 +32,6 @@ from shopcore.ordering.pricing import compute_totals, price_lines
 from shopcore.shared.address import Address
 from shopcore.shared.clock import Clock
 from shopcore.shared.errors import (
-    AlreadyExists,
     ConcurrencyConflict,
     IllegalTransition,
     InvalidInput,
@@ -62,12 +61,11 @@ async def place_order(
     address = command.shipping_address.checked()
     if not 1 <= len(command.payment_token) <= 200:
         raise InvalidInput("payment_token must be 1 to 200 characters")
-    async with uow:
-        taken = await uow.orders.get(command.order_id) is not None
-    if taken:
-        # A resubmitted order id (a client retry) must not touch the cart, stock or payment
-        # that the first attempt holds: it may still be waiting for the gateway.
-        raise AlreadyExists(f"order {command.order_id} already exists")
+    # A resubmitted order id (a client retry) must not touch the cart, stock or payment that
+    # the first attempt holds: it may still be waiting for the gateway. The claim refuses an
+    # order id that holds (or checked out) the cart already, and the reservation, keyed by
+    # the order id, refuses one that reserved before: each raises AlreadyExists, and what
+    # this attempt gives back on the way out is only what it took itself.
     contents = await carts.claim(command.cart_id, command.customer_id, command.order_id)
     try:
         order = await _price(command, contents, address, prices, shipping, tax, discounts, clock)

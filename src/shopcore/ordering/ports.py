@@ -32,7 +32,8 @@ class PriceQuote(msgspec.Struct, frozen=True, kw_only=True):
 class CartSource(Protocol):
     async def claim(self, cart_id: str, customer_id: str, order_id: str) -> CartContents:
         """Lock the customer's open cart for this checkout and return its lines. NotFound,
-        EmptyCart, or IllegalTransition while another checkout holds it."""
+        EmptyCart, IllegalTransition while another checkout holds it, AlreadyExists while
+        this same order id holds it or once it checked the cart out (a resubmission)."""
         ...
 
     async def complete(self, cart_id: str, order_id: str) -> None: ...
@@ -48,7 +49,8 @@ class PriceList(Protocol):
 
 class StockReservations(Protocol):
     async def reserve(self, reservation_id: str, lines: Sequence[tuple[str, int]]) -> None:
-        """All lines or none; OutOfStock names the short SKUs."""
+        """All lines or none; OutOfStock names the short SKUs. AlreadyExists if the id was
+        ever reserved before."""
         ...
 
     async def allocate(self, reservation_id: str) -> None:
