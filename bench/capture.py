@@ -2,7 +2,10 @@
 
 A checkout runs once through the real app (in this process, on the bench database) with
 SQLAlchemy's `before_cursor_execute`, `begin`, `commit` and `rollback` events recording every
-statement with its parameters and every transaction boundary. The recording becomes a pgbench
+statement with its parameters and every transaction boundary. A statement on a connection in
+AUTOCOMMIT (reads before a unit's first write, single-statement commits, idempotency keys on
+PostgreSQL) is recorded as the app sends it: alone, without BEGIN and COMMIT, for which
+SQLAlchemy still fires its events but sends nothing. The recording becomes a pgbench
 script: the same transactions, the same statements in the same order (executemany batches as
 pipelines, the way asyncpg sends them), with the values that must differ per checkout made
 into pgbench variables:
@@ -51,6 +54,7 @@ class Statement:
 class Transaction:
     statements: list[Statement] = field(default_factory=list)
     end: str = "COMMIT"
+    autocommit: bool = False  # one statement sent on its own, no BEGIN or COMMIT
 
 
 @dataclass
@@ -61,9 +65,17 @@ class Recording:
     def statement_count(self) -> int:
         return sum(len(t.statements) for t in self.transactions)
 
+    def transaction_count(self) -> int:
+        """Transactions with BEGIN and COMMIT/ROLLBACK (autocommit statements not counted)."""
+        return sum(1 for t in self.transactions if not t.autocommit)
+
+    def autocommit_count(self) -> int:
+        return sum(len(t.statements) for t in self.transactions if t.autocommit)
+
     def round_trips(self) -> int:
-        """BEGIN, each statement (an executemany is one pipelined trip) and COMMIT/ROLLBACK."""
-        return sum(len(t.statements) + 2 for t in self.transactions)
+        """BEGIN, each statement (an executemany is one pipelined trip) and COMMIT/ROLLBACK;
+        an autocommit statement is one trip."""
+        return sum(len(t.statements) + (0 if t.autocommit else 2) for t in self.transactions)
 
     def tables_written(self) -> list[str]:
         found = []
@@ -79,17 +91,27 @@ class Recording:
 def recording() -> Iterator[Recording]:
     rec = Recording()
 
+    def autocommit(conn: Any) -> bool:
+        return conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+
     def before(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool):
+        rows = list(params) if many else [params]
+        recorded = Statement(statement, [tuple(r) for r in rows], many)
+        if autocommit(conn):
+            rec.transactions.append(Transaction([recorded], end="", autocommit=True))
+            return
         if rec._open is None:  # a statement outside begin/commit: its own transaction
             rec._open = Transaction()
-        rows = list(params) if many else [params]
-        rec._open.statements.append(Statement(statement, [tuple(r) for r in rows], many))
+        rec._open.statements.append(recorded)
 
     def begin(conn: Any) -> None:
-        rec._open = Transaction()
+        if not autocommit(conn):
+            rec._open = Transaction()
 
     def end(kind: str):
         def finish(conn: Any) -> None:
+            if autocommit(conn):
+                return
             if rec._open is not None and rec._open.statements:
                 rec._open.end = kind
                 rec.transactions.append(rec._open)
@@ -168,14 +190,16 @@ def render_statement(statement: Statement, rules: Rules) -> list[str]:
 def pgbench_script(rec: Recording, rules: Rules) -> str:
     lines = ["\\set n :n + 1", *rules.header]
     for txn in rec.transactions:
-        lines.append("BEGIN;")
+        if not txn.autocommit:
+            lines.append("BEGIN;")
         for statement in txn.statements:
             rendered = render_statement(statement, rules)
             if statement.many and len(rendered) > 1:
                 lines += ["\\startpipeline", *rendered, "\\endpipeline"]
             else:
                 lines += rendered
-        lines.append(f"{txn.end};")
+        if not txn.autocommit:
+            lines.append(f"{txn.end};")
     return "\n".join(lines) + "\n"
 
 

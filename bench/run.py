@@ -215,7 +215,8 @@ class Bench:
             self.scripts[name] = path
         rec = self.recordings["checkout"]
         self.report.details["checkout_sql"] = {
-            "transactions": len(rec.transactions),
+            "transactions": rec.transaction_count(),
+            "autocommit_statements": rec.autocommit_count(),
             "statements": rec.statement_count(),
             "round_trips": rec.round_trips(),
             "writes": rec.tables_written(),
@@ -223,8 +224,9 @@ class Bench:
         # The recording checkouts wrote events like any other: leave no trace in the outbox
         # count the worker item starts from (they are ordinary rows, relayed with the rest).
         log(
-            f"a 3-line checkout is {len(rec.transactions)} transactions, "
-            f"{rec.statement_count()} statements, {rec.round_trips()} round trips"
+            f"a 3-line checkout is {rec.statement_count()} statements: "
+            f"{rec.transaction_count()} transactions and {rec.autocommit_count()} statements "
+            f"in autocommit, {rec.round_trips()} round trips"
         )
 
     # -- 1: reads --------------------------------------------------------------------------
@@ -975,9 +977,10 @@ def markdown(report: Report, meta: dict[str, Any]) -> str:
     if sql_info:
         lines += [
             "",
-            f"A 3-line checkout sends {sql_info['statements']} statements in "
-            f"{sql_info['transactions']} transactions: {sql_info['round_trips']} round trips "
-            "to PostgreSQL (BEGIN and COMMIT included), which pgbench replays as recorded.",
+            f"A 3-line checkout sends {sql_info['statements']} statements, "
+            f"{sql_info.get('autocommit_statements', 0)} of them alone in autocommit and the "
+            f"rest in {sql_info['transactions']} transactions: {sql_info['round_trips']} round "
+            "trips to PostgreSQL (BEGIN and COMMIT included), which pgbench replays as recorded.",
         ]
     if report.notes:
         lines += ["", *[f"- {note}" for note in report.notes]]
