@@ -7,10 +7,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import insert, update
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.dml import Insert, Update
 
 from adapters.db.mappers import AggregateMapper
 from shopcore.application.tracking import EventLedger
@@ -30,6 +30,30 @@ def insert_or_skip(connection: AsyncConnection, table: Any) -> Insert:
     if connection.dialect.name == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing()
     return insert(table)
+
+
+# Built once per table (and dialect): a statement object built per write cost more than its
+# execution's Python (SQLAlchemy's `.values(row)` walks every column each time). The values
+# come as execution parameters named after the columns; the WHERE clause's own names end in _.
+_UPDATES: dict[str, Update] = {}
+_INSERTS: dict[tuple[str, str], Insert] = {}
+
+
+def _version_checked_update(table: Table) -> Update:
+    statement = _UPDATES.get(table.name)
+    if statement is None:
+        statement = _UPDATES[table.name] = update(table).where(
+            table.c.id == bindparam("id_"), table.c.version == bindparam("stored_version_")
+        )
+    return statement
+
+
+def _insert(connection: AsyncConnection, table: Table) -> Insert:
+    key = (connection.dialect.name, table.name)
+    statement = _INSERTS.get(key)
+    if statement is None:
+        statement = _INSERTS[key] = insert_or_skip(connection, table)
+    return statement
 
 
 @dataclass
@@ -67,7 +91,7 @@ class Session:
         """Insert now, so a clash on id or a unique column surfaces at `add`, not at commit."""
         row = mapper.to_row(aggregate)
         row["version"] = aggregate.version + 1
-        result = await connection.execute(insert_or_skip(connection, mapper.table).values(row))
+        result = await connection.execute(_insert(connection, mapper.table), row)
         if result.rowcount != 1:
             raise AlreadyExists(f"{mapper.table.name} {key}, or one of its unique values, exists")
         if (children := self._children.get(mapper.table.name)) is not None:
@@ -105,11 +129,8 @@ class Session:
             row = entry.mapper.to_row(entry.aggregate)
             row.pop("id")
             row["version"] = new_version
-            result = await connection.execute(
-                update(table)
-                .where(table.c.id == key, table.c.version == entry.stored_version)
-                .values(row)
-            )
+            row["id_"], row["stored_version_"] = key, entry.stored_version
+            result = await connection.execute(_version_checked_update(table), row)
             if result.rowcount != 1:
                 raise ConcurrencyConflict(f"{table.name} {key} was changed by someone else")
             if (children := self._children.get(table.name)) is not None:
