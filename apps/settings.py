@@ -46,7 +46,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     events_retention: int = 100_000  # entries the stream keeps once every group has them
     worker_concurrency: int = 8
     worker_claim_idle_ms: int = 60_000  # must exceed the longest a handler runs
-    relay_poll_ms: int = 100
+    relay_poll_ms: int = 500  # the fallback: on PostgreSQL each commit wakes the relay
     expire_interval_seconds: int = 30
     # Catalog reads (product lists and details) are cached in Redis when workers deliver the
     # events, else in the API process's memory; changes drop them sooner.

@@ -4,7 +4,8 @@
 - one stream consumer per handler group (`--group`, default every group in
   `shopcore.subscriptions`), each with `--concurrency` entries in flight;
 - the outbox relay (`--no-relay` to leave it to `shopcore relay` or to other workers; any
-  number may run, one publishes at a time);
+  number may run, one publishes at a time); on PostgreSQL with a listener that wakes it as
+  soon as a commit writes outbox rows (`adapters.db.outbox_wakeup`), the poll as fallback;
 - ExpireReservations every SHOPCORE_EXPIRE_INTERVAL_SECONDS (`--no-expire` to leave it out).
 
 On SIGTERM it stops reading, finishes the entries it has read (acknowledging each after its
@@ -24,8 +25,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from sqlalchemy.engine import make_url
 
 from adapters.db.outbox import SqlOutboxSource
+from adapters.db.outbox_wakeup import OutboxWakeup
 from adapters.messaging.connection import connect
 from adapters.messaging.consumer import ConsumerSettings, StreamConsumer
 from adapters.messaging.streams import EventStreams, RedisStreamPublisher
@@ -104,6 +107,19 @@ def relay_for(container: ShopContainer, redis: Redis, settings: Settings) -> Out
     return OutboxRelay(source, publisher, poll_interval=settings.relay_poll_ms / 1000)
 
 
+def relay_jobs(
+    container: ShopContainer, redis: Redis, settings: Settings, stop: asyncio.Event
+) -> list[Coroutine[Any, Any, None]]:
+    """The relay, and on PostgreSQL the listener that wakes it when a commit wrote outbox rows
+    (SQLite has no notifications: its relay polls)."""
+    database_url, _ = require_messaging(settings)
+    relay = relay_for(container, redis, settings)
+    jobs = [relay.run(stop)]
+    if make_url(database_url).get_backend_name() == "postgresql":
+        jobs.append(OutboxWakeup.for_url(database_url, relay.wake).run(stop))
+    return jobs
+
+
 async def every(seconds: float, job: Callable[[], Awaitable[object]], stop: asyncio.Event) -> None:
     """Run `job` now and then every `seconds` until `stop`; a failure is logged, not fatal."""
     while not stop.is_set():
@@ -136,7 +152,7 @@ async def run_worker(settings: Settings, options: WorkerOptions, stop: asyncio.E
             for group in groups
         ]
         if options.relay:
-            jobs.append(relay_for(container, redis, settings).run(stop))
+            jobs.extend(relay_jobs(container, redis, settings, stop))
         if options.expire:
             jobs.append(
                 every(settings.expire_interval_seconds, lambda: expire_reservations(shop), stop)
@@ -160,7 +176,9 @@ async def run_relay(settings: Settings, stop: asyncio.Event) -> None:
     container = ShopContainer(settings=settings)
     redis = connect(redis_url)
     try:
-        await relay_for(container, redis, settings).run(stop)
+        async with asyncio.TaskGroup() as tasks:
+            for job in relay_jobs(container, redis, settings, stop):
+                tasks.create_task(job)
     finally:
         await redis.aclose()
         await container.engine().dispose()

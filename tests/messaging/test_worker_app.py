@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import text
 
+from adapters.db.outbox_wakeup import APPLICATION_NAME
 from apps.cli import main
 from apps.settings import Settings
 from tests.messaging.conftest import Bed, Database
@@ -137,3 +139,49 @@ async def test_shopcore_relay_publishes_the_outbox_until_sigterm(
 
 async def _stream_length(bed: Bed, length: int) -> bool:
     return int(await bed.redis.xlen(bed.streams.events)) == length
+
+
+async def test_shopcore_relay_on_postgresql_publishes_a_commit_without_waiting_for_its_poll(
+    postgres: Database, bed: Bed, tmp_path: Path
+) -> None:
+    first, second = product_created(), product_created()
+    async with postgres.uow() as uow:
+        uow.emit(first)
+        await uow.commit()
+    environment = {
+        **_environment(postgres, bed, tmp_path / "mail.jsonl"),
+        "SHOPCORE_RELAY_POLL_MS": "60000",  # only the commit's notification can explain a hurry
+    }
+    relay = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "apps.cli", "relay", env=environment
+    )
+    try:
+        await eventually(lambda: _stream_length(bed, 1), within=20)  # its first pass
+        await eventually(lambda: _listening(postgres), within=20)
+        async with postgres.uow() as uow:
+            uow.emit(second)
+            await uow.commit()
+        await eventually(lambda: _stream_length(bed, 2), within=10)
+        relay.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(10):
+            assert await relay.wait() == 0
+    finally:
+        if relay.returncode is None:
+            relay.kill()
+            await relay.wait()
+
+    entries = await bed.redis.xrange(bed.streams.events)
+    assert [fields["event_id"] for _, fields in entries] == [first.event_id, second.event_id]  # type: ignore[union-attr]
+
+
+async def _listening(database: Database) -> bool:
+    """The relay's wake-up connection has run its LISTEN and waits."""
+    async with database.engine.connect() as connection:
+        found = await connection.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND application_name = :name AND query ILIKE 'LISTEN%' AND state = 'idle'"
+            ),
+            {"name": APPLICATION_NAME},
+        )
+    return bool(found)

@@ -12,7 +12,7 @@ def test_messaging_defaults() -> None:
     assert settings.events_stream == "shopcore:events"
     assert settings.worker_concurrency == 8
     assert settings.worker_claim_idle_ms == 60_000
-    assert settings.relay_poll_ms == 100
+    assert settings.relay_poll_ms == 500
     assert settings.expire_interval_seconds == 30
     assert settings.events_retention == 100_000
     assert (settings.smtp_url, settings.mail_file, settings.mail_from) == (

@@ -66,6 +66,28 @@ async def test_no_update_within_the_wait_means_time_for_a_heartbeat() -> None:
     assert await subscription.next(within=0.01) is None
 
 
+async def test_an_update_starts_a_new_quiet_period_and_a_shorter_wait_still_ends_in_time() -> None:
+    feed = InProcessStockFeed(ManualClock())
+    subscription = await feed.subscribe(["A"], after=None)
+
+    # An update ends a short wait; the heartbeat due at its end must not cut a later, long
+    # wait short, which an update ends instead.
+    short = asyncio.create_task(subscription.next(within=0.05))
+    await asyncio.sleep(0)
+    await feed.on_stock_changed(changed("A", 1))
+    assert (await short) is not None
+    long = asyncio.create_task(subscription.next(within=60))
+    await asyncio.sleep(0.1)  # past where the short wait would have ended
+    assert not long.done()
+    await feed.on_stock_changed(changed("A", 2))
+    update = await long
+    assert update is not None and update.available == 2
+
+    # And a short wait after a long one gets its heartbeat when due, not a minute later.
+    async with asyncio.timeout(5):
+        assert await subscription.next(within=0.01) is None
+
+
 async def test_resuming_after_a_position_replays_what_came_since_for_its_skus() -> None:
     feed = InProcessStockFeed(ManualClock())
     first = await feed.subscribe(["A"], after=None)

@@ -12,8 +12,12 @@ The reader publishes under a lock that a resume also takes while it reads the ba
 reader's position: everything up to that position comes from the backlog, everything after it
 live, nothing twice and nothing missed.
 
-The events reach the stream through the outbox relay (`shopcore worker` or `shopcore relay`),
-so the latency from commit to browser is the relay's poll interval plus a Redis round trip.
+The events reach the stream through the outbox relay (`shopcore worker` or `shopcore relay`).
+On PostgreSQL the commit itself wakes the relay (a NOTIFY trigger on the outbox), so the time
+from commit to browser is the relay's claim and XADD (a few round trips), the blocking XREAD
+returning, and the fan-out: each update is offered to every subscription of its SKU and encoded
+once for all of their streams. The relay's poll interval bounds it only when no notification
+comes (SQLite, or while the relay's listener reconnects).
 """
 
 from __future__ import annotations

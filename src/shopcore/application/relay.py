@@ -5,9 +5,14 @@ order matters: publishing first means a crash (or a failed mark) leaves the entr
 unpublished, so the next pass publishes them again. Nothing is lost; a consumer may see an
 event twice and drops the repeat by `event_id`.
 
-Between passes the relay sleeps for `poll_interval` unless `wake()` is called (a process that
-just committed can nudge it) or the last batch was full (more is waiting). Failures back off
-exponentially with jitter up to `max_backoff`, so a Redis or database outage is not hammered.
+Between passes the relay sleeps for `poll_interval` unless `wake()` is called or the last
+batch was full (more is waiting). On PostgreSQL a listener calls `wake()` as soon as a commit
+wrote outbox rows (`adapters.db.outbox_wakeup`, fed by a NOTIFY trigger on the table), so an
+event usually leaves within a few milliseconds of its commit; the poll is the fallback for what
+no notification announces (SQLite, or while the listener reconnects). A wake-up that arrives
+during a pass is kept, so a commit that the pass's read just missed gets a pass of its own.
+Failures back off exponentially with jitter up to `max_backoff`, so a Redis or database outage
+is not hammered.
 """
 
 from __future__ import annotations

@@ -22,7 +22,6 @@ waits for a subscriber.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import deque
 from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
@@ -46,7 +45,12 @@ class SubscriptionEnded(Exception):
 
 
 class StockSubscription:
-    """Updates of some SKUs, in feed order: first the replayed backlog, then live ones."""
+    """Updates of some SKUs, in feed order: first the replayed backlog, then live ones.
+
+    A publish wakes every subscription of its SKU at once, so waiting is kept cheap: a waiter
+    future, and one timer per subscription for the heartbeat, armed once per quiet period and
+    not per update (a timer per wait, as `asyncio.timeout` or `wait_for` set, costs more than
+    the rest of a delivery when hundreds of subscribers wake together)."""
 
     def __init__(
         self,
@@ -62,9 +66,13 @@ class StockSubscription:
         self.position = position  # the feed's position when it opened: a snapshot's id
         self.resumed = resumed  # True: every change after the asked-for position follows
         self._backlog = deque(backlog)
-        self._queue: asyncio.Queue[StockUpdate] = asyncio.Queue(capacity)
+        self._capacity = capacity
+        self._queue: deque[StockUpdate] = deque()
         self._ended = False
         self._release = release
+        self._waiter: asyncio.Future[None] | None = None
+        self._quiet_until: float | None = None  # when a waiting `next()` returns None
+        self._timer: asyncio.TimerHandle | None = None
 
     @property
     def ended(self) -> bool:
@@ -72,44 +80,66 @@ class StockSubscription:
 
     def offer(self, update: StockUpdate) -> bool:
         """Queue an update; False when the queue is full (the subscriber is too slow)."""
-        try:
-            self._queue.put_nowait(update)
-        except asyncio.QueueFull:
+        if len(self._queue) >= self._capacity:
             return False
+        self._queue.append(update)
+        self._wake()
         return True
 
     def end(self) -> None:
         """No more updates will come: `next()` raises once the queue is drained."""
         self._ended = True
-        # Wake a reader blocked on an empty queue; it sees `ended` and stops.
-        if self._queue.empty():
-            with contextlib.suppress(asyncio.QueueFull):
-                self._queue.put_nowait(_WAKE)
+        self._wake()
 
     async def next(self, within: float) -> StockUpdate | None:
         """The next update, or None when none came `within` that many seconds (time for a
         heartbeat). Raises SubscriptionEnded once the feed ended it and it is drained."""
         if self._backlog:
             return self._backlog.popleft()
-        if self._ended and self._queue.empty():
-            raise SubscriptionEnded("the stock feed ended this subscription")
-        try:
-            update = await asyncio.wait_for(self._queue.get(), within)
-        except TimeoutError:
-            return None
-        if update is _WAKE:
-            raise SubscriptionEnded("the stock feed ended this subscription")
-        return update
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while not self._queue:
+            if self._ended:
+                raise SubscriptionEnded("the stock feed ended this subscription")
+            if loop.time() >= deadline:
+                return None
+            self._quiet_until = deadline
+            if self._timer is None or self._timer.when() > deadline:
+                if self._timer is not None:
+                    self._timer.cancel()
+                self._timer = loop.call_at(deadline, self._on_timer)
+            self._waiter = loop.create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._queue.popleft()
 
     def close(self) -> None:
         """The subscriber is gone (idempotent): the fan-out forgets it."""
         self._ended = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         release, self._release = self._release, None
         if release is not None:
             release(self)
 
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
-_WAKE = StockUpdate(position="", sku="", available=0, at=datetime.min)
+    def _on_timer(self) -> None:
+        """A timer armed for an earlier quiet period may fire while a later one still runs:
+        it is then armed again for the later deadline instead of waking the subscriber."""
+        self._timer = None
+        if self._waiter is None or self._quiet_until is None:
+            return
+        loop = asyncio.get_running_loop()
+        if loop.time() >= self._quiet_until:
+            self._wake()
+        else:
+            self._timer = loop.call_at(self._quiet_until, self._on_timer)
 
 
 class StockFanOut:
@@ -143,11 +173,14 @@ class StockFanOut:
         return subscription
 
     def publish(self, update: StockUpdate) -> None:
-        for subscription in list(self._by_sku.get(update.sku, ())):
-            if not subscription.offer(update):
-                self.dropped += 1
-                subscription.end()
-                self._forget(subscription)
+        subscribers = self._by_sku.get(update.sku)
+        if not subscribers:
+            return
+        behind = [subscription for subscription in subscribers if not subscription.offer(update)]
+        for subscription in behind:  # forgotten after the loop: it changes `subscribers`
+            self.dropped += 1
+            subscription.end()
+            self._forget(subscription)
 
     def end_all(self) -> None:
         """Shutting down: every subscription ends once drained."""

@@ -3,7 +3,9 @@ stream of server-sent events."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
@@ -21,7 +23,7 @@ from adapters.http.schemas.carts import SKU_PATTERN
 from adapters.http.services import ApiServices
 from shopcore.bootstrap import Shop
 from shopcore.catalog.queries import price_list
-from shopcore.inventory.feed import MAX_SKUS, StockSubscription, SubscriptionEnded
+from shopcore.inventory.feed import MAX_SKUS, StockSubscription, StockUpdate, SubscriptionEnded
 from shopcore.inventory.queries import availability
 from shopcore.shared.errors import Busy
 
@@ -42,6 +44,30 @@ class StockChangeOut(msgspec.Struct, frozen=True, kw_only=True):
     sku: str
     available: int
     at: datetime
+
+
+@dataclass
+class _Encoded(ServerSentEventMessage):
+    """An event already encoded: the same bytes go to every stream that follows its SKU."""
+
+    raw: bytes = b""
+
+    def encode(self) -> bytes:
+        return self.raw
+
+
+_HEARTBEAT = _Encoded(raw=ServerSentEventMessage(comment="heartbeat", data=None).encode())
+
+
+@functools.lru_cache(maxsize=256)
+def _stock_event(update: StockUpdate) -> _Encoded:
+    """`event: stock` for an update, encoded once however many streams it goes to: a
+    publish hands the same update to each of them in turn, so one entry is all it needs."""
+    change = StockChangeOut(sku=update.sku, available=update.available, at=update.at)
+    message = ServerSentEventMessage(
+        event="stock", id=update.position, data=msgspec.json.encode(change).decode()
+    )
+    return _Encoded(raw=message.encode())
 
 
 STREAM_DESCRIPTION = """\
@@ -158,13 +184,7 @@ class InventoryController(Controller):
                 yield first
             while True:
                 update = await subscription.next(heartbeat)
-                if update is None:
-                    yield ServerSentEventMessage(comment="heartbeat", data=None)
-                    continue
-                change = StockChangeOut(sku=update.sku, available=update.available, at=update.at)
-                yield ServerSentEventMessage(
-                    event="stock", id=update.position, data=msgspec.json.encode(change).decode()
-                )
+                yield _HEARTBEAT if update is None else _stock_event(update)
         except SubscriptionEnded:
             return
         finally:
