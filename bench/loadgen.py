@@ -251,12 +251,14 @@ async def sse_streams(
     paths: Sequence[str],
     streams: int,
     *,
-    trigger: Callable[[int], Awaitable[tuple[str, float]]],
+    trigger: Callable[[int], tuple[str, Callable[[], Awaitable[None]]]],
     rounds: int,
 ) -> StreamsResult:
     """Open `streams` SSE connections spread over `targets` and `paths`; then `rounds` times call
-    `trigger(k)`, which changes stock and returns (marker, time of the change), and time
-    how long each stream takes to show an event containing the marker."""
+    `trigger(k)`, which returns a marker and the request that changes stock, and time how
+    long each stream takes, from just before that request is sent, to show an event
+    containing the marker. The marker is watched for before the request goes out: the event
+    may reach a stream before the request's own answer does."""
     seen: dict[str, list[float]] = {}
     opened = 0
     waiting: dict[str, float] = {}
@@ -299,8 +301,9 @@ async def sse_streams(
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(ready.wait(), timeout=30)
     for k in range(rounds):
-        marker, at = await trigger(k)
-        waiting[marker] = at
+        marker, send = trigger(k)
+        waiting[marker] = time.perf_counter()
+        await send()
         await asyncio.sleep(0.3)
         waiting.pop(marker, None)
     for task in tasks:

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -844,7 +844,7 @@ async def _measure_streams(skus: list[str], staff_token: str) -> loadgen.Streams
     targets = [("127.0.0.1", config.API_PORT), ("127.0.0.1", config.API_PORT_2)]
     admin = loadgen.Connection("127.0.0.1", config.API_PORT)
 
-    async def trigger(k: int) -> tuple[str, float]:
+    def trigger(k: int) -> tuple[str, Callable[[], Awaitable[None]]]:
         sku = skus[k % len(skus)]
         body = b'{"quantity": 1}'
         request = loadgen.raw_request(
@@ -858,11 +858,13 @@ async def _measure_streams(skus: list[str], staff_token: str) -> loadgen.Streams
             },
             body,
         )
-        at = time.perf_counter()
-        status, answer = await admin.request(request)
-        if status != 201:
-            raise RuntimeError(f"stock receipt failed: {status} {answer[:200]!r}")
-        return f'"sku":"{sku}"', at
+
+        async def send() -> None:
+            status, answer = await admin.request(request)
+            if status != 201:
+                raise RuntimeError(f"stock receipt failed: {status} {answer[:200]!r}")
+
+        return f'"sku":"{sku}"', send
 
     paths = [f"/v1/inventory/stream?sku={sku}" for sku in skus]
     try:
