@@ -6,8 +6,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from shopcore.shared.errors import AlreadyExists, InsufficientStock, TransientConflict
+from shopcore.shared.errors import AlreadyExists, Busy, InsufficientStock, TransientConflict
 
 # SQLSTATEs: serialization_failure, deadlock_detected, lock_not_available, and a server
 # out of connection slots or starting up: all pass if tried again a little later.
@@ -40,6 +41,10 @@ def translate(error: DBAPIError) -> Exception:
 async def translated() -> AsyncIterator[None]:
     try:
         yield
+    except PoolTimeout as error:
+        # Every pooled connection stayed busy for the pool's whole timeout: an overload the
+        # client should retry later (503), not an internal error.
+        raise Busy("no database connection came free in time; retry later") from error
     except DBAPIError as error:
         mapped = translate(error)
         if mapped is error:
