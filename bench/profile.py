@@ -6,7 +6,7 @@
 
 Requests go through the whole app (middleware, routing, the bus, SQL) on this event loop
 (httpx's ASGI transport), one after another, so the profile shows CPU per request, not
-waiting. For a live process under load use py-spy instead:
+waiting. PROFILE_ALL=1 shows library frames too. For a live process under load use py-spy:
 `.venv/bin/py-spy record -p PID -f raw -o out.txt`.
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 import uuid
 
@@ -74,7 +75,7 @@ async def main(path: str, count: int) -> None:
         statuses = [await one(k) for k in range(count)]
         profiler.stop()
     print(f"{count} x {path}: statuses {sorted(set(statuses))}")
-    profiler.print(show_all=False, short_mode=False)
+    profiler.print(show_all=bool(os.environ.get("PROFILE_ALL")), short_mode=False)
 
 
 if __name__ == "__main__":
