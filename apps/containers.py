@@ -109,6 +109,7 @@ class ShopContainer(containers.DeclarativeContainer):
         create_engine,
         url=settings.provided.database_url,
         pool_size=settings.provided.database_pool_size,
+        pool_timeout=settings.provided.database_pool_timeout_seconds,
     )
     unit_of_work: providers.Provider[Any] = providers.Selector(
         providers.Callable(_storage, settings),

@@ -21,6 +21,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # default for the operational commands is DEFAULT_DATABASE_URL.
     database_url: str | None = None
     database_pool_size: int = 10
+    database_pool_timeout_seconds: int = 30  # then a request answers 503 Busy (load shedding)
     currency: str = "EUR"
     shipping_rate: int = 495  # minor units
     free_shipping_from: int | None = 5000
@@ -86,6 +87,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return cls(
             database_url=None if database_url == "memory" else database_url,
             database_pool_size=pool_size,
+            database_pool_timeout_seconds=_positive(
+                "SHOPCORE_DATABASE_POOL_TIMEOUT_SECONDS",
+                integer(
+                    "SHOPCORE_DATABASE_POOL_TIMEOUT_SECONDS", defaults.database_pool_timeout_seconds
+                ),
+            ),
             currency=env.get("SHOPCORE_CURRENCY", defaults.currency),
             shipping_rate=integer("SHOPCORE_SHIPPING_RATE", defaults.shipping_rate),
             free_shipping_from=None

@@ -7,6 +7,7 @@ from apps.settings import DEFAULT_DATABASE_URL, Settings, SettingsError
 ALL = {
     "SHOPCORE_DATABASE_URL": "postgresql+asyncpg://shop@db/shop",
     "SHOPCORE_DATABASE_POOL_SIZE": "25",
+    "SHOPCORE_DATABASE_POOL_TIMEOUT_SECONDS": "5",
     "SHOPCORE_CURRENCY": "USD",
     "SHOPCORE_SHIPPING_RATE": "699",
     "SHOPCORE_FREE_SHIPPING_FROM": "10000",
@@ -15,6 +16,7 @@ ALL = {
 }
 INTEGERS = [
     "SHOPCORE_DATABASE_POOL_SIZE",
+    "SHOPCORE_DATABASE_POOL_TIMEOUT_SECONDS",
     "SHOPCORE_SHIPPING_RATE",
     "SHOPCORE_FREE_SHIPPING_FROM",
     "SHOPCORE_DEFAULT_TAX_RATE",
@@ -45,6 +47,7 @@ def test_every_setting_is_read_from_its_variable() -> None:
     assert Settings.from_env(ALL) == Settings(
         database_url="postgresql+asyncpg://shop@db/shop",
         database_pool_size=25,
+        database_pool_timeout_seconds=5,
         currency="USD",
         shipping_rate=699,
         free_shipping_from=10000,
@@ -93,3 +96,23 @@ def test_a_non_integer_value_names_the_variable_and_the_value(name: str, raw: st
 def test_a_pool_of_fewer_than_one_connection_is_refused(raw: str) -> None:
     with pytest.raises(SettingsError, match="SHOPCORE_DATABASE_POOL_SIZE must be at least 1"):
         Settings.from_env({"SHOPCORE_DATABASE_POOL_SIZE": raw})
+
+
+@pytest.mark.parametrize("raw", ["0", "-1"])
+def test_a_pool_timeout_under_a_second_is_refused(raw: str) -> None:
+    with pytest.raises(SettingsError, match="SHOPCORE_DATABASE_POOL_TIMEOUT_SECONDS"):
+        Settings.from_env({"SHOPCORE_DATABASE_POOL_TIMEOUT_SECONDS": raw})
+
+
+def test_the_pool_timeout_reaches_the_engine() -> None:
+    from apps.containers import ShopContainer
+
+    settings = Settings.from_env(
+        {
+            "SHOPCORE_DATABASE_URL": "postgresql+asyncpg://shop@db/shop",
+            "SHOPCORE_DATABASE_POOL_TIMEOUT_SECONDS": "4",
+        }
+    )
+    engine = ShopContainer(settings=settings).engine()
+
+    assert engine.pool.timeout() == 4
