@@ -9,13 +9,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import delete, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.db.errors import translated
+from adapters.db.session import dialect_insert
 from adapters.db.tables import idempotency_keys as keys
 from shopcore.application.idempotency import (
     STALE_AFTER,
@@ -51,7 +50,7 @@ class SqlIdempotencyStore:
         async with self._statement() as connection:
             # A new key, or one whose old record expired or whose request died mid-flight.
             claimed = await connection.execute(
-                _upsert(connection)
+                dialect_insert(connection, keys)
                 .values(
                     owner=owner,
                     key=key,
@@ -101,9 +100,3 @@ class SqlIdempotencyStore:
     async def abandon(self, owner: str, key: str) -> None:
         async with self._statement() as connection:
             await connection.execute(delete(keys).where(keys.c.owner == owner, keys.c.key == key))
-
-
-def _upsert(connection: AsyncConnection) -> Any:
-    if connection.dialect.name == "postgresql":
-        return postgresql.insert(keys)
-    return sqlite.insert(keys)

@@ -22,14 +22,22 @@ A = TypeVar("A", bound=Aggregate)
 ChildWriter = Callable[[AsyncConnection, Any, Any], Awaitable[None]]
 
 
+def dialect_insert(connection: AsyncConnection, table: Any) -> Any:
+    """The dialect's own INSERT, which knows ON CONFLICT (PostgreSQL and SQLite)."""
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    if connection.dialect.name == "sqlite":
+        return sqlite.insert(table)
+    return insert(table)
+
+
 def insert_or_skip(connection: AsyncConnection, table: Any) -> Insert:
     """INSERT that skips rows clashing with any unique constraint instead of failing, so a
     clash is reported (rowcount 0) without aborting a PostgreSQL transaction."""
-    if connection.dialect.name == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    if connection.dialect.name == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing()
-    return insert(table)
+    statement = dialect_insert(connection, table)
+    if connection.dialect.name in ("postgresql", "sqlite"):
+        return statement.on_conflict_do_nothing()  # type: ignore[no-any-return]
+    return statement  # type: ignore[no-any-return]
 
 
 # Built once per table (and dialect): a statement object built per write cost more than its

@@ -20,10 +20,9 @@ from types import TracebackType
 from typing import Any, Self
 
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from adapters.db.errors import translate
+from adapters.db.errors import translate, translated
 from adapters.db.outbox import write_outbox
 from adapters.db.processed import SqlProcessedEvents
 from adapters.db.repositories import (
@@ -38,7 +37,6 @@ from adapters.db.repositories import (
 from adapters.db.session import Session
 from adapters.db.stock import SqlStockLedger
 from shopcore.application.tracking import EventLedger
-from shopcore.shared.errors import Busy
 from shopcore.shared.messages import Event
 
 
@@ -99,12 +97,8 @@ class SqlUnitOfWork:
         return reader
 
     async def _checkout(self) -> AsyncConnection:
-        try:
+        async with translated():  # a pool that gives no connection in time is Busy
             return await self._engine.connect()
-        except PoolTimeout as error:
-            # Every pooled connection stayed busy for the pool's whole timeout: an overload
-            # the client should retry later (503), not an internal error.
-            raise Busy("no database connection came free in time; retry later") from error
 
     async def _close_reader(self) -> None:
         if self._reader is not None:
