@@ -36,6 +36,8 @@ def wanted_items() -> dict[str, Scenario]:
 
 
 def main() -> int:
+    # An unknown name is refused before anything is installed, dropped or loaded.
+    items = wanted_items()
     started = time.perf_counter()
     load_before = os.getloadavg()
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -51,7 +53,7 @@ def main() -> int:
     try:
         asyncio.run(prepare(ctx))
         ctx.start_api("api-1", config.API_PORT)
-        for name, run in wanted_items().items():
+        for name, run in items.items():
             run(ctx)
             memory.note(ctx, name)
         memory.run(ctx)
