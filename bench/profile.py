@@ -22,7 +22,7 @@ import asyncpg
 from pyinstrument import Profiler
 
 from bench import capture, config
-from bench.run import tokens
+from bench.preparation import tokens
 from shopcore.customers.model import Role
 
 

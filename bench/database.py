@@ -1,0 +1,31 @@
+"""One-off statements on the bench's database (`shopcore_bench`), a connection each.
+
+The bench asks PostgreSQL a handful of questions between load runs (how many orders were
+confirmed, what the flash SKU's stock is, what is left in the outbox); a connection per
+question costs a few milliseconds outside any measured interval, and keeps no pool open
+beside the processes under test.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from bench import config
+
+
+async def sql(query: str, *args: Any) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(config.ASYNCPG_DSN)
+    try:
+        return list(await conn.fetch(query, *args))
+    finally:
+        await conn.close()
+
+
+async def sql_exec(query: str, *args: Any) -> None:
+    conn = await asyncpg.connect(config.ASYNCPG_DSN)
+    try:
+        await conn.execute(query, *args)
+    finally:
+        await conn.close()

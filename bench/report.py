@@ -1,0 +1,130 @@
+"""What a run prints and writes: one `Row` per figure, the `Report` that collects them, and
+its markdown table (`bench/results/latest.md`).
+
+A row keeps the raw figure and the ceiling measured in the same run, and derives the ratio
+from them instead of storing it: the machine is shared and noisy, so the ratio is what
+compares between runs (bench/README.md), and a stored ratio could disagree with its figures.
+Each row is printed as it is added, so a run that fails half-way still showed what it
+measured. The `*_summary` functions turn a load generator's result into the plain dict
+`latest.json` keeps under `details`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from bench import capture, loadgen, wrk
+
+
+@dataclass
+class Row:
+    item: str
+    measure: str
+    shopcore: float | None
+    ceiling: float | None = None
+    unit: str = "req/s"
+    target: str = ""
+    met: bool | None = None
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if self.shopcore is None or not self.ceiling:
+            return None
+        return self.shopcore / self.ceiling
+
+
+@dataclass
+class Report:
+    rows: list[Row] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, row: Row) -> Row:
+        self.rows.append(row)
+        shown = f"{row.shopcore:,.1f}" if row.shopcore is not None else "n/a"
+        ceiling = f" vs {row.ceiling:,.1f}" if row.ceiling else ""
+        ratio = f" = {row.ratio:.2f}x" if row.ratio is not None else ""
+        print(f"  {row.item:<3} {row.measure:<52} {shown} {row.unit}{ceiling}{ratio}", flush=True)
+        return row
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def fmt(value: float | None, digits: int = 1) -> str:
+    return "n/a" if value is None else f"{value:,.{digits}f}"
+
+
+def wrk_summary(result: wrk.WrkResult) -> dict[str, Any]:
+    return {
+        "rps": result.rps,
+        "requests": result.requests,
+        "non_2xx": result.non_2xx,
+        "socket_errors": result.socket_errors,
+        "p50_ms": result.p50_ms,
+        "p99_ms": result.p99_ms,
+    }
+
+
+def latency_summary(result: loadgen.LatencyResult) -> dict[str, Any]:
+    return {
+        "rate": result.rate,
+        "achieved": result.achieved_rate,
+        "ok": result.ok,
+        "errors": result.errors,
+        "p50_ms": result.pct(50),
+        "p90_ms": result.pct(90),
+        "p99_ms": result.pct(99),
+    }
+
+
+def pgbench_summary(result: capture.PgbenchResult) -> dict[str, Any]:
+    return asdict(result) | {"raw": result.raw[-800:]}
+
+
+def markdown(report: Report, meta: dict[str, Any]) -> str:
+    lines = [
+        "# shopcore benchmark: latest run",
+        "",
+        f"Run {meta['started']} on {meta['machine']}, {meta['duration_s']:.0f} s in all "
+        "(`make bench`; see bench/README.md for what each figure measures). Load average "
+        f"before {meta['load_average_before'][0]}, after {meta['load_average_after'][0]} "
+        "(1 min): on this 2-core machine anything else running skews every figure.",
+        "",
+        "| # | measure | shopcore | ceiling | ratio | target | met | notes |",
+        "| --- | --- | ---: | ---: | ---: | --- | --- | --- |",
+    ]
+    for row in report.rows:
+        met = "" if row.met is None else ("yes" if row.met else "**no**")
+        ratio = "" if row.ratio is None else f"{row.ratio:.2f}x"
+        ceiling = "" if row.ceiling is None else f"{fmt(row.ceiling)} {row.unit}"
+        lines.append(
+            f"| {row.item} | {row.measure} | {fmt(row.shopcore)} {row.unit} | {ceiling} | "
+            f"{ratio} | {row.target} | {met} | {row.note} |"
+        )
+    sql_info = report.details.get("checkout_sql")
+    if sql_info:
+        lines += [
+            "",
+            f"A 3-line checkout sends {sql_info['statements']} statements, "
+            f"{sql_info.get('autocommit_statements', 0)} of them alone in autocommit and the "
+            f"rest in {sql_info['transactions']} transactions: {sql_info['round_trips']} round "
+            "trips to PostgreSQL (BEGIN and COMMIT included), which pgbench replays as recorded.",
+        ]
+    if report.notes:
+        lines += ["", *[f"- {note}" for note in report.notes]]
+    return "\n".join(lines) + "\n"
+
+
+def json_payload(report: Report, meta: dict[str, Any]) -> dict[str, Any]:
+    """Everything `latest.json` keeps: the rows with their ratios, every raw figure, the notes."""
+    return {
+        "meta": meta,
+        "rows": [asdict(row) | {"ratio": row.ratio} for row in report.rows],
+        "details": report.details,
+        "notes": report.notes,
+    }

@@ -1,0 +1,103 @@
+"""The bench's own wiring, without a server: which items a run picks, and how its table reads."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.report import Report, Row, json_payload, markdown
+from bench.scenarios import SCENARIOS, selected
+
+META = {
+    "started": "2026-11-25 17:22 UTC",
+    "machine": "2 cores, CPython 3.11.9, x86_64",
+    "duration_s": 215.4,
+    "load_average_before": [0.44, 0.5, 0.6],
+    "load_average_after": [2.01, 1.5, 1.0],
+}
+
+
+def test_no_items_named_runs_every_item_in_the_runs_order() -> None:
+    assert list(selected([])) == [
+        "reads",
+        "checkout",
+        "flash_sale",
+        "logins",
+        "worker",
+        "nginx",
+        "streams",
+    ]
+
+
+def test_named_items_run_in_the_runs_order_not_in_the_order_named() -> None:
+    chosen = selected(["streams", "reads"])
+
+    assert list(chosen) == ["reads", "streams"]
+    assert chosen["reads"] is SCENARIOS["reads"]
+
+
+def test_an_unknown_item_is_refused_with_the_names_it_could_have_been() -> None:
+    with pytest.raises(SystemExit) as refused:
+        selected(["reads", "nosuch"])
+
+    assert str(refused.value) == f"BENCH_ITEMS: unknown ['nosuch']; known {list(SCENARIOS)}"
+
+
+def test_memory_is_not_selectable_since_every_run_ends_with_it() -> None:
+    with pytest.raises(SystemExit):
+        selected(["memory"])
+
+
+def test_a_row_has_a_ratio_only_when_both_sides_were_measured() -> None:
+    assert Row("1", "listing", 300.0, 1200.0).ratio == 0.25
+    assert Row("1", "listing", None, 1200.0).ratio is None
+    assert Row("1", "listing", 300.0, 0.0).ratio is None
+    assert Row("7", "peak RSS", 120.0, unit="MB").ratio is None
+
+
+def test_the_table_shows_each_row_with_its_ceiling_ratio_and_verdict(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    report = Report()
+    missed = report.add(Row("1", "catalog listing", 2903.8, 6870.3, target=">= 0.7x", note="p99"))
+    missed.met = False
+    report.add(Row("8", "logins", 24.4, unit="logins/s"))
+
+    lines = markdown(report, META).splitlines()
+
+    assert "  1   catalog listing" in capsys.readouterr().out
+    assert lines[0] == "# shopcore benchmark: latest run"
+    assert "215 s in all" in lines[2]
+    assert lines[6:] == [
+        "| 1 | catalog listing | 2,903.8 req/s | 6,870.3 req/s | 0.42x | >= 0.7x | **no** | p99 |",
+        "| 8 | logins | 24.4 logins/s |  |  |  |  |  |",
+    ]
+
+
+def test_the_table_says_what_the_recorded_checkout_sends_and_lists_the_notes() -> None:
+    report = Report()
+    report.details["checkout_sql"] = {
+        "statements": 27,
+        "autocommit_statements": 11,
+        "transactions": 5,
+        "round_trips": 37,
+    }
+    report.notes.append("ran out of prepared carts (600 wanted)")
+
+    text = markdown(report, META)
+
+    assert (
+        "sends 27 statements, 11 of them alone in autocommit and the rest in 5 transactions: "
+        "37 round trips to PostgreSQL"
+    ) in text
+    assert text.endswith("\n- ran out of prepared carts (600 wanted)\n")
+
+
+def test_the_json_keeps_each_rows_ratio_beside_its_figures() -> None:
+    report = Report()
+    report.add(Row("2", "checkout", 15.0, 150.0, unit="orders/s"))
+
+    payload = json_payload(report, META)
+
+    assert payload["rows"][0]["ratio"] == 0.1
+    assert payload["rows"][0]["shopcore"] == 15.0
+    assert payload["meta"] is META
