@@ -1,12 +1,13 @@
-"""Steps on the stock ledger shared by the StockLedger suites. A change (receive, reserve, an
-allocated reservation) commits a unit of its own and a look (levels, a stored reservation, the
-trail) reads in a fresh one, so a test sees only what was committed, as the next request would;
-`adjustment` is the stocktake movement adjust takes."""
+"""Steps on the stock ledger shared by the StockLedger and unit-of-work suites. A change
+(receive, reserve, an allocated reservation) commits a unit of its own and a look (levels, a
+stored reservation, the trail, a snapshot) reads in a fresh one, so a test sees only what was
+committed, as the next request would; `adjustment` is the stocktake movement adjust takes."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from adapters.memory.clock import ManualClock
 from shopcore.inventory.model import (
@@ -70,3 +71,11 @@ async def allocated_reservation(
 
 def adjustment(sku: str, delta: int, at: datetime) -> StockMovement:
     return b.movement(sku, delta, at=at, kind=MovementKind.ADJUSTED, reason="stocktake")
+
+
+async def stock_snapshot(backend: Backend, sku: str, clock: ManualClock) -> tuple[Any, ...]:
+    async with backend.uow() as uow:
+        return (
+            await uow.stock.levels([sku], clock.now()),
+            await uow.stock.movements(sku),
+        )
