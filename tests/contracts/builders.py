@@ -1,5 +1,6 @@
 """Aggregates and stock records for the contract suites, built through the domain API only,
-and the two ways a suite touches a backend: a committed write, and a read in a fresh unit."""
+and the ways a suite touches a backend: a committed write (of one step, or of several
+aggregates at once), and a read in a fresh unit."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from shopcore.inventory.model import (
 from shopcore.ordering.model import Discount, Order, OrderLine, OrderTotals
 from shopcore.payments.model import Payment, Transaction, TransactionKind
 from shopcore.shared.address import Address
+from shopcore.shared.aggregate import Aggregate
 from shopcore.shared.ids import new_id
 from shopcore.shared.money import Money
 from tests.contracts.backends import Backend
@@ -63,6 +65,26 @@ async def write(backend: Backend, step: Callable[[ShopUnitOfWork], Awaitable[T]]
 async def read(backend: Backend, step: Callable[[ShopUnitOfWork], Awaitable[T]]) -> T:
     async with backend.uow() as uow:
         return await step(uow)
+
+
+async def add_all(backend: Backend, *aggregates: Aggregate) -> None:
+    async with backend.uow() as uow:
+        for aggregate in aggregates:
+            if isinstance(aggregate, Product):
+                await uow.products.add(aggregate)
+            elif isinstance(aggregate, Cart):
+                await uow.carts.add(aggregate)
+            elif isinstance(aggregate, Order):
+                await uow.orders.add(aggregate)
+            elif isinstance(aggregate, Payment):
+                await uow.payments.add(aggregate)
+            else:
+                raise AssertionError(f"add_all does not store {type(aggregate).__name__}")
+        await uow.commit()
+
+
+def ids_of(aggregates: list[Product] | list[Order] | list[Payment]) -> list[str]:
+    return [aggregate.id for aggregate in aggregates]
 
 
 # -- catalog ------------------------------------------------------------------------------
