@@ -1,63 +1,187 @@
-"""Typed settings, read from the environment once, by the entry points (never at import)."""
+"""Typed settings, read from the environment once, by the entry points (never at import).
+
+Each field is declared once, here: its type, the rules its value keeps and what it means,
+in `Annotated[type, Meta(...)]`. `Settings.from_env` reads it from `SHOPCORE_` + its name in
+upper case (`database_pool_size` <- `SHOPCORE_DATABASE_POOL_SIZE`) by the rules of
+apps/environment.py, and docs/reference/settings.md is generated from the same declarations.
+The rules hold for what the environment gives; `Settings(...)` in code is not checked.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Annotated
 
 import msgspec
+from msgspec import Meta
 
+from apps import environment
+from apps.environment import SettingsError, Variable
 
-class SettingsError(ValueError):
-    pass
+__all__ = ["DEFAULT_DATABASE_URL", "PREFIX", "Settings", "SettingsError"]
 
+PREFIX = "SHOPCORE_"
 
 # The embedded default: an SQLite file in the working directory, created on first start.
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///shopcore.db"
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
-    # None keeps everything in memory (tests, the library default); the environment's
-    # default for the operational commands is DEFAULT_DATABASE_URL.
-    database_url: str | None = None
-    database_pool_size: int = 10
-    database_pool_timeout_seconds: int = 30  # then a request answers 503 Busy (load shedding)
-    currency: str = "EUR"
-    shipping_rate: int = 495  # minor units
-    free_shipping_from: int | None = 5000
-    default_tax_rate: int = 0  # basis points, for countries without a configured rate
-    reservation_ttl_seconds: int = 15 * 60
-    # HTTP API. No signing key: `serve` makes a random one and warns (embedded demo only).
-    jwt_secret: str | None = None
-    jwt_issuer: str = "shopcore"
-    jwt_audience: str = "shopcore-api"
-    access_token_seconds: int = 15 * 60
-    refresh_token_days: int = 30
-    cors_origins: tuple[str, ...] = ()
-    webhook_secret: str | None = None
-    redis_url: str | None = None
-    # Prefix of the API's own Redis keys (rate-limit counters), so shops can share a server.
-    redis_namespace: str = "shopcore"
-    rate_limit_per_minute: int = 600
-    auth_rate_limit_per_minute: int = 10
-    checkout_rate_limit_per_minute: int = 30
+    database_url: Annotated[
+        str | None,
+        Meta(
+            description="SQLAlchemy URL of the database; None keeps everything in memory, as "
+            "the library default `Settings()` does",
+            extra={"when_unset": DEFAULT_DATABASE_URL, "none": "memory"},
+        ),
+    ] = None
+    database_pool_size: Annotated[
+        int, Meta(ge=1, description="connections per process (and as many again on overflow)")
+    ] = 10
+    database_pool_timeout_seconds: Annotated[
+        int,
+        Meta(
+            ge=1,
+            description="longest a request waits for a pooled connection; then it answers "
+            "503 Busy (load shedding)",
+        ),
+    ] = 30
+    currency: Annotated[str, Meta(description="the shop's currency (ISO 4217)")] = "EUR"
+    shipping_rate: Annotated[int, Meta(ge=0, description="flat shipping rate, minor units")] = 495
+    free_shipping_from: (
+        Annotated[
+            int,
+            Meta(
+                ge=0,
+                description="subtotal from which shipping is free; None: never",
+                extra={"none": "none"},
+            ),
+        ]
+        | None
+    ) = 5000
+    default_tax_rate: Annotated[
+        int, Meta(ge=0, description="basis points, for countries without a configured rate")
+    ] = 0
+    reservation_ttl_seconds: Annotated[
+        int, Meta(ge=1, description="how long checkout holds stock")
+    ] = 15 * 60
+    jwt_secret: (
+        Annotated[
+            str,
+            Meta(
+                min_length=32,
+                description="HS256 signing key of access tokens; None: `serve` makes a random "
+                "one per run and warns (embedded demo only)",
+            ),
+        ]
+        | None
+    ) = None
+    jwt_issuer: Annotated[str, Meta(description="issuer of access tokens, checked on each")] = (
+        "shopcore"
+    )
+    jwt_audience: Annotated[str, Meta(description="audience of access tokens, checked on each")] = (
+        "shopcore-api"
+    )
+    access_token_seconds: Annotated[int, Meta(ge=1, description="access token lifetime")] = 15 * 60
+    refresh_token_days: Annotated[
+        int, Meta(ge=1, description="refresh token lifetime; each refresh issues a new one")
+    ] = 30
+    cors_origins: Annotated[tuple[str, ...], Meta(description="origins allowed by CORS")] = ()
+    webhook_secret: (
+        Annotated[
+            str,
+            Meta(min_length=16, description="HMAC key of the payment gateway's webhooks"),
+        ]
+        | None
+    ) = None
+    redis_url: Annotated[
+        str | None,
+        Meta(description="Redis for rate limits, the catalog cache and messaging"),
+    ] = None
+    redis_namespace: Annotated[
+        str,
+        Meta(
+            description="prefix of the API's own Redis keys (rate-limit counters), so shops "
+            "can share a server"
+        ),
+    ] = "shopcore"
+    rate_limit_per_minute: Annotated[
+        int, Meta(ge=1, description="requests per client address and minute")
+    ] = 600
+    auth_rate_limit_per_minute: Annotated[
+        int,
+        Meta(
+            ge=1,
+            description="the same for `/v1/auth/token`, `/v1/auth/refresh` and registration, "
+            "together",
+        ),
+    ] = 10
+    checkout_rate_limit_per_minute: Annotated[
+        int, Meta(ge=1, description="the same for `/v1/checkout`")
+    ] = 30
     # Messaging: with Redis and a SQL database, the outbox relay publishes events to a stream
     # and `shopcore worker` runs the event handlers (see `events_in_process`).
-    events_stream: str = "shopcore:events"
-    events_retention: int = 100_000  # entries the stream keeps once every group has them
-    worker_concurrency: int = 8
-    worker_claim_idle_ms: int = 60_000  # must exceed the longest a handler runs
-    relay_poll_ms: int = 500  # the fallback: on PostgreSQL each commit wakes the relay
-    expire_interval_seconds: int = 30
-    # Catalog reads (product lists and details) are cached in Redis when workers deliver the
-    # events, else in the API process's memory; changes drop them sooner.
-    catalog_cache_seconds: int = 60  # longest a cached read is served; 0: no cache
-    catalog_near_cache_seconds: int = 2  # with Redis: each API process keeps reads this long too
-    stream_heartbeat_ms: int = 15_000  # a quiet live stock stream gets a heartbeat this often
-    # Notifications: SMTP when a URL is set, else a JSON-lines file when a path is, else the log.
-    smtp_url: str | None = None
-    mail_from: str = "shop@localhost"
-    mail_file: str | None = None
+    events_stream: Annotated[
+        str, Meta(description="the event stream (`<name>:dead` holds dead letters)")
+    ] = "shopcore:events"
+    events_retention: Annotated[
+        int, Meta(ge=1, description="entries the stream keeps once every group has them")
+    ] = 100_000
+    worker_concurrency: Annotated[
+        int, Meta(ge=1, description="events in flight per handler group and worker")
+    ] = 8
+    worker_claim_idle_ms: Annotated[
+        int,
+        Meta(
+            ge=1,
+            description="pending this long, an event is taken over by another worker: must "
+            "exceed the longest a handler runs",
+        ),
+    ] = 60_000
+    relay_poll_ms: Annotated[
+        int,
+        Meta(
+            ge=1,
+            description="how often an idle relay looks at the outbox; the fallback: on "
+            "PostgreSQL each commit wakes the relay",
+        ),
+    ] = 500
+    expire_interval_seconds: Annotated[
+        int, Meta(ge=1, description="how often a worker releases expired reservations")
+    ] = 30
+    # Catalog reads are cached in Redis when workers deliver the events, else in the API
+    # process's memory.
+    catalog_cache_seconds: Annotated[
+        int,
+        Meta(
+            ge=0,
+            description="longest a cached catalog read (product lists and details) is served, "
+            "changes drop it sooner; 0: no cache",
+        ),
+    ] = 60
+    catalog_near_cache_seconds: Annotated[
+        int,
+        Meta(ge=0, description="with Redis: each API process keeps reads this long too; 0: off"),
+    ] = 2
+    stream_heartbeat_ms: Annotated[
+        int, Meta(ge=1, description="a quiet live stock stream gets a heartbeat this often")
+    ] = 15_000
+    smtp_url: Annotated[
+        str | None,
+        Meta(
+            description="SMTP server of the shop's emails: `smtp://user:pass@host:587` "
+            "(`?starttls=required`) or `smtps://host:465`"
+        ),
+    ] = None
+    mail_from: Annotated[str, Meta(description="sender of the shop's emails")] = "shop@localhost"
+    mail_file: Annotated[
+        str | None,
+        Meta(
+            description="without SMTP, emails are appended to this file as JSON lines; "
+            "without either, they go to the log"
+        ),
+    ] = None
 
     @property
     def events_in_process(self) -> bool:
@@ -67,121 +191,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if environ is None else environ
-        defaults = cls()
+        """Every field from its variable; `SettingsError` names one whose value is refused."""
+        return environment.read(cls, os.environ if environ is None else environ, PREFIX)
 
-        def integer(name: str, default: int) -> int:
-            raw = env.get(name)
-            if raw is None or raw == "":
-                return default
-            try:
-                return int(raw)
-            except ValueError:
-                raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
-
-        free = env.get("SHOPCORE_FREE_SHIPPING_FROM")
-        database_url = env.get("SHOPCORE_DATABASE_URL") or DEFAULT_DATABASE_URL
-        pool_size = integer("SHOPCORE_DATABASE_POOL_SIZE", defaults.database_pool_size)
-        if pool_size < 1:
-            raise SettingsError("SHOPCORE_DATABASE_POOL_SIZE must be at least 1")
-        return cls(
-            database_url=None if database_url == "memory" else database_url,
-            database_pool_size=pool_size,
-            database_pool_timeout_seconds=_positive(
-                "SHOPCORE_DATABASE_POOL_TIMEOUT_SECONDS",
-                integer(
-                    "SHOPCORE_DATABASE_POOL_TIMEOUT_SECONDS", defaults.database_pool_timeout_seconds
-                ),
-            ),
-            currency=env.get("SHOPCORE_CURRENCY", defaults.currency),
-            shipping_rate=integer("SHOPCORE_SHIPPING_RATE", defaults.shipping_rate),
-            free_shipping_from=None
-            if free == "none"
-            else integer("SHOPCORE_FREE_SHIPPING_FROM", defaults.free_shipping_from or 0),
-            default_tax_rate=integer("SHOPCORE_DEFAULT_TAX_RATE", defaults.default_tax_rate),
-            reservation_ttl_seconds=integer(
-                "SHOPCORE_RESERVATION_TTL_SECONDS", defaults.reservation_ttl_seconds
-            ),
-            jwt_secret=_secret(env, "SHOPCORE_JWT_SECRET", minimum=32),
-            jwt_issuer=env.get("SHOPCORE_JWT_ISSUER") or defaults.jwt_issuer,
-            jwt_audience=env.get("SHOPCORE_JWT_AUDIENCE") or defaults.jwt_audience,
-            access_token_seconds=integer(
-                "SHOPCORE_ACCESS_TOKEN_SECONDS", defaults.access_token_seconds
-            ),
-            refresh_token_days=_positive(
-                "SHOPCORE_REFRESH_TOKEN_DAYS",
-                integer("SHOPCORE_REFRESH_TOKEN_DAYS", defaults.refresh_token_days),
-            ),
-            cors_origins=tuple(
-                origin.strip()
-                for origin in env.get("SHOPCORE_CORS_ORIGINS", "").split(",")
-                if origin.strip()
-            ),
-            webhook_secret=_secret(env, "SHOPCORE_WEBHOOK_SECRET", minimum=16),
-            redis_url=env.get("SHOPCORE_REDIS_URL") or None,
-            redis_namespace=env.get("SHOPCORE_REDIS_NAMESPACE") or defaults.redis_namespace,
-            rate_limit_per_minute=integer(
-                "SHOPCORE_RATE_LIMIT_PER_MINUTE", defaults.rate_limit_per_minute
-            ),
-            auth_rate_limit_per_minute=integer(
-                "SHOPCORE_AUTH_RATE_LIMIT_PER_MINUTE", defaults.auth_rate_limit_per_minute
-            ),
-            checkout_rate_limit_per_minute=integer(
-                "SHOPCORE_CHECKOUT_RATE_LIMIT_PER_MINUTE", defaults.checkout_rate_limit_per_minute
-            ),
-            events_stream=env.get("SHOPCORE_EVENTS_STREAM") or defaults.events_stream,
-            events_retention=_positive(
-                "SHOPCORE_EVENTS_RETENTION",
-                integer("SHOPCORE_EVENTS_RETENTION", defaults.events_retention),
-            ),
-            worker_concurrency=_positive(
-                "SHOPCORE_WORKER_CONCURRENCY",
-                integer("SHOPCORE_WORKER_CONCURRENCY", defaults.worker_concurrency),
-            ),
-            worker_claim_idle_ms=_positive(
-                "SHOPCORE_WORKER_CLAIM_IDLE_MS",
-                integer("SHOPCORE_WORKER_CLAIM_IDLE_MS", defaults.worker_claim_idle_ms),
-            ),
-            relay_poll_ms=_positive(
-                "SHOPCORE_RELAY_POLL_MS", integer("SHOPCORE_RELAY_POLL_MS", defaults.relay_poll_ms)
-            ),
-            expire_interval_seconds=_positive(
-                "SHOPCORE_EXPIRE_INTERVAL_SECONDS",
-                integer("SHOPCORE_EXPIRE_INTERVAL_SECONDS", defaults.expire_interval_seconds),
-            ),
-            catalog_cache_seconds=_at_least_zero(
-                "SHOPCORE_CATALOG_CACHE_SECONDS",
-                integer("SHOPCORE_CATALOG_CACHE_SECONDS", defaults.catalog_cache_seconds),
-            ),
-            catalog_near_cache_seconds=_at_least_zero(
-                "SHOPCORE_CATALOG_NEAR_CACHE_SECONDS",
-                integer("SHOPCORE_CATALOG_NEAR_CACHE_SECONDS", defaults.catalog_near_cache_seconds),
-            ),
-            stream_heartbeat_ms=_positive(
-                "SHOPCORE_STREAM_HEARTBEAT_MS",
-                integer("SHOPCORE_STREAM_HEARTBEAT_MS", defaults.stream_heartbeat_ms),
-            ),
-            smtp_url=env.get("SHOPCORE_SMTP_URL") or None,
-            mail_from=env.get("SHOPCORE_MAIL_FROM") or defaults.mail_from,
-            mail_file=env.get("SHOPCORE_MAIL_FILE") or None,
-        )
-
-
-def _positive(name: str, value: int) -> int:
-    if value < 1:
-        raise SettingsError(f"{name} must be at least 1")
-    return value
-
-
-def _at_least_zero(name: str, value: int) -> int:
-    if value < 0:
-        raise SettingsError(f"{name} must be 0 or more")
-    return value
-
-
-def _secret(env: Mapping[str, str], name: str, *, minimum: int) -> str | None:
-    value = env.get(name) or None
-    if value is not None and len(value.encode()) < minimum:
-        # Say how long it must be, never what it was.
-        raise SettingsError(f"{name} must be at least {minimum} bytes long")
-    return value
+    @classmethod
+    def variables(cls) -> tuple[Variable, ...]:
+        """The fields in order, each with its variable, rules and description."""
+        return environment.variables(cls, PREFIX)

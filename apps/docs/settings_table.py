@@ -1,82 +1,17 @@
-"""The settings table: every `Settings` field, the variable `Settings.from_env` reads it from,
-and the value it has when that variable is unset.
+"""The settings table: every `Settings` field, the variable it is read from, its type, the
+value it has when that variable is unset, the rules a value must keep and what it means.
 
-The variable names are read from the source of `from_env` itself: each keyword of its
-`cls(...)` call is followed through the local names it uses to the `SHOPCORE_*` strings it
-passes, so a renamed or added variable shows up here without anyone copying it.
+All of it comes from the declarations on the `Settings` Struct, through the same `Variable`s
+that `Settings.from_env` reads by (apps/environment.py), so the table cannot name a variable
+the code does not read or a rule it does not check. **When unset** is what
+`Settings.from_env({})` gives, which for the database is not the field's own default.
 """
 
 from __future__ import annotations
 
-import ast
-import inspect
-import io
-import re
-import textwrap
-import tokenize
-
-import msgspec
-
 from apps.docs import markdown as md
+from apps.environment import Variable
 from apps.settings import Settings
-
-_VARIABLE = re.compile(r"SHOPCORE_[A-Z0-9_]+")
-
-
-def variables() -> dict[str, tuple[str, ...]]:
-    """Settings field -> the environment variables `from_env` reads for it."""
-    function = ast.parse(textwrap.dedent(inspect.getsource(Settings.from_env))).body[0]
-    assert isinstance(function, ast.FunctionDef)
-    local: dict[str, ast.expr] = {}
-    call: ast.Call | None = None
-    for statement in ast.walk(function):
-        if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
-            target = statement.targets[0]
-            if isinstance(target, ast.Name):
-                local[target.id] = statement.value
-        if (
-            isinstance(statement, ast.Return)
-            and isinstance(statement.value, ast.Call)
-            and isinstance(statement.value.func, ast.Name)
-            and statement.value.func.id == "cls"
-        ):
-            call = statement.value
-    if call is None:
-        raise ValueError("Settings.from_env does not end in `return cls(...)`")
-    return {
-        keyword.arg: _strings(keyword.value, local, set())
-        for keyword in call.keywords
-        if keyword.arg is not None
-    }
-
-
-def _strings(node: ast.AST, local: dict[str, ast.expr], seen: set[str]) -> tuple[str, ...]:
-    found: list[str] = []
-    for child in ast.walk(node):
-        if isinstance(child, ast.Constant) and isinstance(child.value, str):
-            if _VARIABLE.fullmatch(child.value):
-                found.append(child.value)
-        elif isinstance(child, ast.Name) and child.id in local and child.id not in seen:
-            found.extend(_strings(local[child.id], local, seen | {child.id}))
-    return tuple(dict.fromkeys(found))
-
-
-def comments() -> dict[str, str]:
-    """The comment at the end of a field's line in the `Settings` class, by field."""
-    source = textwrap.dedent(inspect.getsource(Settings))
-    by_line: dict[int, str] = {}
-    for token in tokenize.generate_tokens(io.StringIO(source).readline):
-        if token.type == tokenize.COMMENT:
-            by_line[token.start[0]] = token.string.lstrip("#").strip()
-    found = {}
-    for node in ast.parse(source).body[0].body:  # type: ignore[attr-defined]
-        if (
-            isinstance(node, ast.AnnAssign)
-            and isinstance(node.target, ast.Name)
-            and node.lineno in by_line
-        ):
-            found[node.target.id] = by_line[node.lineno]
-    return found
 
 
 def _shown(value: object) -> str:
@@ -87,19 +22,28 @@ def _shown(value: object) -> str:
     return md.code(str(value))
 
 
+def _constraint(variable: Variable) -> str:
+    """The rules, and how the text says what a value cannot."""
+    parts = list(variable.rules)
+    if variable.listed:
+        parts.append("comma-separated")
+    if variable.none is not None:
+        parts.append(f"{md.code(variable.none)} means None")
+    return md.cell("; ".join(parts))
+
+
 def table() -> str:
-    read = variables()
-    notes = comments()
-    defaults = Settings.from_env({})
+    unset = Settings.from_env({})
     rows = [
         (
-            ", ".join(md.code(name) for name in read.get(field.name, ())) or "— (not read)",
-            md.code(field.name),
-            md.code(md.type_name(field.type)),
-            _shown(getattr(defaults, field.name)),
-            md.cell(notes.get(field.name, "")),
+            md.code(variable.name),
+            md.code(variable.field),
+            md.code(md.type_name(variable.type)),
+            _shown(getattr(unset, variable.field)),
+            _constraint(variable),
+            md.cell(variable.description),
         )
-        for field in msgspec.structs.fields(Settings)
+        for variable in Settings.variables()
     ]
-    header = ("Variable", "Settings field", "Type", "When unset", "Note")
+    header = ("Variable", "Settings field", "Type", "When unset", "Constraint", "Description")
     return md.table(header, rows)

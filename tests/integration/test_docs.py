@@ -23,8 +23,7 @@ from apps.cli import main
 from apps.docs import Sources, load, render, stale
 from apps.docs.endpoints import endpoints
 from apps.docs.services import SHARED_TABLES, service_of_path, service_of_table
-from apps.docs.settings_table import variables
-from apps.settings import Settings
+from apps.settings import PREFIX, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -119,21 +118,43 @@ def _sample(kind: object) -> str:
     return "x" * 40
 
 
-def test_the_settings_table_names_the_variable_each_field_is_read_from() -> None:
-    read = variables()
-    fields = msgspec.structs.fields(Settings)
-    assert set(read) == {field.name for field in fields}
-    defaults = Settings.from_env({})
-    for field in fields:
-        assert read[field.name], f"{field.name}: no SHOPCORE_* variable found in from_env"
-        for name in read[field.name]:
-            changed = Settings.from_env({name: _sample(field.type)})
-            assert getattr(changed, field.name) != getattr(defaults, field.name), (
-                f"setting {name} does not change Settings.{field.name}"
-            )
-    source = (ROOT / "apps" / "settings.py").read_text(encoding="utf-8")
-    mentioned = set(re.findall(r"SHOPCORE_[A-Z0-9_]+", source))
-    assert mentioned <= {name for names in read.values() for name in names}
+def test_every_settings_field_is_read_from_the_variable_named_after_it() -> None:
+    variables = Settings.variables()
+    assert [variable.field for variable in variables] == [
+        field.name for field in msgspec.structs.fields(Settings)
+    ]
+    unset = Settings.from_env({})
+    for variable in variables:
+        assert variable.name == f"SHOPCORE_{variable.field.upper()}"
+        changed = Settings.from_env({variable.name: _sample(variable.type)})
+        assert getattr(changed, variable.field) != getattr(unset, variable.field), (
+            f"setting {variable.name} does not change Settings.{variable.field}"
+        )
+
+
+# Read by the test suite and CI only, never by Settings.
+TEST_VARIABLES = {
+    "SHOPCORE_TEST_POSTGRES_URL",
+    "SHOPCORE_TEST_REDIS_URL",
+    "SHOPCORE_STATEFUL_EXAMPLES",
+    "SHOPCORE_SCHEMATHESIS_EXAMPLES",
+}
+
+
+def test_every_variable_the_code_and_the_docs_mention_is_read() -> None:
+    """A renamed field renames its variable: the README, the pages, the entry points and the
+    benchmark must not go on naming the old one."""
+    read = {variable.name for variable in Settings.variables()} | TEST_VARIABLES
+    places = [ROOT / "README.md", ROOT / "pyproject.toml", *pages()]
+    for folder in ("apps", "src", "bench"):
+        places.extend((ROOT / folder).rglob("*.py"))
+    unknown = {
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in places
+        for name in re.findall(rf"{PREFIX}[A-Z0-9_]+", path.read_text(encoding="utf-8"))
+        if name not in read
+    }
+    assert not unknown, "variables no setting is read from:\n" + "\n".join(sorted(unknown))
 
 
 def test_hand_written_pages_cite_only_tests_and_files_that_exist() -> None:
