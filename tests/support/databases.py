@@ -1,5 +1,9 @@
 """Test databases: a fresh SQLite file per test, and the machine's PostgreSQL, emptied per test.
 
+Each test session (each xdist worker) migrates a PostgreSQL database of its own once; a test
+empties it with one DELETE per table in a single transaction (about 10 ms, where TRUNCATE ...
+CASCADE took 130-700 ms: TRUNCATE rewrites every table's files and takes exclusive locks).
+
 PostgreSQL's URL comes from SHOPCORE_TEST_POSTGRES_URL (default: the local server, trust auth,
 database `test`). When it cannot be reached the tests that need it skip with the reason;
 under CI=true tests/conftest.py turns that skip into a failure.
@@ -104,12 +108,18 @@ def drop_postgres(url: str) -> None:
 
 
 async def empty_postgres(url: str, pool_size: int = 10) -> AsyncEngine:
-    """`url` from `scratch_postgres()`, called outside the event loop (a sync fixture)."""
+    """An engine on `url` (from `scratch_postgres()`) whose tables hold no row."""
     engine = create_engine(url, pool_size=pool_size)
-    names = ", ".join(table.name for table in metadata.sorted_tables)
-    async with engine.begin() as connection:
-        await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    await delete_every_row(engine)
     return engine
+
+
+async def delete_every_row(engine: AsyncEngine) -> None:
+    """Empty every table of the schema, children before parents, in one transaction.
+    Sequences go on counting: no test may depend on the value of a generated id."""
+    async with engine.begin() as connection:
+        for table in reversed(metadata.sorted_tables):
+            await connection.execute(table.delete())
 
 
 async def fresh_sqlite(directory: Path) -> AsyncEngine:

@@ -49,6 +49,13 @@ class SimulatedGateway:
     async def refund(self, reference: str, amount: Money, idempotency_key: str) -> GatewayResponse:
         return self._once(idempotency_key, lambda: self._refund(reference, amount))
 
+    def reset(self) -> None:
+        """Forget every charge and answer, as a new test bank: tests that share one app
+        start each case with an empty ledger."""
+        self.charges.clear()
+        self._answers.clear()
+        self.calls = 0
+
     def _once(self, key: str, call: Callable[[], GatewayResponse]) -> GatewayResponse:
         if key not in self._answers:
             self.calls += 1
