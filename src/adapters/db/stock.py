@@ -14,13 +14,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import and_, case, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
+from adapters.db.connections import Connections
 from adapters.db.errors import translated
 from adapters.db.session import insert_or_skip
 from adapters.db.tables import reservation_lines, reservations, stock_levels, stock_movements
@@ -34,9 +35,6 @@ from shopcore.inventory.model import (
 )
 from shopcore.shared.errors import AlreadyExists, InsufficientStock, NotFound, OutOfStock
 
-if TYPE_CHECKING:
-    from adapters.db.unit_of_work import SqlUnitOfWork
-
 ACTIVE = ReservationStatus.ACTIVE.value
 levels_t, lines_t, res_t = stock_levels, reservation_lines, reservations
 
@@ -46,8 +44,8 @@ def _at(sku: str, location: str) -> Any:
 
 
 class SqlStockLedger:
-    def __init__(self, uow: SqlUnitOfWork) -> None:
-        self._uow = uow
+    def __init__(self, connections: Connections) -> None:
+        self._connections = connections
         # Reservations read in this unit of work: a later change in the same unit starts from
         # them instead of reading again. Only a starting point: every change compare-and-sets
         # the status it saw, and reads afresh when that fails.
@@ -58,10 +56,10 @@ class SqlStockLedger:
         self._known.clear()
 
     async def _conn(self) -> AsyncConnection:
-        return await self._uow.connection()
+        return await self._connections.connection()
 
     async def _reads(self) -> AsyncConnection:
-        return await self._uow.connection(write=False)
+        return await self._connections.connection(write=False)
 
     # -- reads -----------------------------------------------------------------------------
     async def levels(self, skus: Sequence[str], now: datetime) -> list[StockLevel]:

@@ -50,19 +50,15 @@ class SqlUnitOfWork:
         self._depth = 0
         self._events = EventLedger()
         self._session = Session(self._events, {"products": write_variants})
-        self.products = SqlProductRepository(self)
-        self.customers = SqlCustomerRepository(self)
-        self.sessions = SqlRefreshSessionRepository(self)
-        self.carts = SqlCartRepository(self)
-        self.orders = SqlOrderRepository(self)
-        self.payments = SqlPaymentRepository(self)
+        self.products = SqlProductRepository(self, self._session)
+        self.customers = SqlCustomerRepository(self, self._session)
+        self.sessions = SqlRefreshSessionRepository(self, self._session)
+        self.carts = SqlCartRepository(self, self._session)
+        self.orders = SqlOrderRepository(self, self._session)
+        self.payments = SqlPaymentRepository(self, self._session)
         self.stock = SqlStockLedger(self)
         self.processed = SqlProcessedEvents(self)
         self.committed = False
-
-    @property
-    def session(self) -> Session:
-        return self._session
 
     async def connection(self, *, write: bool = True) -> AsyncConnection:
         """The connection for the next statement, opened on first use; its transaction begins
