@@ -17,13 +17,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, case, delete, func, insert, or_, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from adapters.db.connections import Connections
 from adapters.db.errors import translated
-from adapters.db.session import insert_or_skip
+from adapters.db.session import dialect_insert, insert_or_skip
 from adapters.db.tables import reservation_lines, reservations, stock_levels, stock_movements
 from shopcore.inventory.model import (
     MovementKind,
@@ -368,19 +367,13 @@ async def _load(connection: AsyncConnection, ids: Sequence[str]) -> list[Reserva
 
 async def _add_on_hand(connection: AsyncConnection, sku: str, location: str, delta: int) -> None:
     values = {"sku": sku, "location": location, "on_hand": delta, "reserved": 0, "allocated": 0}
-    if connection.dialect.name == "postgresql":
-        pg = postgresql.insert(levels_t).values(values)
-        statement: Any = pg.on_conflict_do_update(
+    statement = dialect_insert(connection, levels_t).values(values)
+    await connection.execute(
+        statement.on_conflict_do_update(
             index_elements=[levels_t.c.sku, levels_t.c.location],
-            set_={"on_hand": levels_t.c.on_hand + pg.excluded.on_hand},
+            set_={"on_hand": levels_t.c.on_hand + statement.excluded.on_hand},
         )
-    else:
-        lite = sqlite.insert(levels_t).values(values)
-        statement = lite.on_conflict_do_update(
-            index_elements=[levels_t.c.sku, levels_t.c.location],
-            set_={"on_hand": levels_t.c.on_hand + lite.excluded.on_hand},
-        )
-    await connection.execute(statement)
+    )
 
 
 async def _take_all(
