@@ -12,7 +12,7 @@ one statement for all rows of a reservation that first locks them in that order.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -158,7 +158,11 @@ class SqlStockLedger:
             if movement.delta > 0:
                 await _add_on_hand(connection, movement.sku, movement.location, movement.delta)
             else:
-                await _unhold_lapsed(connection, movement.sku, movement.location, now)
+                # What lapsed holds on this row is available again before the check.
+                await _give_back(
+                    connection,
+                    and_(_lines_on([(movement.sku, movement.location)]), _lines_lapsed(now)),
+                )
                 result = await connection.execute(
                     update(levels_t)
                     .where(
@@ -214,7 +218,7 @@ class SqlStockLedger:
             if reservation.status is ReservationStatus.ACTIVE:
                 released = reservation.moved_to(ReservationStatus.RELEASED)
                 if await _move(connection, reservation_id, ReservationStatus.ACTIVE, released):
-                    await _unhold(connection, reservation)
+                    await _give_back(connection, _lines_of(reservation_id))
                     return released
                 return await self.release(reservation_id, now)  # it moved meanwhile: look again
             if reservation.status is ReservationStatus.ALLOCATED:
@@ -298,13 +302,10 @@ class SqlStockLedger:
                 .returning(res_t.c.id)
             )
             expired_ids = sorted(moved.scalars().all())
+            if not expired_ids:
+                return []
             expired = await _load(connection, expired_ids)
-            freed: dict[tuple[str, str], int] = defaultdict(int)
-            for reservation in expired:
-                for (sku, location), quantity in await _unhold_all(connection, reservation.id):
-                    freed[(sku, location)] += quantity
-            for (sku, location), quantity in sorted(freed.items()):
-                await _shift(connection, sku, location, reserved=-quantity)
+            await _give_back(connection, _lines_of(*expired_ids))
             by_due = sorted(expired, key=lambda r: (r.expires_at, r.id))
             return by_due
 
@@ -316,7 +317,7 @@ class SqlStockLedger:
 
 
 # -- statements ----------------------------------------------------------------------------
-def _totals(lines: Sequence[ReservationLine]) -> list[tuple[tuple[str, str], int]]:
+def _totals(lines: Iterable[ReservationLine]) -> list[tuple[tuple[str, str], int]]:
     wanted: dict[tuple[str, str], int] = defaultdict(int)
     for line in lines:
         wanted[(line.sku, line.location)] += line.quantity
@@ -395,7 +396,13 @@ async def _take_all(
     (sku, location) order. A row the condition refused is short."""
     keys = [key for key, _ in lines]
     wanted = dict(lines)
-    freed, held = await _unhold_rows(connection, keys, now, held_by)
+    # Un-hold, on these rows, the lines of `held_by` and those whose reservation lapsed.
+    whose = _lines_lapsed(now)
+    if held_by is not None:
+        whose = or_(_lines_of(held_by), whose)
+    unheld = await _mark(connection, and_(_lines_on(keys), whose), held=False)
+    freed = defaultdict(int, _totals([line for _, line in unheld]))
+    held = {(line.sku, line.location) for owner, line in unheld if owner == held_by}
     # reserved changes by what it takes minus what lapsed (or moves to allocated) there.
     reserved = {key: (wanted[key] if into == "reserved" else 0) - freed[key] for key in keys}
     allocated = {key: wanted[key] if into == "allocated" else 0 for key in keys}
@@ -424,43 +431,12 @@ async def _take_all(
                 if freed[key]:
                     await _shift(connection, sku, location, reserved=-freed[key])
             elif key in held:  # back to held and reserved
-                await _rehold_line(connection, held_by or "", sku, location)
+                await _mark(connection, and_(_lines_of(held_by or ""), _lines_on([key])), held=True)
                 quantity = wanted[key]
                 await _shift(connection, sku, location, reserved=quantity, allocated=-quantity)
             else:  # keep only the lapsed holds' release
                 await _shift(connection, sku, location, **{into: -wanted[key]})
     return short
-
-
-async def _unhold_rows(
-    connection: AsyncConnection,
-    keys: Sequence[tuple[str, str]],
-    now: datetime,
-    held_by: str | None,
-) -> tuple[dict[tuple[str, str], int], set[tuple[str, str]]]:
-    """Un-hold, on these rows, the lines still held by `held_by` and by reservations that
-    lapsed without a sweep: the quantity freed per row, and the rows `held_by` held."""
-    lapsed = select(res_t.c.id).where(res_t.c.status == ACTIVE, res_t.c.expires_at <= now)
-    whose: ColumnElement[bool] = lines_t.c.reservation_id.in_(lapsed)
-    if held_by is not None:
-        whose = or_(lines_t.c.reservation_id == held_by, whose)
-    result = await connection.execute(
-        update(lines_t)
-        .where(
-            tuple_(lines_t.c.sku, lines_t.c.location).in_(keys),
-            lines_t.c.held.is_(True),
-            whose,
-        )
-        .values(held=False)
-        .returning(lines_t.c.reservation_id, lines_t.c.sku, lines_t.c.location, lines_t.c.quantity)
-    )
-    freed: dict[tuple[str, str], int] = defaultdict(int)
-    held: set[tuple[str, str]] = set()
-    for reservation_id, sku, location, quantity in result.all():
-        freed[(sku, location)] += int(quantity)
-        if reservation_id == held_by:
-            held.add((sku, location))
-    return freed, held
 
 
 def _per_row(numbers: dict[tuple[str, str], int]) -> Any:
@@ -493,18 +469,45 @@ def _rows_locked_in_order(connection: AsyncConnection, keys: Sequence[tuple[str,
     return and_(match, tuple_(levels_t.c.sku, levels_t.c.location).in_(locked))
 
 
-async def _rehold_line(
-    connection: AsyncConnection, reservation_id: str, sku: str, location: str
-) -> None:
-    await connection.execute(
+def _lines_of(*reservation_ids: str) -> ColumnElement[bool]:
+    return lines_t.c.reservation_id.in_(reservation_ids)
+
+
+def _lines_on(keys: Sequence[tuple[str, str]]) -> ColumnElement[bool]:
+    return tuple_(lines_t.c.sku, lines_t.c.location).in_(keys)
+
+
+def _lines_lapsed(now: datetime) -> ColumnElement[bool]:
+    """Lines of reservations that expired but are still active: no sweep has reached them."""
+    lapsed = select(res_t.c.id).where(res_t.c.status == ACTIVE, res_t.c.expires_at <= now)
+    return lines_t.c.reservation_id.in_(lapsed)
+
+
+async def _mark(
+    connection: AsyncConnection, which: ColumnElement[bool], *, held: bool
+) -> list[tuple[str, ReservationLine]]:
+    """Mark the reservation lines `which` selects as held or not, each only if it is not so
+    already, and return the lines it changed with their reservations' ids: the caller moves
+    exactly those quantities in `reserved`. The one statement that writes `held`; callers
+    differ only in the lines they select (`_lines_of`, `_lines_on`, `_lines_lapsed`)."""
+    result = await connection.execute(
         update(lines_t)
-        .where(
-            lines_t.c.reservation_id == reservation_id,
-            lines_t.c.sku == sku,
-            lines_t.c.location == location,
-        )
-        .values(held=True)
+        .where(which, lines_t.c.held.is_(not held))
+        .values(held=held)
+        .returning(lines_t.c.reservation_id, lines_t.c.sku, lines_t.c.location, lines_t.c.quantity)
     )
+    return [
+        (owner, ReservationLine(sku=sku, location=location, quantity=int(quantity)))
+        for owner, sku, location, quantity in result.all()
+    ]
+
+
+async def _give_back(connection: AsyncConnection, which: ColumnElement[bool]) -> None:
+    """Un-hold the lines `which` selects and take what they held out of `reserved`, one stock
+    row at a time in (sku, location) order."""
+    unheld = await _mark(connection, which, held=False)
+    for (sku, location), quantity in _totals([line for _, line in unheld]):
+        await _shift(connection, sku, location, reserved=-quantity)
 
 
 async def _shift(
@@ -525,58 +528,6 @@ async def _shift(
             allocated=levels_t.c.allocated + allocated,
         )
     )
-
-
-async def _unhold_lapsed(
-    connection: AsyncConnection, sku: str, location: str, now: datetime
-) -> None:
-    """Give back, on this one row, what reservations that expired without a sweep still hold."""
-    lapsed = select(res_t.c.id).where(res_t.c.status == ACTIVE, res_t.c.expires_at <= now)
-    result = await connection.execute(
-        update(lines_t)
-        .where(
-            lines_t.c.sku == sku,
-            lines_t.c.location == location,
-            lines_t.c.held.is_(True),
-            lines_t.c.reservation_id.in_(lapsed),
-        )
-        .values(held=False)
-        .returning(lines_t.c.quantity)
-    )
-    freed = sum(int(quantity) for quantity in result.scalars().all())
-    if freed:
-        await _shift(connection, sku, location, reserved=-freed)
-
-
-async def _unhold(connection: AsyncConnection, reservation: Reservation) -> None:
-    """Un-hold each still-held line of one reservation and take it out of `reserved`."""
-    for (sku, location), _ in _totals(reservation.lines):
-        result = await connection.execute(
-            update(lines_t)
-            .where(
-                lines_t.c.reservation_id == reservation.id,
-                lines_t.c.sku == sku,
-                lines_t.c.location == location,
-                lines_t.c.held.is_(True),
-            )
-            .values(held=False)
-            .returning(lines_t.c.quantity)
-        )
-        freed = sum(int(quantity) for quantity in result.scalars().all())
-        if freed:
-            await _shift(connection, sku, location, reserved=-freed)
-
-
-async def _unhold_all(
-    connection: AsyncConnection, reservation_id: str
-) -> list[tuple[tuple[str, str], int]]:
-    result = await connection.execute(
-        update(lines_t)
-        .where(lines_t.c.reservation_id == reservation_id, lines_t.c.held.is_(True))
-        .values(held=False)
-        .returning(lines_t.c.sku, lines_t.c.location, lines_t.c.quantity)
-    )
-    return [((sku, location), int(quantity)) for sku, location, quantity in result.all()]
 
 
 async def _move(
