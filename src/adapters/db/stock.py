@@ -12,7 +12,7 @@ one statement for all rows of a reservation that first locks them in that order.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -32,10 +32,26 @@ from shopcore.inventory.model import (
     StockLevel,
     StockMovement,
 )
-from shopcore.shared.errors import AlreadyExists, InsufficientStock, NotFound, OutOfStock
+from shopcore.shared.errors import (
+    AlreadyExists,
+    InsufficientStock,
+    NotFound,
+    OutOfStock,
+    TransientConflict,
+)
 
 ACTIVE = ReservationStatus.ACTIVE.value
 levels_t, lines_t, res_t = stock_levels, reservation_lines, reservations
+
+# A compare-and-set of a reservation's status loses only when another transaction moved the
+# reservation between this one's read and its write; the next read (a fresh snapshot under READ
+# COMMITTED) sees where it went, so a second attempt settles it in practice. Losing three times
+# means something keeps moving it: rather than spin without bound inside this transaction,
+# holding its row locks, give up with TransientConflict, which the bus retries as a whole
+# command in a fresh unit of work after a backoff.
+MOVE_ATTEMPTS = 3
+# A change to one reservation as read: its new state, or None when its compare-and-set lost.
+_Step = Callable[[AsyncConnection, Reservation], Awaitable[Reservation | None]]
 
 
 def _at(sku: str, location: str) -> Any:
@@ -212,73 +228,20 @@ class SqlStockLedger:
             )
 
     async def release(self, reservation_id: str, now: datetime) -> Reservation:
-        connection = await self._conn()
-        async with translated():
-            reservation = await self._get(connection, reservation_id)
-            if reservation.status is ReservationStatus.ACTIVE:
-                released = reservation.moved_to(ReservationStatus.RELEASED)
-                if await _move(connection, reservation_id, ReservationStatus.ACTIVE, released):
-                    await _give_back(connection, _lines_of(reservation_id))
-                    return released
-                return await self.release(reservation_id, now)  # it moved meanwhile: look again
-            if reservation.status is ReservationStatus.ALLOCATED:
-                deallocated = reservation.moved_to(ReservationStatus.DEALLOCATED)
-                if await _move(
-                    connection, reservation_id, ReservationStatus.ALLOCATED, deallocated
-                ):
-                    for (sku, location), quantity in _totals(reservation.lines):
-                        await _shift(connection, sku, location, allocated=-quantity)
-                    return deallocated
-                return await self.release(reservation_id, now)
-            if reservation.status is ReservationStatus.SHIPPED:
-                reservation.moved_to(ReservationStatus.RELEASED)  # raises IllegalTransition
-            return reservation
+        return await self._settle(reservation_id, self._release)
 
     async def allocate(self, reservation_id: str, now: datetime) -> Reservation:
-        connection = await self._conn()
-        async with translated():
-            reservation = self._known.pop(reservation_id, None) or await self._get(
-                connection, reservation_id
-            )
-            if reservation.status is ReservationStatus.ALLOCATED:
-                return reservation
-            allocated = reservation.moved_to(ReservationStatus.ALLOCATED)
-            if not await _move(connection, reservation_id, reservation.status, allocated):
-                return await self.allocate(reservation_id, now)
-            lines = _totals(reservation.lines)
-            if short := await _take_all(
-                connection, lines, now, into="allocated", held_by=reservation_id
-            ):
-                await _move(connection, reservation_id, ReservationStatus.ALLOCATED, reservation)
-                raise OutOfStock(short)
-            return allocated
+        return await self._settle(
+            reservation_id,
+            lambda connection, reservation: self._allocate(connection, reservation, now),
+            known=self._known.pop(reservation_id, None),
+        )
 
     async def ship(self, reservation_id: str, movement_at: datetime) -> Reservation:
-        connection = await self._conn()
-        async with translated():
-            reservation = await self._get(connection, reservation_id)
-            if reservation.status is ReservationStatus.SHIPPED:
-                return reservation
-            shipped = reservation.moved_to(ReservationStatus.SHIPPED)
-            if not await _move(connection, reservation_id, ReservationStatus.ALLOCATED, shipped):
-                return await self.ship(reservation_id, movement_at)
-            for (sku, location), quantity in _totals(reservation.lines):
-                await _shift(connection, sku, location, on_hand=-quantity, allocated=-quantity)
-            await _log(
-                connection,
-                [
-                    StockMovement(
-                        sku=line.sku,
-                        location=line.location,
-                        kind=MovementKind.SHIPPED,
-                        delta=-line.quantity,
-                        reason=f"shipped for {reservation_id}",
-                        at=movement_at,
-                    )
-                    for line in reservation.lines
-                ],
-            )
-            return shipped
+        return await self._settle(
+            reservation_id,
+            lambda connection, reservation: self._ship(connection, reservation, movement_at),
+        )
 
     async def expire(self, now: datetime, limit: int) -> list[Reservation]:
         connection = await self._conn()
@@ -308,6 +271,85 @@ class SqlStockLedger:
             await _give_back(connection, _lines_of(*expired_ids))
             by_due = sorted(expired, key=lambda r: (r.expires_at, r.id))
             return by_due
+
+    async def _settle(
+        self, reservation_id: str, step: _Step, *, known: Reservation | None = None
+    ) -> Reservation:
+        """Apply `step` to the reservation as stored (or as `known` to this unit), reading it
+        afresh after each compare-and-set that lost a race, at most MOVE_ATTEMPTS times."""
+        connection = await self._conn()
+        async with translated():
+            for _ in range(MOVE_ATTEMPTS):
+                reservation = known or await self._get(connection, reservation_id)
+                known = None
+                settled = await step(connection, reservation)
+                if settled is not None:
+                    return settled
+        raise TransientConflict(f"reservation {reservation_id} kept moving under this command")
+
+    async def _release(
+        self, connection: AsyncConnection, reservation: Reservation
+    ) -> Reservation | None:
+        if reservation.status is ReservationStatus.ACTIVE:
+            released = reservation.moved_to(ReservationStatus.RELEASED)
+            if not await _move(connection, reservation.id, ReservationStatus.ACTIVE, released):
+                return None
+            await _give_back(connection, _lines_of(reservation.id))
+            return released
+        if reservation.status is ReservationStatus.ALLOCATED:
+            deallocated = reservation.moved_to(ReservationStatus.DEALLOCATED)
+            if not await _move(
+                connection, reservation.id, ReservationStatus.ALLOCATED, deallocated
+            ):
+                return None
+            for (sku, location), quantity in _totals(reservation.lines):
+                await _shift(connection, sku, location, allocated=-quantity)
+            return deallocated
+        if reservation.status is ReservationStatus.SHIPPED:
+            reservation.moved_to(ReservationStatus.RELEASED)  # raises IllegalTransition
+        return reservation
+
+    async def _allocate(
+        self, connection: AsyncConnection, reservation: Reservation, now: datetime
+    ) -> Reservation | None:
+        if reservation.status is ReservationStatus.ALLOCATED:
+            return reservation
+        allocated = reservation.moved_to(ReservationStatus.ALLOCATED)
+        if not await _move(connection, reservation.id, reservation.status, allocated):
+            return None
+        lines = _totals(reservation.lines)
+        if short := await _take_all(
+            connection, lines, now, into="allocated", held_by=reservation.id
+        ):
+            await _move(connection, reservation.id, ReservationStatus.ALLOCATED, reservation)
+            raise OutOfStock(short)
+        return allocated
+
+    async def _ship(
+        self, connection: AsyncConnection, reservation: Reservation, movement_at: datetime
+    ) -> Reservation | None:
+        if reservation.status is ReservationStatus.SHIPPED:
+            return reservation
+        shipped = reservation.moved_to(ReservationStatus.SHIPPED)
+        if not await _move(connection, reservation.id, ReservationStatus.ALLOCATED, shipped):
+            return None
+        for (sku, location), quantity in _totals(reservation.lines):
+            await _shift(connection, sku, location, on_hand=-quantity, allocated=-quantity)
+        await _log(
+            connection,
+            [
+                StockMovement(
+                    sku=line.sku,
+                    location=line.location,
+                    kind=MovementKind.SHIPPED,
+                    delta=-line.quantity,
+                    reason=f"shipped for {reservation.id}",
+                    at=movement_at,
+                )
+                for line in reservation.lines
+            ],
+        )
+        return shipped
 
     async def _get(self, connection: AsyncConnection, reservation_id: str) -> Reservation:
         found = await _load(connection, [reservation_id])
