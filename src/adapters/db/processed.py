@@ -4,25 +4,22 @@ commit together with the handler's effect and the outbox rows."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, exists, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.db.connections import Connections
 from adapters.db.errors import translated
 from adapters.db.tables import processed_events
 
-if TYPE_CHECKING:
-    from adapters.db.unit_of_work import SqlUnitOfWork
-
 
 class SqlProcessedEvents:
-    def __init__(self, uow: SqlUnitOfWork) -> None:
-        self._uow = uow
+    def __init__(self, connections: Connections) -> None:
+        self._connections = connections
         self._staged: list[tuple[str, str]] = []
 
     async def contains(self, handler: str, event_id: str) -> bool:
-        connection = await self._uow.connection(write=False)
+        connection = await self._connections.connection(write=False)
         table = processed_events
         async with translated():
             found = await connection.scalar(

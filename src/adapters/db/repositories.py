@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.db import tables
+from adapters.db.connections import Connections
 from adapters.db.errors import translated
 from adapters.db.mappers import (
     CART,
@@ -23,7 +24,7 @@ from adapters.db.mappers import (
     product_from,
     variant_rows,
 )
-from adapters.db.session import insert_or_skip
+from adapters.db.session import Session, insert_or_skip
 from shopcore.cart.model import Cart, CartStatus
 from shopcore.catalog.model import Product, ProductStatus
 from shopcore.catalog.ports import ProductFilter
@@ -34,32 +35,30 @@ from shopcore.payments.model import Payment
 from shopcore.shared.aggregate import Aggregate
 from shopcore.shared.errors import AlreadyExists
 
-if TYPE_CHECKING:
-    from adapters.db.unit_of_work import SqlUnitOfWork
-
 A = TypeVar("A", bound=Aggregate)
 
 
 class _Repository(Generic[A]):
     mapper: AggregateMapper[A]
 
-    def __init__(self, uow: SqlUnitOfWork) -> None:
-        self._uow = uow
+    def __init__(self, connections: Connections, session: Session) -> None:
+        self._connections = connections
+        self._session = session
 
     async def _add(self, key: str, aggregate: A) -> None:
-        connection = await self._uow.connection()
+        connection = await self._connections.connection()
         async with translated():
-            await self._uow.session.insert(connection, self.mapper, aggregate, key)
+            await self._session.insert(connection, self.mapper, aggregate, key)
 
     async def get(self, key: str) -> A | None:
-        known = self._uow.session.known(self.mapper, key)
+        known = self._session.known(self.mapper, key)
         if known is not None:
             return known
         found = await self._select(select(self.mapper.table).where(self.mapper.table.c.id == key))
         return found[0] if found else None
 
     async def _select(self, statement: Select[Any]) -> list[A]:
-        connection = await self._uow.connection(write=False)
+        connection = await self._connections.connection(write=False)
         async with translated():
             rows = (await connection.execute(statement)).mappings().all()
         return [self._register(await self._build(connection, row), row["id"]) for row in rows]
@@ -68,7 +67,7 @@ class _Repository(Generic[A]):
         return self.mapper.from_row(row)
 
     def _register(self, aggregate: A, key: str) -> A:
-        return self._uow.session.loaded(self.mapper, aggregate, key)
+        return self._session.loaded(self.mapper, aggregate, key)
 
 
 class SqlProductRepository(_Repository[Product]):
@@ -86,7 +85,7 @@ class SqlProductRepository(_Repository[Product]):
         statement = select(variants.c.sku).where(variants.c.sku.in_(sorted(set(skus))))
         if excluding is not None:
             statement = statement.where(variants.c.product_id != excluding)
-        connection = await self._uow.connection(write=False)
+        connection = await self._connections.connection(write=False)
         async with translated():
             return sorted((await connection.execute(statement)).scalars().all())
 
@@ -101,7 +100,7 @@ class SqlProductRepository(_Repository[Product]):
             .where(products.c.id.in_(owners))
             .order_by(products.c.id, variants.c.position)
         )
-        connection = await self._uow.connection(write=False)
+        connection = await self._connections.connection(write=False)
         async with translated():
             rows = (await connection.execute(statement)).mappings().all()
         heads: dict[str, Any] = {}
@@ -110,8 +109,7 @@ class SqlProductRepository(_Repository[Product]):
             heads.setdefault(row["id"], row)
             children[row["id"]].append(row)
         return [
-            self._uow.session.known(PRODUCT, id)
-            or self._register(product_from(head, children[id]), id)
+            self._session.known(PRODUCT, id) or self._register(product_from(head, children[id]), id)
             for id, head in heads.items()
         ]
 
@@ -138,10 +136,10 @@ class SqlProductRepository(_Repository[Product]):
         return await self._select(statement)
 
     async def _select(self, statement: Select[Any]) -> list[Product]:
-        connection = await self._uow.connection(write=False)
+        connection = await self._connections.connection(write=False)
         async with translated():
             rows = (await connection.execute(statement)).mappings().all()
-            ids = [row["id"] for row in rows if self._uow.session.known(PRODUCT, row["id"]) is None]
+            ids = [row["id"] for row in rows if self._session.known(PRODUCT, row["id"]) is None]
             children: dict[str, list[Any]] = defaultdict(list)
             if ids:
                 variants = tables.product_variants

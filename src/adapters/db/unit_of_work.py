@@ -19,10 +19,9 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from adapters.db.errors import translate, translated
+from adapters.db.errors import translated
 from adapters.db.outbox import write_outbox
 from adapters.db.processed import SqlProcessedEvents
 from adapters.db.repositories import (
@@ -50,19 +49,15 @@ class SqlUnitOfWork:
         self._depth = 0
         self._events = EventLedger()
         self._session = Session(self._events, {"products": write_variants})
-        self.products = SqlProductRepository(self)
-        self.customers = SqlCustomerRepository(self)
-        self.sessions = SqlRefreshSessionRepository(self)
-        self.carts = SqlCartRepository(self)
-        self.orders = SqlOrderRepository(self)
-        self.payments = SqlPaymentRepository(self)
+        self.products = SqlProductRepository(self, self._session)
+        self.customers = SqlCustomerRepository(self, self._session)
+        self.sessions = SqlRefreshSessionRepository(self, self._session)
+        self.carts = SqlCartRepository(self, self._session)
+        self.orders = SqlOrderRepository(self, self._session)
+        self.payments = SqlPaymentRepository(self, self._session)
         self.stock = SqlStockLedger(self)
         self.processed = SqlProcessedEvents(self)
         self.committed = False
-
-    @property
-    def session(self) -> Session:
-        return self._session
 
     async def connection(self, *, write: bool = True) -> AsyncConnection:
         """The connection for the next statement, opened on first use; its transaction begins
@@ -134,39 +129,28 @@ class SqlUnitOfWork:
             await self._close_reader()
             self._finish_commit([])
             return
-        if self._single_statement():
-            # One version-checked UPDATE on the autocommit reader: atomic without BEGIN/COMMIT.
-            assert self._reader is not None
-            try:
-                written = await self._session.flush(self._reader)
-                await self._reader.commit()  # bookkeeping only: autocommit sends nothing
-            except DBAPIError as error:
-                await self.rollback()
-                mapped = translate(error)
-                if mapped is error:
-                    raise
-                raise mapped from error
-            except Exception:
-                await self.rollback()
-                raise
-            self._finish_commit(written)
-            return
-        connection = await self.connection()
         try:
-            written = await self._session.flush(connection)
-            await write_outbox(connection, self._events.pending(), self._now())
-            await self.processed.flush(connection, self._now())
-            await connection.commit()
-        except DBAPIError as error:
-            await self.rollback()
-            mapped = translate(error)
-            if mapped is error:
-                raise
-            raise mapped from error
+            async with translated():
+                written = await self._write()
         except Exception:
             await self.rollback()
             raise
         self._finish_commit(written)
+
+    async def _write(self) -> list[tuple[Any, int]]:
+        """Send everything this unit changed, and commit it."""
+        if self._single_statement():
+            # One version-checked UPDATE on the autocommit reader: atomic without BEGIN/COMMIT.
+            assert self._reader is not None
+            written = await self._session.flush(self._reader)
+            await self._reader.commit()  # bookkeeping only: autocommit sends nothing
+            return written
+        connection = await self.connection()
+        written = await self._session.flush(connection)
+        await write_outbox(connection, self._events.pending(), self._now())
+        await self.processed.flush(connection, self._now())
+        await connection.commit()
+        return written
 
     def _single_statement(self) -> bool:
         """Whether this commit is exactly one UPDATE that can run in autocommit (PostgreSQL,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import Generic, TypeVar
 
+from adapters.memory.session import Session
 from adapters.memory.table import Table
 from shopcore.cart.model import Cart, CartStatus
 from shopcore.catalog.model import Product
@@ -14,9 +15,6 @@ from shopcore.customers.sessions import RefreshSession
 from shopcore.ordering.model import Order, OrderStatus
 from shopcore.payments.model import Payment
 from shopcore.shared.aggregate import Aggregate
-
-if TYPE_CHECKING:
-    from adapters.memory.unit_of_work import Session
 
 A = TypeVar("A", bound=Aggregate)
 
