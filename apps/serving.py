@@ -9,6 +9,7 @@ import os
 import secrets
 from collections.abc import Mapping
 
+from adapters.http.openapi_document import finished
 from apps.api import build_app
 from apps.containers import ShopContainer
 from apps.database import is_embedded, prepare
@@ -72,5 +73,5 @@ async def _prepare(settings: Settings, seed_demo: bool | None) -> None:
 def openapi_document() -> bytes:
     """The document as the app generates it, in a stable, diff-friendly form."""
     app = build_app(Settings(jwt_secret="x" * 32))
-    schema = app.openapi_schema.to_schema()
+    schema = finished(app).to_schema()
     return (json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -15,9 +16,22 @@ settings.register_profile("default", deadline=None)
 settings.register_profile(
     "ci", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
 )
+# `make check`, the inner loop: every property still runs, on a tenth of the examples
+# (`--hypothesis-profile=dev`); `make test` and CI keep their counts.
+settings.register_profile(
+    "dev", max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.load_profile("ci" if os.environ.get("CI") == "true" else "default")
 
 SERVICE_MARKERS = ("postgres", "redis")
+SYSTEM_TESTS = Path(__file__).parent / "system"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marked by location: every test under tests/system starts OS processes of the shop."""
+    for item in items:
+        if item.path.is_relative_to(SYSTEM_TESTS):
+            item.add_marker(pytest.mark.processes)
 
 
 def in_ci() -> bool:

@@ -1,16 +1,17 @@
 """The storage backends the contract suites run against.
 
-A backend hands out units of work over one fresh, empty store. Every suite in this package
-talks to it through the ports only, so a new adapter family joins by adding a factory (and the
-pytest marks that gate it) to the two tables at the bottom.
+A backend hands out units of work over one empty store. Every suite in this package talks to
+it through the ports only, so a new adapter family joins by adding a factory (and the pytest
+marks that gate it) to the two tables at the bottom. SQL backends share one engine per test
+session and database (conftest.py), emptied before each test: a new engine per test paid for
+its connections every time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Protocol
 
 import pytest
@@ -23,7 +24,7 @@ from adapters.memory.store import MemoryStore
 from adapters.memory.unit_of_work import MemoryUnitOfWork
 from shopcore.application.idempotency import IdempotencyStore
 from shopcore.bootstrap import ShopUnitOfWork
-from tests.support.databases import empty_postgres, fresh_sqlite
+from tests.support.databases import delete_every_row
 
 
 class Backend(Protocol):
@@ -33,7 +34,7 @@ class Backend(Protocol):
 
     def idempotency(self) -> IdempotencyStore: ...
 
-    async def close(self) -> None: ...
+    async def empty(self) -> None: ...
 
 
 @dataclass
@@ -48,12 +49,15 @@ class MemoryBackend:
     def idempotency(self) -> IdempotencyStore:
         return self.keys
 
-    async def close(self) -> None:
-        return None
+    async def empty(self) -> None:
+        return None  # a new store per test
 
 
 @dataclass
 class SqlBackend:
+    """Units of work over the test session's engine for this database; `empty` deletes every
+    row, which is what a new database would hold."""
+
     name: str
     engine: AsyncEngine
 
@@ -63,25 +67,23 @@ class SqlBackend:
     def idempotency(self) -> IdempotencyStore:
         return SqlIdempotencyStore(self.engine)
 
-    async def close(self) -> None:
-        await self.engine.dispose()
+    async def empty(self) -> None:
+        await delete_every_row(self.engine)
 
 
-async def memory_backend(request: pytest.FixtureRequest) -> Backend:
+def memory_backend(request: pytest.FixtureRequest) -> Backend:
     return MemoryBackend()
 
 
-async def sqlite_backend(request: pytest.FixtureRequest) -> Backend:
-    directory: Path = request.getfixturevalue("tmp_path")
-    return SqlBackend("sqlite", await fresh_sqlite(directory))
+def sqlite_backend(request: pytest.FixtureRequest) -> Backend:
+    return SqlBackend("sqlite", request.getfixturevalue("sqlite_engine"))
 
 
-async def postgres_backend(request: pytest.FixtureRequest) -> Backend:
-    url: str = request.getfixturevalue("postgres_url")
-    return SqlBackend("postgres", await empty_postgres(url, pool_size=20))
+def postgres_backend(request: pytest.FixtureRequest) -> Backend:
+    return SqlBackend("postgres", request.getfixturevalue("postgres_engine"))
 
 
-BACKEND_FACTORIES: dict[str, Callable[[pytest.FixtureRequest], Awaitable[Backend]]] = {
+BACKEND_FACTORIES: dict[str, Callable[[pytest.FixtureRequest], Backend]] = {
     "memory": memory_backend,
     "sqlite": sqlite_backend,
     "postgres": postgres_backend,

@@ -3,10 +3,28 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.db.engine import create_engine
 from adapters.memory.clock import ManualClock
 from tests.contracts.backends import BACKEND_FACTORIES, BACKEND_MARKS, Backend
 from tests.contracts.builders import START
+from tests.support.databases import fresh_sqlite
+
+
+@pytest.fixture(scope="session")
+async def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[AsyncEngine]:
+    engine = await fresh_sqlite(tmp_path_factory.mktemp("contracts"))
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def postgres_engine(postgres_url: str) -> AsyncIterator[AsyncEngine]:
+    # Room for the concurrency suites' parallel transactions.
+    engine = create_engine(postgres_url, pool_size=20)
+    yield engine
+    await engine.dispose()
 
 
 @pytest.fixture(
@@ -14,12 +32,14 @@ from tests.contracts.builders import START
         pytest.param(name, marks=BACKEND_MARKS.get(name, ()), id=name) for name in BACKEND_FACTORIES
     ]
 )
-async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
-    created = await BACKEND_FACTORIES[request.param](request)
-    try:
-        yield created
-    finally:
-        await created.close()
+def chosen_backend(request: pytest.FixtureRequest) -> Backend:
+    return BACKEND_FACTORIES[request.param](request)
+
+
+@pytest.fixture
+async def backend(chosen_backend: Backend) -> Backend:
+    await chosen_backend.empty()
+    return chosen_backend
 
 
 @pytest.fixture

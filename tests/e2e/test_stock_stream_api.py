@@ -17,9 +17,9 @@ from shopcore import CreateProduct, EnsureStaff, Money, ReceiveStock, Variant
 from shopcore.bootstrap import Shop
 from shopcore.catalog.model import Product
 from tests.e2e.conftest import database_url
-from tests.messaging.helpers import until
 from tests.support.api import PASSWORD, api_app, test_settings
 from tests.support.sse import served, sse
+from tests.support.waiting import until
 
 STREAM = "/v1/inventory/stream"
 
@@ -179,4 +179,4 @@ async def test_closed_streams_leave_no_subscription_behind(live: Live) -> None:
             await stream.next_event()
 
     # The server notices each disconnect and closes that subscription.
-    await until(lambda: feed.fan_out.subscriptions == 0, within=5)  # type: ignore[attr-defined]
+    await until(lambda: feed.fan_out.subscriptions == 0)  # type: ignore[attr-defined]

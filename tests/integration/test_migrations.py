@@ -1,18 +1,14 @@
-"""The migrations build exactly the schema tables.py describes, on both databases, and the
-operational command applies them."""
+"""The migrations build exactly the schema tables.py describes, on both databases
+(tests/system/test_db_upgrade.py runs the operational command that applies them)."""
 
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
 
 from adapters.db.engine import create_engine
 from adapters.db.migrate import upgrade
@@ -52,34 +48,6 @@ def test_upgrading_twice_is_harmless(tmp_path: Path) -> None:
     upgrade(url)
     upgrade(url)
     assert _drift(url) == []
-
-
-def test_db_upgrade_creates_the_embedded_database_in_the_working_directory(
-    tmp_path: Path,
-) -> None:
-    env = {key: value for key, value in os.environ.items() if key != "SHOPCORE_DATABASE_URL"}
-    result = subprocess.run(
-        [sys.executable, "-m", "apps.cli", "db", "upgrade"],
-        cwd=tmp_path,
-        env={**env, "PYTHONPATH": os.pathsep.join(sys.path)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    database = tmp_path / "shopcore.db"
-    assert database.exists()
-
-    async def tables() -> set[str]:
-        engine = create_engine(f"sqlite+aiosqlite:///{database}", pool_size=1)
-        try:
-            async with engine.connect() as connection:
-                return set(await connection.run_sync(lambda sync: inspect(sync).get_table_names()))
-        finally:
-            await engine.dispose()
-
-    assert {table.name for table in metadata.sorted_tables} <= asyncio.run(tables())
 
 
 def test_db_upgrade_never_prints_the_database_password() -> None:

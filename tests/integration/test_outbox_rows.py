@@ -31,7 +31,7 @@ async def sql(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[S
         engine = await empty_postgres(request.getfixturevalue("postgres_url"), pool_size=4)
     backend = SqlBackend(request.param, engine)
     yield backend
-    await backend.close()
+    await engine.dispose()
 
 
 async def _rows(sql: SqlBackend) -> list[dict[str, object]]:

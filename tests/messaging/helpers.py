@@ -1,31 +1,19 @@
-"""Running consumers and waiting for conditions, for the messaging suites."""
+"""Running consumers for the messaging suites (and `until`/`eventually` from
+tests/support/waiting.py)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from adapters.messaging.codec import event_fields
 from adapters.messaging.consumer import StreamConsumer
 from shopcore.shared.messages import Event
-from tests.messaging.conftest import Bed
+from tests.support.messaging import Bed
+from tests.support.waiting import eventually, until
 
-
-async def until(condition: Callable[[], object], within: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("timed out waiting for a condition")
-        await asyncio.sleep(0.01)
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("timed out waiting for a condition")
-        await asyncio.sleep(0.01)
+__all__ = ["eventually", "pending", "publish", "running", "until"]
 
 
 @asynccontextmanager

@@ -15,7 +15,7 @@ from shopcore.application.outbox import OutboxEntry
 from shopcore.event_types import EVENT_TYPES
 from shopcore.shared.messages import Event
 from shopcore.shared.money import Money
-from tests.messaging.conftest import Bed
+from tests.support.messaging import Bed
 
 
 def _sample(kind: type[Event]) -> Event:

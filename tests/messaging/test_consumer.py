@@ -11,9 +11,9 @@ import pytest
 from adapters.messaging.consumer import ConsumerSettings, StreamConsumer
 from shopcore.catalog.events import ProductArchived, ProductCreated
 from shopcore.shared.messages import Event
-from tests.messaging.conftest import Bed
 from tests.messaging.helpers import eventually, pending, publish, running, until
 from tests.support.effects import product_created
+from tests.support.messaging import Bed
 
 pytestmark = pytest.mark.redis
 
@@ -81,7 +81,7 @@ async def test_a_poison_entry_is_dead_lettered_after_five_deliveries_while_the_r
     the_consumer = consumer(bed, deliver)
     async with running(the_consumer):
         await publish(bed, healthy[0], healthy[1], poison, *healthy[2:])
-        await until(lambda: the_consumer.dead_lettered == 1, within=10)
+        await until(lambda: the_consumer.dead_lettered == 1)
 
     assert handled == healthy  # not held up behind the poison entry
     assert attempts == [poison.event_id] * 5

@@ -18,9 +18,9 @@ from adapters.messaging.codec import decode_event
 from adapters.messaging.streams import RedisStreamPublisher
 from shopcore.application.relay import OutboxRelay
 from shopcore.shared.messages import Event
-from tests.messaging.conftest import Bed, Database
 from tests.messaging.helpers import until
 from tests.support.effects import product_created
+from tests.support.messaging import Bed, Database
 
 A_MINUTE = 60.0  # the relays here poll this rarely: only a notification explains a quick publish
 

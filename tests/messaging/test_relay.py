@@ -22,9 +22,9 @@ from shopcore.application.outbox import OutboxClaim, OutboxEntry
 from shopcore.application.relay import OutboxRelay
 from shopcore.catalog.events import ProductCreated
 from shopcore.shared.messages import Event
-from tests.messaging.conftest import Bed, Database
 from tests.messaging.helpers import until
 from tests.support.effects import on_hand, product_created, receive_one_each
+from tests.support.messaging import Bed, Database
 
 pytestmark = pytest.mark.redis
 

@@ -15,8 +15,9 @@ from shopcore.catalog.events import ProductCreated
 from shopcore.inventory.events import StockChanged
 from shopcore.inventory.feed import StockSubscription
 from shopcore.shared.errors import Busy
-from tests.messaging.conftest import Bed
 from tests.messaging.helpers import publish, until
+from tests.support.messaging import Bed
+from tests.support.waiting import PATIENCE
 
 pytestmark = pytest.mark.redis
 
@@ -43,7 +44,7 @@ async def following(bed: Bed, **options: int) -> AsyncIterator[RedisStockFeed]:
 async def updates(subscription: StockSubscription, count: int) -> list[tuple[str, int]]:
     got = []
     for _ in range(count):
-        update = await subscription.next(within=5)
+        update = await subscription.next(within=PATIENCE)
         assert update is not None, f"only {got} within 5 s"
         got.append((update.sku, update.available))
     return got
@@ -70,7 +71,7 @@ async def test_an_update_is_positioned_at_its_stream_entry(bed: Bed) -> None:
     async with following(bed) as feed:
         subscription = await feed.subscribe(["A"], after=None)
         [entry] = await publish(bed, changed("A", 4))
-        update = await subscription.next(within=5)
+        update = await subscription.next(within=PATIENCE)
 
     assert update is not None
     assert (update.position, update.at) == (entry, AT)

@@ -33,7 +33,7 @@ from adapters.http.controllers.inventory import InventoryController
 from adapters.http.controllers.metrics import MetricsController, metrics_config
 from adapters.http.controllers.orders import OrdersController
 from adapters.http.controllers.webhooks import WebhooksController
-from adapters.http.openapi_problems import close_request_schemas, document_problems
+from adapters.http.openapi_document import FinishedJsonRenderPlugin
 from adapters.http.problems import EXCEPTION_HANDLERS
 from adapters.http.services import ApiServices as ApiServices
 from adapters.http.throttling import FixedWindowRateLimitMiddleware
@@ -128,7 +128,7 @@ def openapi_config(config: HttpConfig) -> OpenAPIConfig:
             "`application/problem+json` documents with a stable `type`."
         ),
         path="/docs",
-        render_plugins=[SwaggerRenderPlugin(path="/")],
+        render_plugins=[SwaggerRenderPlugin(path="/"), FinishedJsonRenderPlugin()],
         servers=[Server(url="/")],
         components=Components(
             security_schemes={
@@ -182,7 +182,4 @@ def create_app(services: ApiServices) -> Litestar:
         on_shutdown=list(services.on_shutdown),
         debug=False,
     )
-    # Built once here (Litestar caches it) so every error response is documented as served.
-    document_problems(app.openapi_schema)
-    close_request_schemas(app.openapi_schema)
     return app

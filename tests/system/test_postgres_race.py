@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.db.tables import stock_levels
 from apps.settings import Settings
-from tests.integration import race_worker
 from tests.support.databases import empty_postgres
 from tests.support.driver import ShopDriver, build_driver
+from tests.system import race_worker
 
 pytestmark = pytest.mark.postgres
 
@@ -160,7 +160,11 @@ async def test_lapsed_reservations_are_never_sold_twice(
         [(postgres_url, process, "LAPSE-1", TASKS) for process in range(PROCESSES)],
     )
     first_ok = sum(result["first"].get("ok", 0) for result in results)
-    assert first_ok == 50  # 2 units each out of 100
+    # 2 units each out of 100: at least 50 holds, since a hold is refused only while 50 others
+    # are active. More when the round outlasted a hold's second (a slow machine) and a lapsed
+    # hold's units went to a later reservation: that is the ledger working, not overselling,
+    # which the final sums below rule out at any speed.
+    assert first_ok >= 50
     for result in results:
         assert set(result["first"]) <= {"ok", "out-of-stock"}
         assert not result["sweeps"], result["sweeps"]

@@ -1,4 +1,4 @@
-"""Real processes for the crash tests: `python -m tests.messaging.processes consume|relay ...`.
+"""Real processes for the crash tests: `python -m tests.system.processes consume|relay ...`.
 
 `consume` runs one stream consumer whose handler receives stock (tests/support/effects.py) in
 its unit of work, with the processed-event record. `--hang-on SKU` makes it stop, forever,

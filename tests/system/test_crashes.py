@@ -1,6 +1,6 @@
 """Processes die; events do not get lost or applied twice.
 
-Real processes on the machine's PostgreSQL and Redis (tests/messaging/processes.py):
+Real processes on the machine's PostgreSQL and Redis (tests/system/processes.py):
 - a consumer SIGKILLed in the middle of an event: another consumer reclaims it, and its effect
   happens exactly once;
 - a relay SIGKILLed between publishing and marking: the events are published again, and each
@@ -30,9 +30,9 @@ from shopcore.application.groups import GroupDelivery
 from shopcore.application.relay import OutboxRelay
 from shopcore.catalog.events import ProductCreated
 from shopcore.shared.messages import Event
-from tests.messaging.conftest import Bed, Database
 from tests.messaging.helpers import pending, publish, running, until
 from tests.support.effects import on_hand, product_created, receive_one_each
+from tests.support.messaging import Bed, Database
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 
@@ -68,7 +68,7 @@ async def child(role: str, postgres: Database, bed: Bed, *args: str) -> AsyncIte
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "tests.messaging.processes",
+        "tests.system.processes",
         role,
         "--db",
         postgres.url,
