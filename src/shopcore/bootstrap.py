@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Protocol, TypeVar, overload
 
 from shopcore.application.bus import CommandTable, EventHandler, EventTable, MessageBus
 from shopcore.application.groups import GroupDelivery
@@ -45,9 +45,11 @@ from shopcore.ordering.ports import (
 from shopcore.payments import handlers as payments
 from shopcore.payments.ports import PaymentGateway, PaymentsUnitOfWork
 from shopcore.shared.clock import Clock
-from shopcore.shared.messages import Event, Message
+from shopcore.shared.messages import Command, Event
 from shopcore.shared.notifications import Notifier
 from shopcore.subscriptions import HANDLER_GROUPS
+
+Result = TypeVar("Result")
 
 
 class ShopUnitOfWork(
@@ -101,7 +103,15 @@ class Shop:
     # Each handler group with its dependencies bound, by name: what a worker delivers to.
     groups: Mapping[str, GroupDelivery] = field(default_factory=dict)
 
-    async def handle(self, message: Message) -> Any:
+    @overload
+    async def handle(self, message: Command[Result]) -> Result: ...
+
+    @overload
+    async def handle(self, message: Event) -> None: ...
+
+    async def handle(self, message: Command[Result] | Event) -> Result | None:
+        """Run a command and return what it declares (`PlaceOrder` -> Order), or publish an
+        event; either way the events that follow are handled too."""
         return await self.bus.handle(message)
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import msgspec
-
 from shopcore.application.bus import CommandTable
 from shopcore.cart.commands import (
     AbandonCheckout,
@@ -19,18 +17,13 @@ from shopcore.cart.commands import (
 )
 from shopcore.cart.model import Cart, CartAccess, CartStatus, Quote, new_token
 from shopcore.cart.ports import CartUnitOfWork, CatalogQuotes
-from shopcore.cart.queries import CheckoutLines
+from shopcore.cart.results import CheckoutLines, OpenedCart
 from shopcore.shared import validation
 from shopcore.shared.clock import Clock
 from shopcore.shared.errors import InvalidInput, NotFound
 
 # As long as a stock reservation lives: a checkout older than that has died.
 CHECKOUT_HOLD = timedelta(minutes=15)
-
-
-class OpenedCart(msgspec.Struct, frozen=True, kw_only=True):
-    cart: Cart
-    token: str | None  # shown once, to the anonymous client that created the cart
 
 
 async def create_cart(
