@@ -54,10 +54,10 @@ async def create_cart(
 
 
 async def add_cart_item(
-    command: AddCartItem, uow: CartUnitOfWork, clock: Clock, catalog: CatalogQuotes
+    command: AddCartItem, uow: CartUnitOfWork, clock: Clock, quotes: CatalogQuotes
 ) -> Cart:
     await _check_access(uow, command.cart_id, command.access)
-    quote = await _quote(catalog, command.sku)
+    quote = await _quote(quotes, command.sku)
     async with uow:
         cart = await _owned(uow, command.cart_id, command.access)
         cart.add(quote, command.quantity, clock.now())
@@ -66,10 +66,10 @@ async def add_cart_item(
 
 
 async def change_cart_item(
-    command: ChangeCartItem, uow: CartUnitOfWork, clock: Clock, catalog: CatalogQuotes
+    command: ChangeCartItem, uow: CartUnitOfWork, clock: Clock, quotes: CatalogQuotes
 ) -> Cart:
     await _check_access(uow, command.cart_id, command.access)
-    quote = await _quote(catalog, command.sku)
+    quote = await _quote(quotes, command.sku)
     async with uow:
         cart = await _owned(uow, command.cart_id, command.access)
         if cart.line(command.sku) is None:
@@ -91,20 +91,20 @@ async def merge_carts(
     command: MergeCarts,
     uow: CartUnitOfWork,
     clock: Clock,
-    catalog: CatalogQuotes,
+    quotes: CatalogQuotes,
     currency: str,
 ) -> Cart:
     async with uow:
         anonymous = await _owned(uow, command.anonymous_cart_id, CartAccess(token=command.token))
         skus = [line.sku for line in anonymous.lines]
-    quotes = await catalog.quotes(skus) if skus else {}
+    quoted = await quotes.quotes(skus) if skus else {}
     opened = await create_cart(CreateCart(customer_id=command.customer_id), uow, clock, currency)
     async with uow:
         anonymous = await _owned(uow, command.anonymous_cart_id, CartAccess(token=command.token))
         mine = await uow.carts.get(opened.cart.id)
         if mine is None:  # pragma: no cover - created a moment ago in this same flow
             raise NotFound(f"cart {opened.cart.id} not found")
-        mine.absorb(anonymous, quotes, clock.now())
+        mine.absorb(anonymous, quoted, clock.now())
         await uow.commit()
     return mine
 
@@ -146,9 +146,9 @@ async def _get(uow: CartUnitOfWork, cart_id: str) -> Cart:
     return cart
 
 
-async def _quote(catalog: CatalogQuotes, sku: str) -> Quote:
+async def _quote(quotes: CatalogQuotes, sku: str) -> Quote:
     validation.sku(sku)
-    quote = (await catalog.quotes([sku])).get(sku)
+    quote = (await quotes.quotes([sku])).get(sku)
     if quote is None:
         raise InvalidInput(f"{sku} is not in the catalog")
     return quote
