@@ -45,9 +45,9 @@ def events_of(context: str) -> list[type[Event]]:
     ]
 
 
-def commands_of(context: str) -> list[tuple[type[Command], Callable[..., Any]]]:
+def commands_of(context: str) -> list[tuple[type[Command[Any]], Callable[..., Any]]]:
     module = _module(f"shopcore.{context}.handlers")
-    table: dict[type[Command], Callable[..., Any]] = getattr(module, "COMMAND_HANDLERS", {})
+    table: dict[type[Command[Any]], Callable[..., Any]] = getattr(module, "COMMAND_HANDLERS", {})
     return list(table.items())
 
 

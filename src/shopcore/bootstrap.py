@@ -8,6 +8,10 @@ commands through that same bus.
 Event handlers come in groups (`subscriptions.py`). By default the bus runs them in process
 after each commit; with `in_process_events=False` it leaves them to workers that read the
 events the outbox relay published (`Shop.groups` is what such a worker delivers to).
+
+Handlers name what they need by parameter, and each name is a field of `Ports` or `Links`
+(`clock`, `quotes`): the map they are served from is derived from those fields, so a new port
+is one new field, and a field name used by both dataclasses is refused at bootstrap.
 """
 
 from __future__ import annotations
@@ -15,11 +19,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Protocol, TypeVar, overload
 
 from shopcore.application.bus import CommandTable, EventHandler, EventTable, MessageBus
 from shopcore.application.groups import GroupDelivery
-from shopcore.application.injection import inject
+from shopcore.application.injection import inject, provided_by
 from shopcore.application.processed import IdempotentUnitOfWork
 from shopcore.cart import handlers as cart
 from shopcore.cart.ports import CartUnitOfWork, CatalogQuotes
@@ -45,9 +49,11 @@ from shopcore.ordering.ports import (
 from shopcore.payments import handlers as payments
 from shopcore.payments.ports import PaymentGateway, PaymentsUnitOfWork
 from shopcore.shared.clock import Clock
-from shopcore.shared.messages import Event, Message
+from shopcore.shared.messages import Command, Event
 from shopcore.shared.notifications import Notifier
 from shopcore.subscriptions import HANDLER_GROUPS
+
+Result = TypeVar("Result")
 
 
 class ShopUnitOfWork(
@@ -101,7 +107,15 @@ class Shop:
     # Each handler group with its dependencies bound, by name: what a worker delivers to.
     groups: Mapping[str, GroupDelivery] = field(default_factory=dict)
 
-    async def handle(self, message: Message) -> Any:
+    @overload
+    async def handle(self, message: Command[Result]) -> Result: ...
+
+    @overload
+    async def handle(self, message: Event) -> None: ...
+
+    async def handle(self, message: Command[Result] | Event) -> Result | None:
+        """Run a command and return what it declares (`PlaceOrder` -> Order), or publish an
+        event; either way the events that follow are handled too."""
         return await self.bus.handle(message)
 
 
@@ -128,24 +142,7 @@ def bootstrap(
 ) -> Shop:
     bus = MessageBus(uow, {}, {})
     linked = links(bus, uow)
-    dependencies: dict[str, object] = {
-        "clock": ports.clock,
-        "currency": ports.currency,
-        "hasher": ports.hasher,
-        "gateway": ports.gateway,
-        "notifier": ports.notifier,
-        "shipping": ports.shipping,
-        "tax": ports.tax,
-        "discounts": ports.discounts,
-        "session_ttl": ports.session_ttl,
-        "catalog_cache": ports.catalog_cache,
-        "carts": linked.carts,
-        "prices": linked.prices,
-        "catalog": linked.quotes,
-        "stock": linked.stock,
-        "payments": linked.payments,
-        "contacts": linked.contacts,
-    }
+    dependencies = provided_by(ports, linked)
     for command, handler in COMMAND_HANDLERS.items():
         bus.register(command, inject(handler, dependencies))
     groups: dict[str, GroupDelivery] = {}

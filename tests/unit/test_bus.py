@@ -18,11 +18,11 @@ from shopcore.shared.messages import Command, Event
 from tests.support.driver import ShopDriver
 
 
-class Ping(Command, frozen=True, kw_only=True):
+class Ping(Command[str], frozen=True, kw_only=True):
     text: str
 
 
-class Unrouted(Command, frozen=True, kw_only=True):
+class Unrouted(Command[None], frozen=True, kw_only=True):
     pass
 
 
@@ -310,7 +310,7 @@ async def test_only_the_innermost_command_retries() -> None:
     inner: list[MemoryUnitOfWork] = []
     outer: list[str] = []
 
-    class Outer(Command, frozen=True, kw_only=True):
+    class Outer(Command[None], frozen=True, kw_only=True):
         pass
 
     async def outer_handler(command: Outer, uow: MemoryUnitOfWork) -> None:

@@ -17,9 +17,9 @@ from shopcore import (
     RemoveCartItem,
 )
 from shopcore.cart.commands import AbandonCheckout, BeginCheckout, CompleteCheckout
-from shopcore.cart.handlers import CHECKOUT_HOLD, OpenedCart
+from shopcore.cart.handlers import CHECKOUT_HOLD
 from shopcore.cart.model import Cart, CartStatus
-from shopcore.cart.queries import CheckoutLines
+from shopcore.cart.results import CheckoutLines, OpenedCart
 from shopcore.customers.model import Customer
 from shopcore.shared.ids import new_id
 from shopcore.shared.messages import Command

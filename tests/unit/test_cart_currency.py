@@ -12,7 +12,7 @@ from shopcore import (
     Money,
     Variant,
 )
-from shopcore.cart.handlers import OpenedCart
+from shopcore.cart.results import OpenedCart
 from tests.support.driver import ShopDriver, build_driver
 
 

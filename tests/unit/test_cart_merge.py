@@ -14,8 +14,8 @@ from shopcore import (
     Variant,
 )
 from shopcore.cart.commands import BeginCheckout
-from shopcore.cart.handlers import OpenedCart
 from shopcore.cart.model import MAX_LINE_QUANTITY, MAX_LINES, Cart, CartStatus
+from shopcore.cart.results import OpenedCart
 from shopcore.shared.ids import new_id
 from tests.support.driver import ShopDriver, eur
 

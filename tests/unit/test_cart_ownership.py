@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 
 from shopcore import AddCartItem, AlreadyExists, CartAccess, CreateCart, NotFound, RemoveCartItem
-from shopcore.cart.handlers import OpenedCart
 from shopcore.cart.model import CartStatus, hash_token
 from shopcore.cart.queries import get_cart
+from shopcore.cart.results import OpenedCart
 from shopcore.shared.ids import new_id
 from tests.support.driver import ShopDriver
 

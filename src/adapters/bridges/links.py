@@ -1,14 +1,17 @@
-"""Ports of ordering and cart, served in process by the other contexts."""
+"""Ports of ordering and cart, served in process by the other contexts.
+
+A link sends the other context's commands through a `Sender` (the bus), typed as the bus is:
+a command's declared result comes back, so `claim` reads its `CheckoutLines` without a cast.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Protocol, TypeVar
 
 from shopcore.bootstrap import Links, ShopUnitOfWork
 from shopcore.cart.commands import AbandonCheckout, BeginCheckout, CompleteCheckout
 from shopcore.cart.model import Quote
-from shopcore.cart.queries import CheckoutLines
 from shopcore.catalog.queries import price_list
 from shopcore.customers.queries import email_of
 from shopcore.inventory.commands import (
@@ -24,12 +27,14 @@ from shopcore.payments.commands import (
     RefundPayment,
     VoidPayment,
 )
-from shopcore.shared.messages import Message
+from shopcore.shared.messages import Command
 from shopcore.shared.money import Money
+
+Result = TypeVar("Result")
 
 
 class Sender(Protocol):
-    async def handle(self, message: Message) -> Any: ...
+    async def handle(self, message: Command[Result]) -> Result: ...
 
 
 class CartLink:
@@ -37,7 +42,7 @@ class CartLink:
         self._bus = bus
 
     async def claim(self, cart_id: str, customer_id: str, order_id: str) -> CartContents:
-        lines: CheckoutLines = await self._bus.handle(
+        lines = await self._bus.handle(
             BeginCheckout(cart_id=cart_id, customer_id=customer_id, order_id=order_id)
         )
         return CartContents(currency=lines.currency, lines=lines.lines)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import msgspec
 
-from shopcore.cart.model import CartAccess
+from shopcore.cart.model import Cart, CartAccess
+from shopcore.cart.results import CheckoutLines, OpenedCart
 from shopcore.shared.ids import new_id
 from shopcore.shared.messages import Command
 
 
-class CreateCart(Command, frozen=True, kw_only=True):
+class CreateCart(Command[OpenedCart], frozen=True, kw_only=True):
     """With a customer: that customer's open cart (made if missing). Without: a new anonymous
     cart, returned with its secret token."""
 
@@ -17,27 +18,27 @@ class CreateCart(Command, frozen=True, kw_only=True):
     cart_id: str = msgspec.field(default_factory=new_id)
 
 
-class AddCartItem(Command, frozen=True, kw_only=True):
+class AddCartItem(Command[Cart], frozen=True, kw_only=True):
     cart_id: str
     access: CartAccess
     sku: str
     quantity: int
 
 
-class ChangeCartItem(Command, frozen=True, kw_only=True):
+class ChangeCartItem(Command[Cart], frozen=True, kw_only=True):
     cart_id: str
     access: CartAccess
     sku: str
     quantity: int
 
 
-class RemoveCartItem(Command, frozen=True, kw_only=True):
+class RemoveCartItem(Command[Cart], frozen=True, kw_only=True):
     cart_id: str
     access: CartAccess
     sku: str
 
 
-class MergeCarts(Command, frozen=True, kw_only=True):
+class MergeCarts(Command[Cart], frozen=True, kw_only=True):
     """At login: move the anonymous cart (proved by its token) into the customer's cart."""
 
     customer_id: str
@@ -45,7 +46,7 @@ class MergeCarts(Command, frozen=True, kw_only=True):
     token: str
 
 
-class BeginCheckout(Command, frozen=True, kw_only=True):
+class BeginCheckout(Command[CheckoutLines], frozen=True, kw_only=True):
     """Hold the customer's cart for one checkout and hand over its lines. An order id that
     holds the cart already, or checked it out, is refused (AlreadyExists): a resubmission
     must not mistake the first attempt's hold for its own."""
@@ -55,11 +56,11 @@ class BeginCheckout(Command, frozen=True, kw_only=True):
     order_id: str
 
 
-class CompleteCheckout(Command, frozen=True, kw_only=True):
+class CompleteCheckout(Command[Cart], frozen=True, kw_only=True):
     cart_id: str
     order_id: str
 
 
-class AbandonCheckout(Command, frozen=True, kw_only=True):
+class AbandonCheckout(Command[Cart], frozen=True, kw_only=True):
     cart_id: str
     order_id: str

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import msgspec
-
 from shopcore.application.bus import CommandTable
 from shopcore.cart.commands import (
     AbandonCheckout,
@@ -19,18 +17,13 @@ from shopcore.cart.commands import (
 )
 from shopcore.cart.model import Cart, CartAccess, CartStatus, Quote, new_token
 from shopcore.cart.ports import CartUnitOfWork, CatalogQuotes
-from shopcore.cart.queries import CheckoutLines
+from shopcore.cart.results import CheckoutLines, OpenedCart
 from shopcore.shared import validation
 from shopcore.shared.clock import Clock
 from shopcore.shared.errors import InvalidInput, NotFound
 
 # As long as a stock reservation lives: a checkout older than that has died.
 CHECKOUT_HOLD = timedelta(minutes=15)
-
-
-class OpenedCart(msgspec.Struct, frozen=True, kw_only=True):
-    cart: Cart
-    token: str | None  # shown once, to the anonymous client that created the cart
 
 
 async def create_cart(
@@ -61,10 +54,10 @@ async def create_cart(
 
 
 async def add_cart_item(
-    command: AddCartItem, uow: CartUnitOfWork, clock: Clock, catalog: CatalogQuotes
+    command: AddCartItem, uow: CartUnitOfWork, clock: Clock, quotes: CatalogQuotes
 ) -> Cart:
     await _check_access(uow, command.cart_id, command.access)
-    quote = await _quote(catalog, command.sku)
+    quote = await _quote(quotes, command.sku)
     async with uow:
         cart = await _owned(uow, command.cart_id, command.access)
         cart.add(quote, command.quantity, clock.now())
@@ -73,10 +66,10 @@ async def add_cart_item(
 
 
 async def change_cart_item(
-    command: ChangeCartItem, uow: CartUnitOfWork, clock: Clock, catalog: CatalogQuotes
+    command: ChangeCartItem, uow: CartUnitOfWork, clock: Clock, quotes: CatalogQuotes
 ) -> Cart:
     await _check_access(uow, command.cart_id, command.access)
-    quote = await _quote(catalog, command.sku)
+    quote = await _quote(quotes, command.sku)
     async with uow:
         cart = await _owned(uow, command.cart_id, command.access)
         if cart.line(command.sku) is None:
@@ -98,20 +91,20 @@ async def merge_carts(
     command: MergeCarts,
     uow: CartUnitOfWork,
     clock: Clock,
-    catalog: CatalogQuotes,
+    quotes: CatalogQuotes,
     currency: str,
 ) -> Cart:
     async with uow:
         anonymous = await _owned(uow, command.anonymous_cart_id, CartAccess(token=command.token))
         skus = [line.sku for line in anonymous.lines]
-    quotes = await catalog.quotes(skus) if skus else {}
+    quoted = await quotes.quotes(skus) if skus else {}
     opened = await create_cart(CreateCart(customer_id=command.customer_id), uow, clock, currency)
     async with uow:
         anonymous = await _owned(uow, command.anonymous_cart_id, CartAccess(token=command.token))
         mine = await uow.carts.get(opened.cart.id)
         if mine is None:  # pragma: no cover - created a moment ago in this same flow
             raise NotFound(f"cart {opened.cart.id} not found")
-        mine.absorb(anonymous, quotes, clock.now())
+        mine.absorb(anonymous, quoted, clock.now())
         await uow.commit()
     return mine
 
@@ -153,9 +146,9 @@ async def _get(uow: CartUnitOfWork, cart_id: str) -> Cart:
     return cart
 
 
-async def _quote(catalog: CatalogQuotes, sku: str) -> Quote:
+async def _quote(quotes: CatalogQuotes, sku: str) -> Quote:
     validation.sku(sku)
-    quote = (await catalog.quotes([sku])).get(sku)
+    quote = (await quotes.quotes([sku])).get(sku)
     if quote is None:
         raise InvalidInput(f"{sku} is not in the catalog")
     return quote

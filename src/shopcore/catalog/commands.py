@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import msgspec
 
-from shopcore.catalog.model import Variant
+from shopcore.catalog.model import Product, Variant
 from shopcore.shared.ids import new_id
 from shopcore.shared.messages import Command
 
 
-class CreateProduct(Command, frozen=True, kw_only=True):
+class CreateProduct(Command[Product], frozen=True, kw_only=True):
     name: str
     slug: str
     category: str
@@ -18,7 +18,7 @@ class CreateProduct(Command, frozen=True, kw_only=True):
     product_id: str = msgspec.field(default_factory=new_id)
 
 
-class UpdateProduct(Command, frozen=True, kw_only=True):
+class UpdateProduct(Command[Product], frozen=True, kw_only=True):
     product_id: str
     name: str | None = None
     slug: str | None = None
@@ -27,5 +27,5 @@ class UpdateProduct(Command, frozen=True, kw_only=True):
     variants: tuple[Variant, ...] | None = None
 
 
-class ArchiveProduct(Command, frozen=True, kw_only=True):
+class ArchiveProduct(Command[Product], frozen=True, kw_only=True):
     product_id: str

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import msgspec
 
+from shopcore.customers.model import Customer
+from shopcore.customers.sessions import SessionGrant
 from shopcore.shared.address import Address
 from shopcore.shared.ids import new_id
 from shopcore.shared.messages import Command
 
 
-class RegisterCustomer(Command, frozen=True, kw_only=True):
+class RegisterCustomer(Command[Customer], frozen=True, kw_only=True):
     email: str
     password: str
     name: str = ""
@@ -19,7 +21,7 @@ class RegisterCustomer(Command, frozen=True, kw_only=True):
         return f"RegisterCustomer(email={self.email!r}, customer_id={self.customer_id!r})"
 
 
-class Authenticate(Command, frozen=True, kw_only=True):
+class Authenticate(Command[Customer], frozen=True, kw_only=True):
     email: str
     password: str
 
@@ -27,7 +29,7 @@ class Authenticate(Command, frozen=True, kw_only=True):
         return f"Authenticate(email={self.email!r})"
 
 
-class EnsureStaff(Command, frozen=True, kw_only=True):
+class EnsureStaff(Command[Customer], frozen=True, kw_only=True):
     """Create a staff account, or promote the existing account with that email (idempotent)."""
 
     email: str
@@ -38,18 +40,18 @@ class EnsureStaff(Command, frozen=True, kw_only=True):
         return f"EnsureStaff(email={self.email!r})"
 
 
-class AddAddress(Command, frozen=True, kw_only=True):
+class AddAddress(Command[Customer], frozen=True, kw_only=True):
     customer_id: str
     address: Address
 
 
-class StartSession(Command, frozen=True, kw_only=True):
+class StartSession(Command[SessionGrant], frozen=True, kw_only=True):
     """Open a refresh session for a customer who has just authenticated."""
 
     customer_id: str
 
 
-class RotateSession(Command, frozen=True, kw_only=True):
+class RotateSession(Command[SessionGrant], frozen=True, kw_only=True):
     """Trade a refresh token for its successor; a spent token revokes its whole family."""
 
     refresh_token: str
@@ -58,7 +60,7 @@ class RotateSession(Command, frozen=True, kw_only=True):
         return "RotateSession(refresh_token=<redacted>)"
 
 
-class EndSession(Command, frozen=True, kw_only=True):
+class EndSession(Command[None], frozen=True, kw_only=True):
     """Log out: the token's family is revoked. Unknown or dead tokens are fine (idempotent)."""
 
     refresh_token: str

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from shopcore.inventory.model import DEFAULT_LOCATION
+from shopcore.inventory.model import DEFAULT_LOCATION, Reservation
 from shopcore.shared.messages import Command
 
 RESERVATION_TTL_SECONDS = 15 * 60
 
 
-class ReceiveStock(Command, frozen=True, kw_only=True):
+class ReceiveStock(Command[None], frozen=True, kw_only=True):
     sku: str
     quantity: int
     location: str = DEFAULT_LOCATION
     reason: str = "received"
 
 
-class AdjustStock(Command, frozen=True, kw_only=True):
+class AdjustStock(Command[None], frozen=True, kw_only=True):
     """A correction (count, damage, loss): `delta` may be negative; the reason is kept."""
 
     sku: str
@@ -24,7 +24,7 @@ class AdjustStock(Command, frozen=True, kw_only=True):
     location: str = DEFAULT_LOCATION
 
 
-class ReserveStock(Command, frozen=True, kw_only=True):
+class ReserveStock(Command[Reservation], frozen=True, kw_only=True):
     """Hold every line or none of them until the reservation expires."""
 
     reservation_id: str
@@ -32,22 +32,22 @@ class ReserveStock(Command, frozen=True, kw_only=True):
     ttl_seconds: int = RESERVATION_TTL_SECONDS
 
 
-class ReleaseReservation(Command, frozen=True, kw_only=True):
+class ReleaseReservation(Command[Reservation], frozen=True, kw_only=True):
     """Give the stock back, whether merely reserved or already allocated."""
 
     reservation_id: str
 
 
-class AllocateReservation(Command, frozen=True, kw_only=True):
+class AllocateReservation(Command[Reservation], frozen=True, kw_only=True):
     """Commit a reservation to a paid order; fails with OutOfStock if it expired and the stock
     has gone meanwhile (the shortfall after authorization)."""
 
     reservation_id: str
 
 
-class ShipReservation(Command, frozen=True, kw_only=True):
+class ShipReservation(Command[Reservation], frozen=True, kw_only=True):
     reservation_id: str
 
 
-class ExpireReservations(Command, frozen=True, kw_only=True):
+class ExpireReservations(Command[int], frozen=True, kw_only=True):
     limit: int = 500

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from shopcore.payments.model import Payment
 from shopcore.shared.messages import Command
 from shopcore.shared.money import Money
 
 
-class AuthorizePayment(Command, frozen=True, kw_only=True):
+class AuthorizePayment(Command[Payment], frozen=True, kw_only=True):
     payment_id: str
     order_id: str
     amount: Money
@@ -17,17 +18,17 @@ class AuthorizePayment(Command, frozen=True, kw_only=True):
         return f"AuthorizePayment(payment_id={self.payment_id!r}, order_id={self.order_id!r})"
 
 
-class CapturePayment(Command, frozen=True, kw_only=True):
+class CapturePayment(Command[Payment], frozen=True, kw_only=True):
     payment_id: str
     idempotency_key: str
 
 
-class VoidPayment(Command, frozen=True, kw_only=True):
+class VoidPayment(Command[Payment], frozen=True, kw_only=True):
     payment_id: str
     idempotency_key: str
 
 
-class RefundPayment(Command, frozen=True, kw_only=True):
+class RefundPayment(Command[Payment], frozen=True, kw_only=True):
     payment_id: str
     amount: Money
     idempotency_key: str

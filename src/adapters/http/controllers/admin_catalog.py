@@ -22,7 +22,6 @@ from adapters.http.schemas.carts import ID_PATTERN
 from adapters.http.schemas.catalog import PRODUCT_EXAMPLE, ProductOut
 from adapters.http.services import ApiServices
 from shopcore.catalog.commands import ArchiveProduct, CreateProduct, UpdateProduct
-from shopcore.catalog.model import Product
 
 ProductIdPath = Annotated[str, PathParameter(pattern=ID_PATTERN, description="the product's id")]
 
@@ -66,7 +65,7 @@ class AdminCatalogController(StaffController):
         services: NamedDependency[ApiServices],
         data: Annotated[ProductIn, Body(examples=[PRODUCT_IN_EXAMPLE])],
     ) -> Response[ProductOut]:
-        product: Product = await services.shop.handle(
+        product = await services.shop.handle(
             CreateProduct(
                 name=data.name,
                 slug=data.slug,
@@ -101,7 +100,7 @@ class AdminCatalogController(StaffController):
         product_id: ProductIdPath,
         data: Annotated[ProductPatch, Body(examples=[PRODUCT_PATCH_EXAMPLE])],
     ) -> ProductOut:
-        product: Product = await services.shop.handle(
+        product = await services.shop.handle(
             UpdateProduct(
                 product_id=product_id,
                 name=data.name,

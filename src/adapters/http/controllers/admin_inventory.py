@@ -156,7 +156,7 @@ async def _once(
     staff: Principal,
     sku: str,
     key: str | None,
-    command: Command,
+    command: Command[None],
 ) -> Response[Any]:
     await _known(services, sku)  # before the key is claimed: a 404 is not worth storing
 

@@ -31,7 +31,7 @@ from adapters.http.schemas.common import Cursor, Limit
 from adapters.http.security import Principal
 from adapters.http.services import ApiServices
 from shopcore.ordering.commands import RefundOrder, ShipOrder
-from shopcore.ordering.model import Order, OrderStatus
+from shopcore.ordering.model import OrderStatus
 from shopcore.ordering.queries import get_order, list_orders
 
 OrderIdPath = Annotated[str, PathParameter(pattern=ID_PATTERN, description="the order's id")]
@@ -131,7 +131,7 @@ class AdminOrdersController(StaffController):
     async def ship(
         self, services: NamedDependency[ApiServices], order_id: OrderIdPath
     ) -> StaffOrderOut:
-        order: Order = await services.shop.handle(ShipOrder(order_id=order_id))
+        order = await services.shop.handle(ShipOrder(order_id=order_id))
         return StaffOrderOut.of_order(order)
 
     @post(
@@ -184,7 +184,7 @@ class AdminOrdersController(StaffController):
                 amount=data.amount.to_money(),
                 idempotency_key=str(idempotency_key),
             )
-            order: Order = await services.shop.handle(command)
+            order = await services.shop.handle(command)
             return Response(StaffOrderOut.of_order(order), status_code=201)
 
         return await run_once(

@@ -100,10 +100,8 @@ class AuthController(Controller):
             ),
         ],
     ) -> TokenPair:
-        customer: Customer = await shop.handle(
-            Authenticate(email=data.email, password=data.password)
-        )
-        grant: SessionGrant = await shop.handle(StartSession(customer_id=customer.id))
+        customer = await shop.handle(Authenticate(email=data.email, password=data.password))
+        grant = await shop.handle(StartSession(customer_id=customer.id))
         return token_pair(request, shop, grant)
 
     @post(
@@ -128,7 +126,7 @@ class AuthController(Controller):
         shop: NamedDependency[Shop],
         data: Annotated[RefreshIn, Body(examples=REFRESH_EXAMPLE)],
     ) -> TokenPair:
-        grant: SessionGrant = await shop.handle(RotateSession(refresh_token=data.refresh_token))
+        grant = await shop.handle(RotateSession(refresh_token=data.refresh_token))
         return token_pair(request, shop, grant)
 
     @post(

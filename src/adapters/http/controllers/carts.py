@@ -35,8 +35,7 @@ from shopcore.cart.commands import (
     MergeCarts,
     RemoveCartItem,
 )
-from shopcore.cart.handlers import OpenedCart
-from shopcore.cart.model import Cart, CartAccess
+from shopcore.cart.model import CartAccess
 from shopcore.cart.queries import get_cart
 
 _MONEY = {"amount": 2400, "currency": "EUR"}
@@ -142,7 +141,7 @@ class CartsController(Controller):
         self, shop: NamedDependency[Shop], principal: NamedDependency[Principal | None]
     ) -> Response[CartOut]:
         command = CreateCart(customer_id=None if principal is None else principal.customer_id)
-        opened: OpenedCart = await shop.handle(command)
+        opened = await shop.handle(command)
         made = opened.cart.id == command.cart_id
         headers = {CART_TOKEN_HEADER: opened.token} if opened.token is not None else None
         return Response(
@@ -195,7 +194,7 @@ class CartsController(Controller):
         ],
         cart_token: CartTokenHeader = None,
     ) -> CartOut:
-        cart: Cart = await shop.handle(
+        cart = await shop.handle(
             AddCartItem(
                 cart_id=cart_id,
                 access=access(principal, cart_token),
@@ -222,7 +221,7 @@ class CartsController(Controller):
         data: Annotated[CartQuantityIn, Body(examples=[Example(value={"quantity": 3})])],
         cart_token: CartTokenHeader = None,
     ) -> CartOut:
-        cart: Cart = await shop.handle(
+        cart = await shop.handle(
             ChangeCartItem(
                 cart_id=cart_id,
                 access=access(principal, cart_token),
@@ -248,7 +247,7 @@ class CartsController(Controller):
         sku: SkuPath,
         cart_token: CartTokenHeader = None,
     ) -> CartOut:
-        cart: Cart = await shop.handle(
+        cart = await shop.handle(
             RemoveCartItem(cart_id=cart_id, access=access(principal, cart_token), sku=sku)
         )
         return CartOut.of(cart)
@@ -275,7 +274,7 @@ class CartsController(Controller):
             raise NotAuthorizedException("merging a cart needs an access token")
         if cart_token is None:
             raise NotFoundException(f"cart {cart_id} not found")
-        cart: Cart = await shop.handle(
+        cart = await shop.handle(
             MergeCarts(
                 customer_id=principal.customer_id, anonymous_cart_id=cart_id, token=cart_token
             )

@@ -17,7 +17,6 @@ from adapters.http.security import Principal, required_principal
 from adapters.http.throttling import limited
 from shopcore.bootstrap import Shop
 from shopcore.customers.commands import RegisterCustomer
-from shopcore.customers.model import Customer
 from shopcore.customers.queries import get_customer
 
 
@@ -80,7 +79,7 @@ class CustomersController(Controller):
             ),
         ],
     ) -> CustomerOut:
-        customer: Customer = await shop.handle(
+        customer = await shop.handle(
             RegisterCustomer(email=data.email, password=data.password, name=data.name)
         )
         return CustomerOut.of(customer)

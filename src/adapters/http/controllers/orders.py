@@ -29,7 +29,6 @@ from adapters.http.schemas.orders import (
 from adapters.http.security import Principal, required_principal
 from adapters.http.services import ApiServices
 from shopcore.ordering.commands import CancelOrder
-from shopcore.ordering.model import Order
 from shopcore.ordering.queries import get_order, list_orders
 
 NO_ORDER = problem(404, "not-found", "No such order, or not the caller's")
@@ -152,7 +151,7 @@ class OrdersController(Controller):
         idempotency_key: OptionalIdempotencyKey = None,
     ) -> Response[Any]:
         async def cancel() -> Response[OrderOut]:
-            order: Order = await services.shop.handle(
+            order = await services.shop.handle(
                 CancelOrder(order_id=order_id, customer_id=principal.customer_id)
             )
             return Response(OrderOut.of(order), status_code=200)
