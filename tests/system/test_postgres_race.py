@@ -7,8 +7,10 @@ import asyncio
 import multiprocessing
 import random
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing.managers import SyncManager
 from typing import Any
 
 import pytest
@@ -36,31 +38,47 @@ async def shop(postgres_url: str) -> AsyncIterator[tuple[ShopDriver, AsyncEngine
     await engine.dispose()
 
 
-async def _race(
-    engine: AsyncEngine, job: Callable[..., dict], arguments: list[tuple[Any, ...]]
-) -> tuple[list[dict], int]:
-    """Run `job(url..., barrier)` in each process while watching the lowest availability."""
+@dataclass(frozen=True)
+class Racers:
+    """The OS processes that race, started once for the module: spawning 4 interpreters that
+    import the shop took longer than a race itself. Every race hands each process one job
+    (a process stays at the race's barrier until all 4 arrived, so it takes no second job)."""
+
+    pool: ProcessPoolExecutor
+    manager: SyncManager
+
+
+@pytest.fixture(scope="module")
+def racers() -> Iterator[Racers]:
     context = multiprocessing.get_context("spawn")
     with context.Manager() as manager, ProcessPoolExecutor(PROCESSES, mp_context=context) as pool:
-        barrier = manager.Barrier(PROCESSES)
-        loop = asyncio.get_running_loop()
-        futures = [loop.run_in_executor(pool, job, *args, barrier) for args in arguments]
-        lowest = 0
-        running = asyncio.gather(*futures)
-        while not running.done():
-            async with engine.connect() as connection:
-                seen = await connection.scalar(
-                    select(
-                        func.min(
-                            stock_levels.c.on_hand
-                            - stock_levels.c.reserved
-                            - stock_levels.c.allocated
-                        )
+        yield Racers(pool, manager)
+
+
+async def _race(
+    racers: Racers,
+    engine: AsyncEngine,
+    job: Callable[..., dict],
+    arguments: list[tuple[Any, ...]],
+) -> tuple[list[dict], int]:
+    """Run `job(url..., barrier)` in each process while watching the lowest availability."""
+    barrier = racers.manager.Barrier(PROCESSES)
+    loop = asyncio.get_running_loop()
+    futures = [loop.run_in_executor(racers.pool, job, *args, barrier) for args in arguments]
+    lowest = 0
+    running = asyncio.gather(*futures)
+    while not running.done():
+        async with engine.connect() as connection:
+            seen = await connection.scalar(
+                select(
+                    func.min(
+                        stock_levels.c.on_hand - stock_levels.c.reserved - stock_levels.c.allocated
                     )
                 )
-            lowest = min(lowest, seen if seen is not None else 0)
-            await asyncio.wait([running], timeout=0.05)
-        return await running, lowest
+            )
+        lowest = min(lowest, seen if seen is not None else 0)
+        await asyncio.wait([running], timeout=0.05)
+    return await running, lowest
 
 
 async def _level(engine: AsyncEngine, sku: str) -> tuple[int, int, int]:
@@ -84,13 +102,14 @@ def _assert_only_out_of_stock(outcomes: list[dict]) -> None:
 
 
 async def test_200_buyers_in_4_processes_share_100_units_exactly(
-    postgres_url: str, shop: tuple[ShopDriver, AsyncEngine]
+    postgres_url: str, shop: tuple[ShopDriver, AsyncEngine], racers: Racers
 ) -> None:
     driver, engine = shop
     await driver.product("RACE-1", price=1000)
     await driver.receive("RACE-1", 100)
     carts = [[("RACE-1", 1)] for _ in range(TASKS)]
     results, lowest = await _race(
+        racers,
         engine,
         race_worker.checkout_race,
         [(postgres_url, process, carts) for process in range(PROCESSES)],
@@ -108,7 +127,7 @@ async def test_200_buyers_in_4_processes_share_100_units_exactly(
 
 
 async def test_three_line_carts_over_overlapping_skus_in_random_order_never_oversell(
-    postgres_url: str, shop: tuple[ShopDriver, AsyncEngine]
+    postgres_url: str, shop: tuple[ShopDriver, AsyncEngine], racers: Racers
 ) -> None:
     driver, engine = shop
     skus = [f"MIX-{n}" for n in range(5)]
@@ -125,6 +144,7 @@ async def test_three_line_carts_over_overlapping_skus_in_random_order_never_over
         for _ in range(PROCESSES)
     ]
     results, lowest = await _race(
+        racers,
         engine,
         race_worker.checkout_race,
         [(postgres_url, process, plans[process]) for process in range(PROCESSES)],
@@ -149,12 +169,13 @@ async def test_three_line_carts_over_overlapping_skus_in_random_order_never_over
 
 
 async def test_lapsed_reservations_are_never_sold_twice(
-    postgres_url: str, shop: tuple[ShopDriver, AsyncEngine]
+    postgres_url: str, shop: tuple[ShopDriver, AsyncEngine], racers: Racers
 ) -> None:
     driver, engine = shop
     await driver.product("LAPSE-1", price=500)
     await driver.receive("LAPSE-1", 100)
     results, lowest = await _race(
+        racers,
         engine,
         race_worker.expiry_race,
         [(postgres_url, process, "LAPSE-1", TASKS) for process in range(PROCESSES)],
