@@ -11,9 +11,9 @@ from litestar.stores.base import Store
 from adapters.http.config import HttpConfig
 from adapters.http.controllers.health import ReadinessCheck
 from adapters.http.security import TokenService
+from adapters.machinery.stock_feed import StockFeed
 from shopcore.application.idempotency import IdempotencyStore
 from shopcore.bootstrap import Shop
-from shopcore.inventory.feed import StockFeed
 
 
 @dataclass(frozen=True, kw_only=True)
