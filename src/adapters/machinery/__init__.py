@@ -10,7 +10,10 @@ and the core has no use for it, so it lives here:
 - `stock_feed`, `stock_fanout`: the StockFeed port, and the bounded per-subscription queues
   that both feeds fan their updates out through;
 - `outbox`, `outbox_relay`: the ports between the outbox and the event stream, and the loop
-  that relays committed events from one to the other.
+  that relays committed events from one to the other;
+- `single_flight`: concurrent misses of one key share one load;
+- `cached_reads`: cached response bodies, their ETags and tags, and the read side of the
+  catalog cache that the HTTP controllers call.
 
 What belongs here: asyncio, the standard library, msgspec records, and the core's own types
 (events, errors, ports). What does not: an I/O library of its own (no driver, framework or
