@@ -62,6 +62,8 @@ def build_app(settings: Settings, **overrides: object) -> Litestar:
     container.check_dependencies()
     config = http_config(settings, signing_key(settings))
     shop = container.shop()
+    # One cache object: the core's Ports invalidate it, the HTTP controllers read through it.
+    catalog_cache = container.catalog_cache()
     readiness: list[tuple[str, Any]] = []
     on_startup: list[Any] = []
     on_shutdown: list[Any] = []
@@ -98,9 +100,8 @@ def build_app(settings: Settings, **overrides: object) -> Litestar:
             await redis.ping()
 
         readiness.append(("redis", redis_ping))
-        cache = container.catalog_cache()
-        if isinstance(cache, RedisCatalogCache):  # stops listening before the client closes
-            on_shutdown.append(cache.close)
+        if isinstance(catalog_cache, RedisCatalogCache):  # stops listening before the client closes
+            on_shutdown.append(catalog_cache.close)
         on_shutdown.append(redis.aclose)
     services = ApiServices(
         shop=shop,
@@ -116,6 +117,7 @@ def build_app(settings: Settings, **overrides: object) -> Litestar:
         on_startup=on_startup,
         on_shutdown=on_shutdown,
         store_factory=store_factory,
+        catalog_reads=catalog_cache,
         stock_feed=feed,
     )
     return create_app(services)

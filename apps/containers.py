@@ -24,6 +24,7 @@ from redis.asyncio import Redis
 from adapters.bridges import in_process_links
 from adapters.db.engine import create_engine
 from adapters.db.unit_of_work import SqlUnitOfWork
+from adapters.machinery.cached_reads import UncachedReads
 from adapters.memory.catalog_cache import MemoryCatalogCache
 from adapters.memory.clock import SystemClock
 from adapters.memory.notifier import LogNotifier
@@ -43,7 +44,6 @@ from adapters.policies.tax import EU_STANDARD_RATES, CountryTax
 from adapters.security.argon2_hasher import Argon2Hasher
 from apps.settings import Settings
 from shopcore.bootstrap import Ports, Shop, bootstrap
-from shopcore.catalog.ports import NoCatalogCache
 from shopcore.shared.money import Money
 
 
@@ -138,7 +138,7 @@ class ShopContainer(containers.DeclarativeContainer):
     )
     catalog_cache: providers.Provider[Any] = providers.Selector(
         providers.Callable(_catalog_cache, settings),
-        none=providers.Singleton(NoCatalogCache),
+        none=providers.Singleton(UncachedReads),
         in_process=providers.Singleton(
             MemoryCatalogCache, ttl_seconds=settings.provided.catalog_cache_seconds
         ),

@@ -29,6 +29,7 @@ from sqlalchemy.engine import make_url
 
 from adapters.db.outbox import SqlOutboxSource
 from adapters.db.outbox_wakeup import OutboxWakeup
+from adapters.machinery.outbox_relay import OutboxRelay
 from adapters.messaging.connection import connect
 from adapters.messaging.consumer import ConsumerSettings, StreamConsumer
 from adapters.messaging.streams import EventStreams, RedisStreamPublisher
@@ -36,7 +37,6 @@ from apps.containers import ShopContainer
 from apps.database import prepare
 from apps.settings import Settings
 from shopcore.application.groups import GroupDelivery
-from shopcore.application.relay import OutboxRelay
 from shopcore.bootstrap import Shop
 from shopcore.inventory.commands import ExpireReservations
 

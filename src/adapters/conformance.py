@@ -7,13 +7,22 @@ from its Protocol would only show up at run time.
 from __future__ import annotations
 
 from adapters.bridges.links import CartLink, CatalogLink, ContactsLink, PaymentsLink, StockLink
+from adapters.db.outbox import SqlOutboxSource
 from adapters.db.stock import SqlStockLedger
 from adapters.db.unit_of_work import SqlUnitOfWork
+from adapters.machinery.cached_reads import CatalogReads, UncachedReads
+from adapters.machinery.outbox import EventPublisher, OutboxSource
+from adapters.machinery.stock_feed import StockFeed
+from adapters.memory.catalog_cache import MemoryCatalogCache
 from adapters.memory.clock import ManualClock, SystemClock
 from adapters.memory.hasher import FastInsecureHasher
 from adapters.memory.notifier import LogNotifier, RecordingNotifier
 from adapters.memory.stock import MemoryStockLedger
+from adapters.memory.stock_feed import InProcessStockFeed
 from adapters.memory.unit_of_work import MemoryUnitOfWork
+from adapters.messaging.cache import RedisCatalogCache
+from adapters.messaging.stock_feed import RedisStockFeed
+from adapters.messaging.streams import RedisStreamPublisher
 from adapters.payments.simulated import SimulatedGateway
 from adapters.policies.discounts import NoDiscounts
 from adapters.policies.shipping import FlatRateShipping
@@ -21,6 +30,7 @@ from adapters.policies.tax import CountryTax
 from adapters.security.argon2_hasher import Argon2Hasher
 from shopcore.bootstrap import Links, ShopUnitOfWork
 from shopcore.cart.ports import CatalogQuotes
+from shopcore.catalog.ports import CatalogCache
 from shopcore.customers.ports import PasswordHasher
 from shopcore.inventory.ports import StockLedger
 from shopcore.ordering.ports import (
@@ -66,6 +76,23 @@ def policies(
     shipping: FlatRateShipping, tax: CountryTax, discounts: NoDiscounts
 ) -> tuple[ShippingPolicy, TaxPolicy, DiscountPolicy]:
     return (shipping, tax, discounts)
+
+
+def catalog_caches(
+    memory: MemoryCatalogCache, redis: RedisCatalogCache, uncached: UncachedReads
+) -> tuple[tuple[CatalogCache, CatalogReads], ...]:
+    """Each cache is one object on both sides: the core invalidates, the HTTP adapter reads."""
+    return ((memory, memory), (redis, redis), (uncached, uncached))
+
+
+def stock_feeds(in_process: InProcessStockFeed, redis: RedisStockFeed) -> tuple[StockFeed, ...]:
+    return (in_process, redis)
+
+
+def outbox(
+    source: SqlOutboxSource, publisher: RedisStreamPublisher
+) -> tuple[OutboxSource, EventPublisher]:
+    return (source, publisher)
 
 
 def links(

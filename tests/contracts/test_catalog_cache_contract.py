@@ -1,5 +1,8 @@
-"""The CatalogCache contract, for the in-process cache and the Redis one: hits and misses,
-ETags, what each change drops, a load that races a change, and stampedes."""
+"""The catalog cache contract, for the in-process cache and the Redis one: hits and misses,
+ETags, what each change drops, a load that races a change, and stampedes.
+
+A catalog cache is both ports at once: the HTTP controllers read through it (`CatalogReads`),
+the core drops from it (`CatalogCache`)."""
 
 from __future__ import annotations
 
@@ -7,15 +10,20 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import pytest
 from redis.asyncio import Redis
 
+from adapters.machinery.cached_reads import CatalogRead, CatalogReads, UncachedReads, etag_of
 from adapters.memory.catalog_cache import MemoryCatalogCache
 from adapters.messaging.cache import RedisCatalogCache
-from shopcore.catalog.caching import CatalogRead, etag_of
-from shopcore.catalog.ports import CatalogCache, NoCatalogCache
+from shopcore.catalog.ports import CatalogCache
 from tests.support.redis import delete_prefix, require_redis, unique_prefix
+
+
+class ReadAndDrop(CatalogReads, CatalogCache, Protocol):
+    """What every catalog cache is: read by the HTTP adapter, invalidated by the core."""
 
 
 @dataclass
@@ -88,7 +96,7 @@ async def listening(cache: RedisCatalogCache) -> RedisCatalogCache:
         pytest.param("redis-near", marks=pytest.mark.redis),
     ]
 )
-async def cache(request: pytest.FixtureRequest) -> AsyncIterator[CatalogCache]:
+async def cache(request: pytest.FixtureRequest) -> AsyncIterator[ReadAndDrop]:
     if request.param == "memory":
         yield MemoryCatalogCache(ttl_seconds=60)
         return
@@ -103,7 +111,7 @@ async def processes() -> AsyncIterator[tuple[RedisCatalogCache, RedisCatalogCach
         yield pair
 
 
-async def test_a_miss_loads_and_a_hit_does_not(cache: CatalogCache) -> None:
+async def test_a_miss_loads_and_a_hit_does_not(cache: ReadAndDrop) -> None:
     load = Loader(detail("p1", "A"))
 
     first = await cache.read("detail:p1", load)
@@ -116,14 +124,14 @@ async def test_a_miss_loads_and_a_hit_does_not(cache: CatalogCache) -> None:
     assert first.etag.startswith('"') and first.etag.endswith('"')
 
 
-async def test_different_bodies_have_different_etags(cache: CatalogCache) -> None:
+async def test_different_bodies_have_different_etags(cache: ReadAndDrop) -> None:
     one = await cache.read("a", Loader(detail("p1", body=b'{"x":1}')))
     two = await cache.read("b", Loader(detail("p2", body=b'{"x":2}')))
 
     assert one.etag != two.etag
 
 
-async def test_a_product_change_drops_its_details_and_every_listing(cache: CatalogCache) -> None:
+async def test_a_product_change_drops_its_details_and_every_listing(cache: ReadAndDrop) -> None:
     by_id, by_slug, other = (
         Loader(detail("p1", "A")),
         Loader(detail("p1", "A")),
@@ -146,7 +154,7 @@ async def test_a_product_change_drops_its_details_and_every_listing(cache: Catal
 
 
 async def test_a_stock_change_drops_the_details_showing_the_sku_and_no_listing(
-    cache: CatalogCache,
+    cache: ReadAndDrop,
 ) -> None:
     shows_a, shows_b, page = (
         Loader(detail("p1", "A", "B")),
@@ -165,7 +173,7 @@ async def test_a_stock_change_drops_the_details_showing_the_sku_and_no_listing(
     assert (shows_a.calls, shows_b.calls, page.calls) == (2, 1, 1)
 
 
-async def test_a_load_that_raced_a_change_is_served_but_not_kept(cache: CatalogCache) -> None:
+async def test_a_load_that_raced_a_change_is_served_but_not_kept(cache: ReadAndDrop) -> None:
     slow = Loader(detail("p1", "A"), gate=asyncio.Event())
     reading = asyncio.create_task(cache.read("detail:p1", slow))
     await slow.started.wait()
@@ -182,7 +190,7 @@ async def test_a_load_that_raced_a_change_is_served_but_not_kept(cache: CatalogC
 
 
 async def test_a_change_to_something_else_does_not_stop_a_load_being_kept(
-    cache: CatalogCache,
+    cache: ReadAndDrop,
 ) -> None:
     slow = Loader(detail("p1", "A"), gate=asyncio.Event())
     reading = asyncio.create_task(cache.read("detail:p1", slow))
@@ -197,7 +205,7 @@ async def test_a_change_to_something_else_does_not_stop_a_load_being_kept(
     assert slow.calls == 1
 
 
-async def test_concurrent_misses_of_one_key_load_once(cache: CatalogCache) -> None:
+async def test_concurrent_misses_of_one_key_load_once(cache: ReadAndDrop) -> None:
     load = Loader(detail("p1", "A"), gate=asyncio.Event())
 
     readers = [asyncio.create_task(cache.read("detail:p1", load)) for _ in range(50)]
@@ -247,7 +255,7 @@ async def test_a_change_seen_by_one_process_drops_the_entry_for_all(
     assert load.calls == 2
 
 
-async def test_a_failed_load_keeps_nothing_and_reaches_every_waiter(cache: CatalogCache) -> None:
+async def test_a_failed_load_keeps_nothing_and_reaches_every_waiter(cache: ReadAndDrop) -> None:
     calls = 0
 
     async def failing() -> CatalogRead:
@@ -269,7 +277,7 @@ async def test_a_failed_load_keeps_nothing_and_reaches_every_waiter(cache: Catal
 
 async def test_the_null_cache_always_loads() -> None:
     load = Loader(detail("p1", "A"))
-    cache = NoCatalogCache()
+    cache = UncachedReads()
 
     first = await cache.read("detail:p1", load)
     await cache.read("detail:p1", load)

@@ -62,7 +62,7 @@ class SharedApi:
     async def fresh(self) -> Api:
         await delete_every_row(self.side.engine())
         services: ApiServices = self.app.state["services"]
-        cache = services.shop.ports.catalog_cache
+        cache = services.catalog_reads
         if isinstance(cache, MemoryCatalogCache):
             cache.clear()
         self.gateway.reset()

@@ -10,7 +10,7 @@ import msgspec
 from litestar.testing import AsyncTestClient
 
 from adapters.http.schemas.catalog import ProductOut, ProductPage
-from shopcore.catalog.ports import NoCatalogCache
+from adapters.machinery.cached_reads import UncachedReads
 from shopcore.customers.model import Customer
 from tests.support.api import Api, api_app, test_settings
 from tests.support.storefront import bought
@@ -97,7 +97,7 @@ async def test_cached_bodies_are_the_bytes_the_uncached_handler_sends(api: Api) 
     product = await api.product("ETAG-D1", "ETAG-D2", stock=4)
     uncached_app, _, side = api_app(test_settings(api.database_url, catalog_cache_seconds=0))
     await side.engine().dispose()
-    assert isinstance(uncached_app.state["services"].shop.ports.catalog_cache, NoCatalogCache)
+    assert isinstance(uncached_app.state["services"].catalog_reads, UncachedReads)
 
     miss = await api.client.get(f"/v1/products/{product.id}")
     hit = await api.client.get(f"/v1/products/{product.id}")

@@ -10,8 +10,8 @@ import msgspec
 import pytest
 
 from adapters.db.outbox import event_type
+from adapters.machinery.outbox import OutboxEntry
 from adapters.messaging.codec import UndecodableEntry, decode_event, entry_fields, event_fields
-from shopcore.application.outbox import OutboxEntry
 from shopcore.event_types import EVENT_TYPES
 from shopcore.shared.messages import Event
 from shopcore.shared.money import Money

@@ -14,9 +14,9 @@ from sqlalchemy import text
 
 from adapters.db.outbox import SqlOutboxSource, write_outbox
 from adapters.db.outbox_wakeup import OutboxWakeup, asyncpg_connect_args
+from adapters.machinery.outbox_relay import OutboxRelay
 from adapters.messaging.codec import decode_event
 from adapters.messaging.streams import RedisStreamPublisher
-from shopcore.application.relay import OutboxRelay
 from shopcore.shared.messages import Event
 from tests.messaging.helpers import until
 from tests.support.effects import product_created

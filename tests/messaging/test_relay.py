@@ -14,12 +14,12 @@ from sqlalchemy import select, update
 
 from adapters.db.outbox import SqlOutboxSource
 from adapters.db.tables import outbox
+from adapters.machinery.outbox import OutboxClaim, OutboxEntry
+from adapters.machinery.outbox_relay import OutboxRelay
 from adapters.messaging.codec import decode_event
 from adapters.messaging.consumer import ConsumerSettings, StreamConsumer
 from adapters.messaging.streams import RedisStreamPublisher
 from shopcore.application.groups import GroupDelivery
-from shopcore.application.outbox import OutboxClaim, OutboxEntry
-from shopcore.application.relay import OutboxRelay
 from shopcore.catalog.events import ProductCreated
 from shopcore.shared.messages import Event
 from tests.messaging.helpers import until

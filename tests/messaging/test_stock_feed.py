@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from adapters.machinery.stock_fanout import StockSubscription
 from adapters.messaging.stock_feed import RedisStockFeed
 from shopcore.catalog.events import ProductCreated
 from shopcore.inventory.events import StockChanged
-from shopcore.inventory.feed import StockSubscription
 from shopcore.shared.errors import Busy
 from tests.messaging.helpers import publish, until
 from tests.support.messaging import Bed

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from adapters.machinery.outbox import OutboxEntry
 from adapters.messaging.codec import event_fields
 from adapters.messaging.streams import RedisStreamPublisher
 from adapters.messaging.trimming import needed_floor, trim_stream
-from shopcore.application.outbox import OutboxEntry
 from tests.messaging.helpers import publish
 from tests.support.effects import product_created
 from tests.support.messaging import Bed

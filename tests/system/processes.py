@@ -25,12 +25,12 @@ from typing import Any
 from adapters.db.engine import create_engine
 from adapters.db.outbox import SqlOutboxSource
 from adapters.db.unit_of_work import SqlUnitOfWork
+from adapters.machinery.outbox import OutboxEntry
+from adapters.machinery.outbox_relay import OutboxRelay
 from adapters.messaging.connection import connect
 from adapters.messaging.consumer import ConsumerSettings, StreamConsumer
 from adapters.messaging.streams import EventStreams, RedisStreamPublisher
 from shopcore.application.groups import GroupDelivery
-from shopcore.application.outbox import OutboxEntry
-from shopcore.application.relay import OutboxRelay
 from shopcore.catalog.events import ProductCreated
 from shopcore.inventory.model import DEFAULT_LOCATION, MovementKind, StockMovement
 

@@ -24,10 +24,10 @@ from sqlalchemy import func, select
 
 from adapters.db.outbox import SqlOutboxSource
 from adapters.db.tables import processed_events
+from adapters.machinery.outbox_relay import OutboxRelay
 from adapters.messaging.consumer import ConsumerSettings, StreamConsumer
 from adapters.messaging.streams import RedisStreamPublisher
 from shopcore.application.groups import GroupDelivery
-from shopcore.application.relay import OutboxRelay
 from shopcore.catalog.events import ProductCreated
 from shopcore.shared.messages import Event
 from tests.messaging.helpers import pending, publish, running, until

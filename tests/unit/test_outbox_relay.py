@@ -11,8 +11,8 @@ from datetime import timedelta
 
 import pytest
 
-from shopcore.application.outbox import OutboxEntry
-from shopcore.application.relay import OutboxRelay
+from adapters.machinery.outbox import OutboxEntry
+from adapters.machinery.outbox_relay import OutboxRelay
 
 
 def _entries(count: int) -> list[OutboxEntry]:

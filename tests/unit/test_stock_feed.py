@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from adapters.machinery.stock_fanout import StockSubscription, SubscriptionEnded
 from adapters.memory.clock import ManualClock
 from adapters.memory.stock_feed import InProcessStockFeed
 from shopcore.inventory.events import StockChanged
-from shopcore.inventory.feed import StockSubscription, SubscriptionEnded
 from tests.support.driver import ShopDriver
 
 AT = datetime(2026, 1, 1, 12, tzinfo=UTC)

@@ -29,7 +29,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.db.tables import outbox
-from shopcore.application.outbox import OutboxClaim, OutboxEntry
+from adapters.machinery.outbox import OutboxClaim, OutboxEntry
 from shopcore.shared.messages import Event
 
 _encoder = msgspec.json.Encoder()

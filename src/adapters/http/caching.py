@@ -16,7 +16,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter
 from litestar.serialization import encode_json
 
-from shopcore.catalog.caching import Cached
+from adapters.machinery.cached_reads import Cached
 
 IfNoneMatch = Annotated[
     str | None,

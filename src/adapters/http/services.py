@@ -11,9 +11,10 @@ from litestar.stores.base import Store
 from adapters.http.config import HttpConfig
 from adapters.http.controllers.health import ReadinessCheck
 from adapters.http.security import TokenService
+from adapters.machinery.cached_reads import CatalogReads, UncachedReads
+from adapters.machinery.stock_feed import StockFeed
 from shopcore.application.idempotency import IdempotencyStore
 from shopcore.bootstrap import Shop
-from shopcore.inventory.feed import StockFeed
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,5 +29,7 @@ class ApiServices:
     on_startup: Sequence[Callable[[], Awaitable[None]]] = ()
     on_shutdown: Sequence[Callable[[], Awaitable[None]]] = ()
     extra_controllers: Sequence[Any] = field(default_factory=tuple)
+    # Product lists and details: the same cache object the core's Ports invalidates.
+    catalog_reads: CatalogReads = field(default_factory=UncachedReads)
     # Live stock for GET /v1/inventory/stream; None: that endpoint answers 503.
     stock_feed: StockFeed | None = None

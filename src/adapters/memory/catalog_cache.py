@@ -15,8 +15,8 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from shopcore.application.single_flight import SingleFlight
-from shopcore.catalog.caching import Cached, CatalogRead, cached, dropped_by, tags_of
+from adapters.machinery.cached_reads import Cached, CatalogRead, cached, dropped_by, tags_of
+from adapters.machinery.single_flight import SingleFlight
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ import secrets
 from collections import deque
 from collections.abc import Collection
 
+from adapters.machinery.stock_fanout import StockFanOut, StockSubscription, StockUpdate
 from shopcore.inventory.events import StockChanged
-from shopcore.inventory.feed import StockFanOut, StockSubscription, StockUpdate
 from shopcore.shared.clock import Clock
 
 _POSITION = re.compile(r"^([0-9a-f]{8}):([0-9]{1,18})$")

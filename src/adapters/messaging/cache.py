@@ -4,7 +4,7 @@ Keys, under `<namespace>:catalog:`:
 - `entry:<key>`   the ETag, a newline, the entry's tags (a JSON list), a newline, then the
                   response body; expires after `ttl_seconds` (a safety net: invalidation is
                   what keeps entries fresh);
-- `tag:<tag>`     the set of entry keys filed under a tag (`caching.py`);
+- `tag:<tag>`     the set of entry keys filed under a tag (`adapters.machinery.cached_reads`);
 - `clock`         a counter every invalidation increments;
 - `dropped:<tag>` the counter value of the tag's last invalidation (kept a minute);
 - `lock:<key>`    held by the process loading an entry.
@@ -44,8 +44,16 @@ import msgspec
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from shopcore.application.single_flight import SingleFlight
-from shopcore.catalog.caching import Cached, CatalogRead, cached, dropped_by, filed_as, tags_of
+from adapters.machinery.cached_reads import (
+    Cached,
+    CatalogRead,
+    CatalogReads,
+    cached,
+    dropped_by,
+    filed_as,
+    tags_of,
+)
+from adapters.machinery.single_flight import SingleFlight
 
 logger = logging.getLogger("shopcore.catalog_cache")
 
@@ -83,11 +91,9 @@ return 0
 """
 
 
-class NearCache(Protocol):
+class NearCache(CatalogReads, Protocol):
     """A process's own cache in front of Redis (`MemoryCatalogCache`, given by the composition
     root): reads through it, drops by what changed, and can forget everything."""
-
-    async def read(self, key: str, load: Callable[[], Awaitable[CatalogRead]]) -> Cached: ...
 
     def drop(self, product_ids: Sequence[str], skus: Sequence[str]) -> None: ...
 

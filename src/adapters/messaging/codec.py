@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import msgspec
 
-from shopcore.application.outbox import OutboxEntry
+from adapters.machinery.outbox import OutboxEntry
 from shopcore.event_types import AnyEvent
 from shopcore.shared.messages import Event
 

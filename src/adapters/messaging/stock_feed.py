@@ -31,11 +31,11 @@ from datetime import UTC, datetime
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from adapters.machinery.stock_fanout import StockFanOut, StockSubscription, StockUpdate
 from adapters.messaging.codec import Fields, UndecodableEntry, decode_event
 from adapters.messaging.streams import EventStreams
 from adapters.messaging.trimming import stream_id
 from shopcore.inventory.events import StockChanged
-from shopcore.inventory.feed import StockFanOut, StockSubscription, StockUpdate
 from shopcore.shared.errors import Busy
 
 logger = logging.getLogger("shopcore.stock_feed")

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from adapters.machinery.outbox import OutboxEntry
 from adapters.messaging.codec import entry_fields
 from adapters.messaging.trimming import trim_stream
-from shopcore.application.outbox import OutboxEntry
 
 logger = logging.getLogger("shopcore.streams")
 

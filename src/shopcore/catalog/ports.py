@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
 import msgspec
 
 from shopcore.application.unit_of_work import UnitOfWork
-from shopcore.catalog.caching import Cached, CatalogRead, cached
 from shopcore.catalog.model import Product
 
 
@@ -50,25 +49,21 @@ class CatalogUnitOfWork(UnitOfWork, Protocol):
 
 
 class CatalogCache(Protocol):
-    """Cached catalog reads (product lists and details), dropped when what they show changes
-    (`caching.py` says what drops what).
+    """What the catalog needs of a cache of its reads (product lists and details): to drop
+    what a change makes stale. Reading cached bodies is the HTTP adapter's business
+    (`adapters.machinery.cached_reads` says what is cached and what drops what); the core only
+    says what changed.
 
     Invalidation is idempotent by nature, so its handlers need no processed-event record."""
 
-    async def read(self, key: str, load: Callable[[], Awaitable[CatalogRead]]) -> Cached:
-        """The body cached under `key`, else `load()`ed (once, however many ask at the same
-        time) and kept unless what it shows changed while it was loading. Exceptions from
-        `load` propagate and nothing is kept."""
+    async def invalidate(self, product_ids: Sequence[str], skus: Sequence[str]) -> None:
+        """Drop what shows these products' content (their details and every list page) or
+        these SKUs' availability (their products' details)."""
         ...
-
-    async def invalidate(self, product_ids: Sequence[str], skus: Sequence[str]) -> None: ...
 
 
 class NoCatalogCache:
-    """No cache: every read loads (SHOPCORE_CATALOG_CACHE_SECONDS=0, and library use)."""
-
-    async def read(self, key: str, load: Callable[[], Awaitable[CatalogRead]]) -> Cached:
-        return cached(await load())
+    """No cache, nothing to drop (the default of `Ports`, for library use)."""
 
     async def invalidate(self, product_ids: Sequence[str], skus: Sequence[str]) -> None:
         return None

@@ -1,8 +1,8 @@
 """The storefront's catalog: listing and detail, served from the catalog cache.
 
 Both answers carry an `ETag`; a request whose `If-None-Match` names the current one gets a 304
-without a body. The cache (`CatalogCache`, chosen by the composition root) keeps the encoded
-body, so a hit costs neither a query nor an encoding.
+without a body. The cache (`ApiServices.catalog_reads`, chosen by the composition root) keeps
+the encoded body, so a hit costs neither a query nor an encoding.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from adapters.http.schemas.catalog import (
     ProductPage,
 )
 from adapters.http.schemas.common import Cursor, Limit
-from shopcore.bootstrap import Shop
-from shopcore.catalog.caching import CatalogRead
+from adapters.http.services import ApiServices
+from adapters.machinery.cached_reads import CatalogRead
 from shopcore.catalog.ports import ProductFilter
 from shopcore.catalog.queries import get_product, list_products
 from shopcore.inventory.queries import availability
@@ -60,7 +60,7 @@ class CatalogController(Controller):
     )
     async def list(
         self,
-        shop: NamedDependency[Shop],
+        services: NamedDependency[ApiServices],
         if_none_match: IfNoneMatch = None,
         limit: Limit = 20,
         cursor: Cursor = None,
@@ -69,6 +69,8 @@ class CatalogController(Controller):
         min_price: Annotated[int | None, QueryParameter(ge=0, le=10**12)] = None,
         max_price: Annotated[int | None, QueryParameter(ge=0, le=10**12)] = None,
     ) -> Response[bytes]:
+        shop = services.shop
+
         async def load() -> CatalogRead:
             page = await list_products(
                 shop.uow(),
@@ -84,7 +86,7 @@ class CatalogController(Controller):
             return CatalogRead(body=encode(body), listing=True)
 
         key = _listing_key(limit, cursor, q, category, min_price, max_price)
-        return conditional(await shop.ports.catalog_cache.read(key, load), if_none_match)
+        return conditional(await services.catalog_reads.read(key, load), if_none_match)
 
     @get(
         "/{product_id:str}",
@@ -104,10 +106,12 @@ class CatalogController(Controller):
     )
     async def detail(
         self,
-        shop: NamedDependency[Shop],
+        services: NamedDependency[ApiServices],
         product_id: Annotated[str, PathParameter(max_length=200)],
         if_none_match: IfNoneMatch = None,
     ) -> Response[bytes]:
+        shop = services.shop
+
         async def load() -> CatalogRead:
             product = await get_product(shop.uow(), product_id)
             if product is None:
@@ -121,4 +125,4 @@ class CatalogController(Controller):
             )
 
         key = f"detail:{product_id}"
-        return conditional(await shop.ports.catalog_cache.read(key, load), if_none_match)
+        return conditional(await services.catalog_reads.read(key, load), if_none_match)

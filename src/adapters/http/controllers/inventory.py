@@ -21,9 +21,10 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from adapters.http.problem_docs import INVALID_REQUEST, problem
 from adapters.http.schemas.carts import SKU_PATTERN
 from adapters.http.services import ApiServices
+from adapters.machinery.stock_fanout import StockSubscription, StockUpdate, SubscriptionEnded
+from adapters.machinery.stock_feed import MAX_SKUS
 from shopcore.bootstrap import Shop
 from shopcore.catalog.queries import price_list
-from shopcore.inventory.feed import MAX_SKUS, StockSubscription, StockUpdate, SubscriptionEnded
 from shopcore.inventory.queries import availability
 from shopcore.shared.errors import Busy
 

@@ -23,7 +23,7 @@ import random
 from collections.abc import Sequence
 from datetime import timedelta
 
-from shopcore.application.outbox import EventPublisher, OutboxEntry, OutboxSource
+from adapters.machinery.outbox import EventPublisher, OutboxEntry, OutboxSource
 
 logger = logging.getLogger("shopcore.relay")
 

@@ -4,6 +4,9 @@ A cache miss that a hundred requests hit at once must reach the database once, n
 times. The first caller starts the work; the others await the same result (or exception).
 Callers are shielded from one another: one that is cancelled (its client went away) does not
 cancel the work the others wait for.
+
+Used by the memory and Redis catalog caches; a future per key in flight is loop machinery, so
+it lives with the adapters and not in the core.
 """
 
 from __future__ import annotations

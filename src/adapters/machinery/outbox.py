@@ -1,10 +1,15 @@
 """The ports between the transactional outbox and the event stream.
 
 Every commit writes its events as outbox entries in its own transaction. The relay
-(`relay.py`) claims unpublished entries in the order they were written, hands them to an
+(`outbox_relay.py`) claims unpublished entries in the order they were written, hands them to an
 `EventPublisher` and then marks them published. A crash between those two steps publishes
 the same entries again on the next claim: delivery is at least once, and consumers tell a
 redelivery by the event's `event_id`.
+
+The core never calls these ports: its unit of work promises only that events commit with the
+state they describe. `adapters.db` implements `OutboxSource`, `adapters.messaging` the
+`EventPublisher`, and `apps/worker.py` runs the relay between them; the ports sit here, below
+both families, because neither may import the other.
 """
 
 from __future__ import annotations

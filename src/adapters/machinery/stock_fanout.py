@@ -1,22 +1,14 @@
-"""Live stock for storefronts: the StockFeed port, and the fan-out its adapters share.
+"""The fan-out every stock feed shares: updates offered to subscriptions, a bounded queue each.
 
-A feed delivers a `StockUpdate` (a SKU's units available after a change) to every subscription
-that follows that SKU. Each update carries its `position` in the feed, an opaque string: a
-client hands the last one it saw back as `after` (an SSE client's `Last-Event-ID`), and the feed
-replays what came since while it still holds it. When it cannot (the position is older than
-what the feed keeps, or from another process or stream) the subscription says `resumed=False`
-and the caller sends a fresh snapshot instead.
+A feed (`stock_feed.py`) decides which updates exist and where they come from; `StockFanOut`
+hands each one to the subscriptions that follow its SKU. Each subscription has a bounded queue.
+A subscriber that falls that far behind (a slow client) is dropped: once it has taken what its
+queue holds, `next()` raises SubscriptionEnded, its stream ends, and the client reconnects with
+its last position and resumes. The fan-out never waits for a subscriber, so one slow browser
+cannot hold up the updates of a thousand others.
 
-Two adapters, chosen with the event delivery (`Settings.events_in_process`):
-- in process (`adapters.memory.stock_feed`): a bus subscriber on StockChanged feeds it, and a
-  bounded ring buffer of recent updates serves resumes; it sees the changes of its own process;
-- Redis (`adapters.messaging.stock_feed`): one reader per process follows the event stream, so
-  every API process sees every change, whichever process committed it.
-
-Each subscription has a bounded queue. A subscriber that falls that far behind (a slow client)
-is dropped: once it has taken what its queue holds, `next()` raises SubscriptionEnded, its
-stream ends, and the client reconnects with its last position and resumes. The feed never
-waits for a subscriber.
+This is loop machinery (futures, timers, queues), not a rule of the shop: it lives with the
+adapters that run it, and the core never sees it.
 """
 
 from __future__ import annotations
@@ -25,11 +17,8 @@ import asyncio
 from collections import deque
 from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
-from typing import Protocol
 
 import msgspec
-
-MAX_SKUS = 50  # per subscription
 
 
 class StockUpdate(msgspec.Struct, frozen=True, kw_only=True):
@@ -199,11 +188,3 @@ class StockFanOut:
                 subscribers.discard(subscription)
                 if not subscribers:
                     del self._by_sku[sku]
-
-
-class StockFeed(Protocol):
-    async def subscribe(self, skus: Collection[str], after: str | None) -> StockSubscription:
-        """Follow `skus` from now on, or from just after position `after` when the feed still
-        holds what came since (then `resumed` is True). Close the subscription when done.
-        Raises Busy when the feed cannot serve right now (its Redis is unreachable)."""
-        ...

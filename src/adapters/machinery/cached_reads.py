@@ -1,4 +1,4 @@
-"""What cached catalog reads are made of, shared by every CatalogCache adapter.
+"""Cached catalog reads: response bodies, their ETags and tags, and the read side of the cache.
 
 A cached read is the response body exactly as the API would send it uncached, with an ETag (a
 hash of those bytes). The loader that produces a body also says what the body shows, and that
@@ -10,14 +10,20 @@ decides which changes drop it:
   and the units available of each variant (tags `sku:<sku>`): its own changes and the stock
   changes of its SKUs drop it.
 
-`invalidate(product_ids, skus)` names what changed: `product_ids` for products whose content
-changed (their details and every list page), `skus` for SKUs whose stock changed.
+A cache has two sides, used by two parties. The core's `CatalogCache` port
+(`shopcore.catalog.ports`) is the invalidating side: its handlers call
+`invalidate(product_ids, skus)` with `product_ids` for products whose content changed (their
+details and every list page) and `skus` for SKUs whose stock changed. `CatalogReads` is the
+reading side, which only the HTTP controllers call: bodies and ETags are an HTTP concern the
+core never sees. The memory and Redis caches implement both, and the composition root hands the
+same object to the core's `Ports` and to the HTTP adapter's `ApiServices`.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Protocol
 
 import msgspec
 
@@ -79,3 +85,24 @@ def filed_as(body: bytes, tags: Iterable[str]) -> CatalogRead:
         elif kind == "sku":
             skus.append(name)
     return CatalogRead(body=body, product_ids=tuple(product_ids), skus=tuple(skus), listing=listing)
+
+
+class CatalogReads(Protocol):
+    """The reading side of a catalog cache, as the HTTP controllers call it."""
+
+    async def read(self, key: str, load: Callable[[], Awaitable[CatalogRead]]) -> Cached:
+        """The body cached under `key`, else `load()`ed (once, however many ask at the same
+        time) and kept unless what it shows changed while it was loading. Exceptions from
+        `load` propagate and nothing is kept."""
+        ...
+
+
+class UncachedReads:
+    """No cache (SHOPCORE_CATALOG_CACHE_SECONDS=0): every read loads, and an invalidation has
+    nothing to drop. It serves both sides, like the caches it stands in for."""
+
+    async def read(self, key: str, load: Callable[[], Awaitable[CatalogRead]]) -> Cached:
+        return cached(await load())
+
+    async def invalidate(self, product_ids: Sequence[str], skus: Sequence[str]) -> None:
+        return None
