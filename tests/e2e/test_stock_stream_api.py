@@ -7,17 +7,18 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.http.services import ApiServices
 from shopcore import CreateProduct, EnsureStaff, Money, ReceiveStock, Variant
 from shopcore.bootstrap import Shop
 from shopcore.catalog.model import Product
-from tests.e2e.conftest import database_url
+from tests.e2e.conftest import sqlite_url
 from tests.support.api import PASSWORD, api_app, test_settings
+from tests.support.databases import delete_every_row
 from tests.support.sse import served, sse
 from tests.support.waiting import until
 
@@ -51,18 +52,41 @@ class Live:
         await self.shop.handle(ReceiveStock(sku=sku, quantity=quantity))
 
 
+@dataclass
+class Served:
+    """One app with a 200 ms heartbeat, served over real HTTP for the whole module (building
+    and starting one per test cost more than the tests), and an engine to empty its database."""
+
+    live: Live
+    engine: AsyncEngine
+
+
 @pytest.fixture(
+    scope="module",
     params=[
         pytest.param("sqlite", marks=pytest.mark.sqlite),
         pytest.param("postgres", marks=pytest.mark.postgres),
-    ]
+    ],
 )
-async def live(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Live]:
-    settings = test_settings(await database_url(request, tmp_path), stream_heartbeat_ms=200)
+async def served_live(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Served]:
+    if request.param == "sqlite":
+        url = await sqlite_url(tmp_path_factory.mktemp("stream"))
+    else:
+        url = request.getfixturevalue("postgres_url")
+    settings = test_settings(url, stream_heartbeat_ms=200)
     app, _, side = api_app(settings)
-    await side.engine().dispose()
     async with served(app) as base, httpx.AsyncClient(base_url=base, timeout=10) as client:
-        yield Live(client, app.state["services"])
+        yield Served(Live(client, app.state["services"]), side.engine())
+    await side.engine().dispose()
+
+
+@pytest.fixture
+async def live(served_live: Served) -> Live:
+    """The module's app over an empty database."""
+    await delete_every_row(served_live.engine)
+    return served_live.live
 
 
 async def test_a_stream_starts_with_a_snapshot_then_sends_each_change(live: Live) -> None:
