@@ -12,6 +12,12 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # Use the machine's Python; never download an interpreter behind the operator's back.
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
+# Bytecode is compiled at install and cached after: an environment that sets
+# PYTHONDONTWRITEBYTECODE (this CI machine does) otherwise compiles every module from source in
+# every process, which made each `shopcore` command and each test worker spend 10-15 s of CPU
+# before doing anything (collecting the suite: 24 s -> 11 s).
+export UV_COMPILE_BYTECODE := 1
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: install run check test lint typecheck imports unit bench lock fmt clean
 
