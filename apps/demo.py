@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from apps.containers import in_memory_shop
+from apps.components import in_memory_shop
 from shopcore import (
     AddCartItem,
     Address,

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from adapters.http.openapi_document import finished
 from apps.api import build_app
-from apps.containers import ShopContainer
+from apps.components import Components
 from apps.database import is_embedded, prepare
 from apps.seed import seed_demo_catalog
 from apps.settings import Settings
@@ -61,17 +61,13 @@ async def _prepare(settings: Settings, seed_demo: bool | None) -> None:
     embedded = settings.database_url is None or is_embedded(settings.database_url)
     if seed_demo is False or (seed_demo is None and not embedded):
         return
-    container = ShopContainer(settings=settings)
-    try:
-        if await seed_demo_catalog(container.shop()):
+    async with Components(settings) as components:
+        if await seed_demo_catalog(components.shop):
             logger.warning("seeded the demo catalog")
-    finally:
-        if settings.database_url is not None:
-            await container.engine().dispose()
 
 
 def openapi_document() -> bytes:
     """The document as the app generates it, in a stable, diff-friendly form."""
-    app = build_app(Settings(jwt_secret="x" * 32))
+    app = build_app(Components(Settings(jwt_secret="x" * 32)))
     schema = finished(app).to_schema()
     return (json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()

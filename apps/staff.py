@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from apps.containers import ShopContainer
+from apps.components import Components
 from apps.database import prepare
 from apps.settings import Settings
 from shopcore import EnsureStaff
@@ -19,11 +19,5 @@ async def ensure_staff(settings: Settings, *, email: str, password: str, name: s
     if settings.database_url is None:
         raise NoDatabase("SHOPCORE_DATABASE_URL=memory keeps nothing: name a database")
     await prepare(settings)
-    container = ShopContainer(settings=settings)
-    try:
-        staff: Customer = await container.shop().handle(
-            EnsureStaff(email=email, password=password, name=name)
-        )
-    finally:
-        await container.engine().dispose()
-    return staff
+    async with Components(settings) as components:
+        return await components.shop.handle(EnsureStaff(email=email, password=password, name=name))

@@ -30,10 +30,9 @@ from sqlalchemy.engine import make_url
 from adapters.db.outbox import SqlOutboxSource
 from adapters.db.outbox_wakeup import OutboxWakeup
 from adapters.machinery.outbox_relay import OutboxRelay
-from adapters.messaging.connection import connect
 from adapters.messaging.consumer import ConsumerSettings, StreamConsumer
 from adapters.messaging.streams import EventStreams, RedisStreamPublisher
-from apps.containers import ShopContainer
+from apps.components import Components
 from apps.database import prepare
 from apps.settings import Settings
 from shopcore.application.groups import GroupDelivery
@@ -101,19 +100,20 @@ def consumer_for(
     )
 
 
-def relay_for(container: ShopContainer, redis: Redis, settings: Settings) -> OutboxRelay:
-    source = SqlOutboxSource(container.engine(), container.clock().now)
-    publisher = RedisStreamPublisher(redis, streams_of(settings), retain=settings.events_retention)
+def relay_for(components: Components) -> OutboxRelay:
+    settings = components.settings
+    source = SqlOutboxSource(components.engine, components.clock.now)
+    publisher = RedisStreamPublisher(
+        components.streams_redis, streams_of(settings), retain=settings.events_retention
+    )
     return OutboxRelay(source, publisher, poll_interval=settings.relay_poll_ms / 1000)
 
 
-def relay_jobs(
-    container: ShopContainer, redis: Redis, settings: Settings, stop: asyncio.Event
-) -> list[Coroutine[Any, Any, None]]:
+def relay_jobs(components: Components, stop: asyncio.Event) -> list[Coroutine[Any, Any, None]]:
     """The relay, and on PostgreSQL the listener that wakes it when a commit wrote outbox rows
     (SQLite has no notifications: its relay polls)."""
-    database_url, _ = require_messaging(settings)
-    relay = relay_for(container, redis, settings)
+    database_url, _ = require_messaging(components.settings)
+    relay = relay_for(components)
     jobs = [relay.run(stop)]
     if make_url(database_url).get_backend_name() == "postgresql":
         jobs.append(OutboxWakeup.for_url(database_url, relay.wake).run(stop))
@@ -139,20 +139,18 @@ async def expire_reservations(shop: Shop) -> None:
 
 
 async def run_worker(settings: Settings, options: WorkerOptions, stop: asyncio.Event) -> None:
-    _, redis_url = require_messaging(settings)
+    require_messaging(settings)
     await prepare(settings)
-    container = ShopContainer(settings=settings)
-    container.check_dependencies()
-    shop: Shop = container.shop()
-    groups = select_groups(shop, options.groups)
-    redis = connect(redis_url)
-    try:
+    async with Components(settings) as components:
+        shop = components.shop
+        groups = select_groups(shop, options.groups)
+        redis = components.streams_redis
         jobs: list[Coroutine[Any, Any, None]] = [
             consumer_for(redis, streams_of(settings), group, settings, options).run(stop)
             for group in groups
         ]
         if options.relay:
-            jobs.extend(relay_jobs(container, redis, settings, stop))
+            jobs.extend(relay_jobs(components, stop))
         if options.expire:
             jobs.append(
                 every(settings.expire_interval_seconds, lambda: expire_reservations(shop), stop)
@@ -164,24 +162,14 @@ async def run_worker(settings: Settings, options: WorkerOptions, stop: asyncio.E
         async with asyncio.TaskGroup() as tasks:
             for job in jobs:
                 tasks.create_task(job)
-    finally:
-        await redis.aclose()
-        await container.redis().aclose()  # the catalog cache's client
-        await container.engine().dispose()
 
 
 async def run_relay(settings: Settings, stop: asyncio.Event) -> None:
-    _, redis_url = require_messaging(settings)
+    require_messaging(settings)
     await prepare(settings)
-    container = ShopContainer(settings=settings)
-    redis = connect(redis_url)
-    try:
-        async with asyncio.TaskGroup() as tasks:
-            for job in relay_jobs(container, redis, settings, stop):
-                tasks.create_task(job)
-    finally:
-        await redis.aclose()
-        await container.engine().dispose()
+    async with Components(settings) as components, asyncio.TaskGroup() as tasks:
+        for job in relay_jobs(components, stop):
+            tasks.create_task(job)
 
 
 def until_signalled(run: Callable[[asyncio.Event], Awaitable[None]]) -> None:

@@ -275,9 +275,10 @@ async def record_checkouts(
     from litestar.testing import AsyncTestClient
 
     from apps.api import build_app
+    from apps.components import Components
     from apps.settings import Settings
 
-    app = build_app(Settings.from_env(config.api_env()))
+    app = build_app(Components(Settings.from_env(config.api_env())))
     recordings = []
     async with AsyncTestClient(app, base_url="http://127.0.0.1") as client:
         for customer_id, cart_id in carts:

@@ -32,12 +32,13 @@ async def main(path: str, count: int) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request drowns the profile
 
     from apps.api import build_app
+    from apps.components import Components
     from apps.settings import Settings
 
     env = (
         config.api_env() if path == "cached" else config.api_env(SHOPCORE_CATALOG_CACHE_SECONDS="0")
     )
-    app = build_app(Settings.from_env(env))
+    app = build_app(Components(Settings.from_env(env)))
     conn = await asyncpg.connect(config.ASYNCPG_DSN)
     carts = await conn.fetch(
         "SELECT c.id, c.customer_id FROM carts c JOIN customers u ON u.id = c.customer_id "

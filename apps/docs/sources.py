@@ -37,9 +37,10 @@ def load() -> Sources:
 def route_guards() -> dict[tuple[str, str], tuple[str, ...]]:
     """(METHOD, OpenAPI path) -> the names of the guards that run before the handler."""
     from apps.api import build_app
+    from apps.components import Components
     from apps.settings import Settings
 
-    app = build_app(Settings(jwt_secret="docs-generator-signing-key-0123456789"))
+    app = build_app(Components(Settings(jwt_secret="docs-generator-signing-key-0123456789")))
     found: dict[tuple[str, str], tuple[str, ...]] = {}
     for route in app.routes:
         path = _TYPED_PARAMETER.sub(r"{\1}", route.path)

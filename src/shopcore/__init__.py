@@ -3,7 +3,7 @@
 Everything a library user needs is importable from here, and only that: the commands a shop
 is asked to do, what each of them returns (`await shop.handle(PlaceOrder(...))` is an Order),
 the reads over `shop.uow()`, the errors they raise, and the wiring (`bootstrap`; see
-`apps.containers.in_memory_shop` for a complete in-memory shop). Ports, events and handlers
+`apps.components.in_memory_shop` for a complete in-memory shop). Ports, events and handlers
 stay in their contexts' modules. `__all__` is grouped by kind, each group sorted; tests hold
 that every command and what it returns, and every error, is exported and that every exported
 name resolves.

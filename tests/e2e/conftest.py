@@ -23,7 +23,7 @@ from litestar.testing import AsyncTestClient
 from adapters.http.services import ApiServices
 from adapters.memory.catalog_cache import MemoryCatalogCache
 from adapters.payments.simulated import SimulatedGateway
-from apps.containers import ShopContainer
+from apps.components import Components
 from tests.support.api import Api, api_app, test_settings
 from tests.support.databases import delete_every_row, empty_postgres, fresh_sqlite
 
@@ -56,11 +56,11 @@ class SharedApi:
     app: Litestar
     client: AsyncTestClient[Litestar]
     gateway: SimulatedGateway
-    side: ShopContainer
+    side: Components
     database_url: str
 
     async def fresh(self) -> Api:
-        await delete_every_row(self.side.engine())
+        await delete_every_row(self.side.engine)
         services: ApiServices = self.app.state["services"]
         cache = services.catalog_reads
         if isinstance(cache, MemoryCatalogCache):
@@ -70,7 +70,7 @@ class SharedApi:
             client=self.client,
             app=self.app,
             gateway=self.gateway,
-            shop=self.side.shop(),
+            shop=self.side.shop,
             database_url=self.database_url,
         )
 
@@ -82,7 +82,7 @@ async def shared_api(url: str) -> AsyncIterator[SharedApi]:
         async with AsyncTestClient(app) as client:
             yield SharedApi(app, client, gateway, side, url)
     finally:
-        await side.engine().dispose()
+        await side.aclose()
 
 
 @pytest.fixture(scope="session")

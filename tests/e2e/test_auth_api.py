@@ -263,9 +263,9 @@ async def strict(tmp_path: Path) -> AsyncIterator[Api]:
     app, gateway, side = api_app(settings)
     try:
         async with AsyncTestClient(app) as client:
-            yield Api(client=client, app=app, gateway=gateway, shop=side.shop())
+            yield Api(client=client, app=app, gateway=gateway, shop=side.shop)
     finally:
-        await side.engine().dispose()
+        await side.aclose()
 
 
 async def test_logins_beyond_the_auth_limit_get_a_429_with_retry_after(strict: Api) -> None:

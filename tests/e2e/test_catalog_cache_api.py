@@ -96,7 +96,7 @@ async def test_a_listing_304s_while_unchanged(api: Api) -> None:
 async def test_cached_bodies_are_the_bytes_the_uncached_handler_sends(api: Api) -> None:
     product = await api.product("ETAG-D1", "ETAG-D2", stock=4)
     uncached_app, _, side = api_app(test_settings(api.database_url, catalog_cache_seconds=0))
-    await side.engine().dispose()
+    await side.aclose()
     assert isinstance(uncached_app.state["services"].catalog_reads, UncachedReads)
 
     miss = await api.client.get(f"/v1/products/{product.id}")

@@ -97,9 +97,9 @@ async def racing_api(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
     app, gateway, side = api_app(test_settings(await database_url(request, tmp_path)))
     try:
         async with served(app) as client:
-            yield Api(client=client, app=app, gateway=gateway, shop=side.shop())  # type: ignore[arg-type]
+            yield Api(client=client, app=app, gateway=gateway, shop=side.shop)  # type: ignore[arg-type]
     finally:
-        await side.engine().dispose()
+        await side.aclose()
 
 
 async def test_fifty_simultaneous_checkouts_with_one_key_place_one_order(
@@ -145,7 +145,7 @@ async def test_checkout_has_its_own_tighter_rate_limit(tmp_path: Path) -> None:
     app, gateway, side = api_app(settings)
     try:
         async with AsyncTestClient(app) as client:
-            api = Api(client=client, app=app, gateway=gateway, shop=side.shop())
+            api = Api(client=client, app=app, gateway=gateway, shop=side.shop)
             customer = await api.customer()
             statuses = [
                 (await api.client.post("/v1/checkout", headers=api.auth(customer))).status_code
@@ -154,7 +154,7 @@ async def test_checkout_has_its_own_tighter_rate_limit(tmp_path: Path) -> None:
             limited = await api.client.post("/v1/checkout", headers=api.auth(customer))
             elsewhere = await api.client.get("/v1/orders", headers=api.auth(customer))
     finally:
-        await side.engine().dispose()
+        await side.aclose()
 
     assert statuses[:2] == [400, 400] and statuses[2] == 429
     assert_problem(limited, 429, "rate-limited")

@@ -19,7 +19,7 @@ async def _client(tmp_path: Path, **changes: object) -> tuple[Litestar, AsyncTes
     await engine.dispose()
     settings = test_settings(f"sqlite+aiosqlite:///{tmp_path / 'shop.db'}", **changes)
     app, _, side = api_app(settings)
-    await side.engine().dispose()
+    await side.aclose()
     return app, AsyncTestClient(app)
 
 

@@ -36,8 +36,8 @@ async def two_instances(
     )
     first, _, side_a = api_app(settings)
     second, _, side_b = api_app(settings)
-    await side_a.engine().dispose()
-    await side_b.engine().dispose()
+    await side_a.aclose()
+    await side_b.aclose()
     try:
         async with AsyncTestClient(first) as a, AsyncTestClient(second) as b:
             yield a, b
@@ -88,7 +88,7 @@ async def test_hundreds_of_concurrent_requests_are_counted_without_running_out_o
         rate_limit_per_minute=100_000,
     )
     app, _, side = api_app(settings)
-    await side.engine().dispose()
+    await side.aclose()
     try:
         # On this event loop, without a client-side connection limit: all 300 at once.
         transport = httpx.ASGITransport(app=app)

@@ -60,7 +60,7 @@ class _World:
         await engine.dispose()
 
     async def _seed(self, side: Any) -> None:
-        shop = side.shop()
+        shop = side.shop
         try:
             customer = await shop.handle(
                 RegisterCustomer(email="fuzz@example.com", password=PASSWORD)
@@ -79,7 +79,7 @@ class _World:
             self.customer = (customer.id, customer.role)
             self.staff = (staff.id, staff.role)
         finally:
-            await side.engine().dispose()
+            await side.aclose()
 
 
 class _AppUnderTest:

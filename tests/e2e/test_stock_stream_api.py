@@ -78,8 +78,8 @@ async def served_live(
     settings = test_settings(url, stream_heartbeat_ms=200)
     app, _, side = api_app(settings)
     async with served(app) as base, httpx.AsyncClient(base_url=base, timeout=10) as client:
-        yield Served(Live(client, app.state["services"]), side.engine())
-    await side.engine().dispose()
+        yield Served(Live(client, app.state["services"]), side.engine)
+    await side.aclose()
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from litestar.testing import AsyncTestClient
 
 from adapters.http.signatures import TOLERANCE_SECONDS, signature, signature_header
 from apps.api import build_app
+from apps.components import Components
 from tests.support.api import Api, test_settings
 from tests.support.storefront import assert_problem
 
@@ -205,7 +206,7 @@ async def test_extra_event_members_from_the_gateway_are_accepted(api: Api) -> No
 
 async def test_without_a_configured_secret_every_delivery_is_refused() -> None:
     settings = test_settings(None, webhook_secret=None)  # type: ignore[arg-type]
-    app = build_app(settings)
+    app = build_app(Components(settings))
     body = event("evt_nosecret")
     async with AsyncTestClient(app) as client:
         response = await client.post(

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from apps.cli import main
-from apps.containers import ShopContainer
+from apps.components import Components
 from shopcore import RegisterCustomer
 from shopcore.customers.model import Customer
 from tests.support.api import test_settings
@@ -52,14 +52,10 @@ def test_create_staff_promotes_an_existing_customer(here: Path) -> None:
     url = f"sqlite+aiosqlite:///{here / 'shopcore.db'}"
 
     async def register() -> Customer:
-        container = ShopContainer(settings=test_settings(url))
-        try:
-            customer: Customer = await container.shop().handle(
+        async with Components(test_settings(url)) as components:
+            return await components.shop.handle(
                 RegisterCustomer(email="ada@example.com", password="ada's own passphrase")
             )
-            return customer
-        finally:
-            await container.engine().dispose()
 
     customer = asyncio.run(register())
 

@@ -13,6 +13,7 @@ from litestar.testing import TestClient
 
 from apps.api import build_app
 from apps.cli import main
+from apps.components import Components
 from apps.serving import openapi_document
 from apps.settings import Settings
 
@@ -117,7 +118,7 @@ def test_every_json_body_in_and_out_has_an_example(document: dict[str, Any]) -> 
 
 
 def test_the_interactive_docs_and_the_document_are_served(document: dict[str, Any]) -> None:
-    with TestClient(build_app(Settings(jwt_secret="d" * 32))) as client:
+    with TestClient(build_app(Components(Settings(jwt_secret="d" * 32)))) as client:
         page = client.get("/docs")
         served = client.get("/docs/openapi.json")
 

@@ -14,19 +14,13 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from dependency_injector import providers
-
-from adapters.memory.clock import ManualClock
-from adapters.memory.hasher import FastInsecureHasher
-from adapters.memory.notifier import RecordingNotifier
 from adapters.memory.store import MemoryStore
 from adapters.memory.unit_of_work import MemoryUnitOfWork
 from adapters.payments.simulated import SimulatedGateway
-from apps.containers import ShopContainer
 from apps.settings import Settings
 from shopcore.payments.ports import GatewayResponse
 from shopcore.shared.money import Money
-from tests.support.driver import ShopDriver
+from tests.support.driver import ShopDriver, build_driver
 
 Step = Callable[[], Awaitable[None]]
 
@@ -78,22 +72,12 @@ class YieldingUnitOfWork(MemoryUnitOfWork):
 def racing_driver(seed: int = 0) -> tuple[ShopDriver, YieldingGateway]:
     """Like `build_driver`, but every adapter round trip may let other requests run first."""
     rng = random.Random(seed)
-    container = ShopContainer(settings=Settings())
-    clock = ManualClock()
     gateway = YieldingGateway(rng=rng)
-    notifier = RecordingNotifier()
-    container.clock.override(providers.Object(clock))
-    container.gateway.override(providers.Object(gateway))
-    container.notifier.override(providers.Object(notifier))
-    container.hasher.override(providers.Object(FastInsecureHasher()))
-    container.unit_of_work.override(
-        providers.Factory(YieldingUnitOfWork, store=container.store, rng=rng)
-    )
-    driver = ShopDriver(
-        shop=container.shop(),
-        clock=clock,
+    store = MemoryStore()
+    driver = build_driver(
+        Settings(),
         gateway=gateway,
-        notifier=notifier,
-        store=container.store(),
+        store=store,
+        unit_of_work=lambda: YieldingUnitOfWork(store=store, rng=rng),
     )
     return driver, gateway

@@ -1,5 +1,5 @@
 """An API under test: the real app from the composition root, on a real database, with test
-adapters (fast hasher, simulated gateway) swapped in by provider override."""
+adapters (fast hasher, simulated gateway) handed to `Components`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from dependency_injector import providers
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -15,7 +14,7 @@ from adapters.http.app import ApiServices
 from adapters.memory.hasher import FastInsecureHasher
 from adapters.payments.simulated import SimulatedGateway
 from apps.api import build_app
-from apps.containers import ShopContainer
+from apps.components import Components
 from apps.settings import Settings
 from shopcore import CreateProduct, EnsureStaff, Money, ReceiveStock, RegisterCustomer, Variant
 from shopcore.bootstrap import Shop
@@ -97,13 +96,12 @@ class Api:
         return product
 
 
-def api_app(settings: Settings) -> tuple[Litestar, SimulatedGateway, ShopContainer]:
-    """The app, its gateway, and a container for the side shop (dispose its engine)."""
+def api_app(settings: Settings) -> tuple[Litestar, SimulatedGateway, Components]:
+    """The app, its gateway, and the components of a side shop over the same database and
+    gateway (`await side.aclose()` when done; the app closes its own at shutdown)."""
     gateway = SimulatedGateway()
-    app = build_app(settings, gateway=gateway, hasher=FastInsecureHasher())
-    side = ShopContainer(settings=settings)
-    side.gateway.override(providers.Object(gateway))
-    side.hasher.override(providers.Object(FastInsecureHasher()))
+    app = build_app(Components(settings, gateway=gateway, hasher=FastInsecureHasher()))
+    side = Components(settings, gateway=gateway, hasher=FastInsecureHasher())
     return app, gateway, side
 
 

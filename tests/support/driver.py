@@ -8,14 +8,12 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from dependency_injector import providers
-
 from adapters.memory.clock import ManualClock
 from adapters.memory.hasher import FastInsecureHasher
 from adapters.memory.notifier import RecordingNotifier
 from adapters.memory.store import MemoryStore
 from adapters.payments.simulated import SimulatedGateway
-from apps.containers import ShopContainer
+from apps.components import Components
 from apps.settings import Settings
 from shopcore import (
     AddCartItem,
@@ -54,12 +52,11 @@ class ShopDriver:
     gateway: SimulatedGateway
     notifier: RecordingNotifier
     store: MemoryStore
+    components: Components
     skus: list[str] = field(default_factory=list)
-    engine: Any = None  # the SQL engine when the settings name a database
 
     async def close(self) -> None:
-        if self.engine is not None:
-            await self.engine.dispose()
+        await self.components.aclose()
 
     async def handle(self, message: Any) -> Any:
         return await self.shop.handle(message)
@@ -124,25 +121,22 @@ class ShopDriver:
         return (await availability(self.shop.uow(), [sku], self.clock.now()))[sku]
 
 
-def build_driver(settings: Settings | None = None, **overrides: object) -> ShopDriver:
-    """The shop through the real container, with test adapters swapped in by override."""
-    container = ShopContainer(settings=settings or Settings())
-    clock = ManualClock()
-    gateway = SimulatedGateway()
-    notifier = RecordingNotifier()
-    container.clock.override(providers.Object(clock))
-    container.gateway.override(providers.Object(gateway))
-    container.notifier.override(providers.Object(notifier))
-    container.hasher.override(providers.Object(FastInsecureHasher()))
-    for name, value in overrides.items():
-        getattr(container, name).override(providers.Object(value))
-    shop: Shop = container.shop()
-    engine = container.engine() if container.settings().database_url is not None else None
+def build_driver(settings: Settings | None = None, **given: Any) -> ShopDriver:
+    """The shop through the real composition root, with test adapters handed in (manual clock,
+    simulated gateway, recording notifier, fast hasher); `given` swaps any of them, or others
+    (`store=`, `discounts=`, `unit_of_work=`)."""
+    clock = given.pop("clock", None) or ManualClock()
+    gateway = given.pop("gateway", None) or SimulatedGateway()
+    notifier = given.pop("notifier", None) or RecordingNotifier()
+    hasher = given.pop("hasher", None) or FastInsecureHasher()
+    components = Components(
+        settings, clock=clock, gateway=gateway, notifier=notifier, hasher=hasher, **given
+    )
     return ShopDriver(
-        shop=shop,
+        shop=components.shop,
         clock=clock,
         gateway=gateway,
         notifier=notifier,
-        store=container.store(),
-        engine=engine,
+        store=components.store,
+        components=components,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar.testing import AsyncTestClient
 
 from apps.api import build_app
-from apps.containers import ShopContainer
+from apps.components import Components
 from shopcore.customers.model import Customer
 from shopcore.customers.queries import get_customer
 from tests.support.api import test_settings
@@ -15,7 +15,7 @@ PASSWORD = "staff-only passphrase"
 
 async def log_in(database_url: str, email: str, password: str) -> tuple[int, str | None]:
     """The status of a login, and the role /v1/customers/me reports after it."""
-    app = build_app(test_settings(database_url))
+    app = build_app(Components(test_settings(database_url)))
     async with AsyncTestClient(app) as client:
         login = await client.post("/v1/auth/token", json={"email": email, "password": password})
         if login.status_code != 200:
@@ -31,8 +31,5 @@ def staff_id(output: str) -> str:
 
 
 async def stored(database_url: str, customer_id: str) -> Customer | None:
-    container = ShopContainer(settings=test_settings(database_url))
-    try:
-        return await get_customer(container.shop().uow(), customer_id)
-    finally:
-        await container.engine().dispose()
+    async with Components(test_settings(database_url)) as components:
+        return await get_customer(components.shop.uow(), customer_id)

@@ -23,7 +23,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from apps.containers import ShopContainer
+from apps.components import Components
 from apps.settings import Settings
 from shopcore import CreateProduct, EnsureStaff, Money, ReceiveStock, Variant
 from shopcore.catalog.model import Product
@@ -63,8 +63,8 @@ class Deployment:
 async def seed(settings: Settings) -> Product:
     """The catalog, its stock and a staff account, written as any command writes them (the
     worker's relay publishes their events later)."""
-    container = ShopContainer(settings=settings)
-    shop = container.shop()
+    container = Components(settings)
+    shop = container.shop
     try:
         product: Product = await shop.handle(
             CreateProduct(
@@ -77,8 +77,7 @@ async def seed(settings: Settings) -> Product:
         await shop.handle(ReceiveStock(sku=SKU, quantity=3))
         await shop.handle(EnsureStaff(email=STAFF_EMAIL, password=STAFF_PASSWORD))
     finally:
-        await container.redis().aclose()
-        await container.engine().dispose()
+        await container.aclose()
     return product
 
 

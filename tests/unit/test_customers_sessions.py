@@ -7,13 +7,12 @@ import logging
 from datetime import timedelta
 
 import pytest
-from dependency_injector import providers
 
 from adapters.memory.clock import ManualClock
 from adapters.memory.hasher import FastInsecureHasher
 from adapters.memory.store import MemoryStore
 from adapters.memory.unit_of_work import MemoryUnitOfWork
-from apps.containers import ShopContainer
+from apps.components import Components
 from apps.settings import Settings
 from shopcore import AuthenticationFailed, EnsureStaff, NotFound, RegisterCustomer
 from shopcore.customers.commands import EndSession, RotateSession, StartSession
@@ -234,12 +233,14 @@ class YieldBeforeCommit(MemoryUnitOfWork):
 async def test_one_token_spent_twice_at_once_counts_as_reuse(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    container = ShopContainer(settings=Settings())
-    container.clock.override(providers.Object(ManualClock()))
-    container.hasher.override(providers.Object(FastInsecureHasher()))
-    container.unit_of_work.override(providers.Factory(YieldBeforeCommit, store=container.store))
-    shop = container.shop()
-    store: MemoryStore = container.store()
+    store = MemoryStore()
+    shop = Components(
+        Settings(),
+        clock=ManualClock(),
+        hasher=FastInsecureHasher(),
+        store=store,
+        unit_of_work=lambda: YieldBeforeCommit(store),
+    ).shop
     customer = await shop.handle(
         RegisterCustomer(email="racer@example.com", password="a long enough passphrase")
     )

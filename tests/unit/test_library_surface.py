@@ -85,6 +85,6 @@ def test_a_fresh_interpreter_imports_the_core_alone() -> None:
 
     assert run.returncode == 0, run.stderr
     loaded = set(run.stdout.split())
-    forbidden = {"sqlalchemy", "litestar", "redis", "asyncpg", "aiosqlite", "dependency_injector"}
+    forbidden = {"sqlalchemy", "litestar", "redis", "asyncpg", "aiosqlite"}
     assert loaded & (forbidden | {"adapters", "apps"}) == set()
     assert "shopcore" in loaded

@@ -14,7 +14,7 @@ import pytest
 from adapters.memory.notifier import LogNotifier
 from adapters.notify.file import FileNotifier
 from adapters.notify.smtp import SmtpNotifier, SmtpServer
-from apps.containers import ShopContainer
+from apps.components import Components
 from apps.settings import Settings
 from shopcore.shared.notifications import Notification
 
@@ -131,7 +131,7 @@ async def test_the_smtp_notifier_sends_the_email(smtp: tuple[FakeSmtpServer, int
 
 def test_settings_choose_the_notifier(tmp_path: Path) -> None:
     def notifier(**settings: object) -> object:
-        return ShopContainer(settings=Settings(**settings)).notifier()  # type: ignore[arg-type]
+        return Components(Settings(**settings)).notifier  # type: ignore[arg-type]
 
     assert isinstance(notifier(), LogNotifier)
     assert isinstance(notifier(mail_file=str(tmp_path / "m.jsonl")), FileNotifier)

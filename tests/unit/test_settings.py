@@ -105,7 +105,7 @@ def test_a_pool_timeout_under_a_second_is_refused(raw: str) -> None:
 
 
 def test_the_pool_timeout_reaches_the_engine() -> None:
-    from apps.containers import ShopContainer
+    from apps.components import Components
 
     settings = Settings.from_env(
         {
@@ -113,6 +113,6 @@ def test_the_pool_timeout_reaches_the_engine() -> None:
             "SHOPCORE_DATABASE_POOL_TIMEOUT_SECONDS": "4",
         }
     )
-    engine = ShopContainer(settings=settings).engine()
+    engine = Components(settings).engine
 
     assert engine.pool.timeout() == 4

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from apps.api import http_config
-from apps.containers import ShopContainer
+from apps.components import Components
 from apps.settings import Settings, SettingsError
 
 
@@ -21,7 +21,7 @@ def test_the_refresh_token_lifetime_is_read_from_its_variable() -> None:
 
     assert settings.refresh_token_days == 7
     assert http_config(settings, "k" * 32).refresh_token_days == 7
-    assert ShopContainer(settings=settings).shop().ports.session_ttl == timedelta(days=7)
+    assert Components(settings).shop.ports.session_ttl == timedelta(days=7)
 
 
 @pytest.mark.parametrize("raw", ["0", "-1"])
