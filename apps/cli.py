@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 from pathlib import Path
+from typing import cast
 
 import click
 from sqlalchemy.engine import make_url
@@ -88,10 +89,11 @@ def openapi(output: Path) -> None:
 def docs(directory: Path, check: bool) -> None:
     """Regenerate the generated blocks of docs/ from the code (OpenAPI document, tables,
     events, state machines, settings); hand-written text around them is kept."""
-    from apps.docs import MarkerError, render, stale, write
+    from apps.docs import MarkerError, load, render, stale, write
 
+    root = cast(click.Group, click.get_current_context().find_root().command)
     try:
-        rendered = render(directory)
+        rendered = render(directory, load(root))
     except MarkerError as error:
         raise click.ClickException(str(error)) from error
     if not check:

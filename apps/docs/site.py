@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import click
 from sqlalchemy import Table
 
 from apps.docs import markdown as md
@@ -20,7 +21,7 @@ from apps.docs.services import (
     service_of_path,
     service_of_table,
 )
-from apps.docs.sources import Sources, load
+from apps.docs.sources import Sources
 
 Blocks = dict[str, dict[str, str]]  # page under docs/ -> block name -> content
 
@@ -57,7 +58,7 @@ def _service_blocks(
     key = service.key
     if service.key == "worker":
         return {
-            f"{key}-cli": _cli(("worker", "relay")),
+            f"{key}-cli": _cli(sources.cli, ("worker", "relay")),
             f"{key}-groups": messages.groups_table(),
             f"{key}-data-model": _data_model(service, tables),
         }
@@ -118,14 +119,10 @@ def _other_endpoints(sources: Sources, found: Sequence[Endpoint]) -> str:
     return summary_table(others) + "\n\n" + details(sources.openapi, others)
 
 
-def _cli(names: Sequence[str]) -> str:
-    import click
-
-    from apps.cli import main
-
+def _cli(cli: click.Group, names: Sequence[str]) -> str:
     parts = []
     for name in names:
-        command = main.commands[name]
+        command = cli.commands[name]
         rows = [
             (
                 " / ".join(md.code(opt) for opt in [*param.opts, *param.secondary_opts]),
@@ -144,9 +141,9 @@ def _cli(names: Sequence[str]) -> str:
     return "\n\n".join(parts)
 
 
-def render(directory: Path, sources: Sources | None = None) -> dict[Path, str]:
+def render(directory: Path, sources: Sources) -> dict[Path, str]:
     """Every page with generated blocks, as it should read: path -> full text."""
-    generated = blocks(sources or load())
+    generated = blocks(sources)
     pages = {}
     for page, content in sorted(generated.items()):
         path = directory / page

@@ -1,5 +1,8 @@
-"""What the generator reads: the app's OpenAPI document, the guards on its routes, and the
-SQLAlchemy metadata. Loaded once per run."""
+"""What the generator reads: the app's OpenAPI document, the guards on its routes, the
+SQLAlchemy metadata and the `shopcore` command group. Loaded once per run.
+
+The command group is handed in by whoever runs the generator (the `docs` command passes its
+own root), so the CLI, which runs the generator, is not imported by it: no import cycle."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import click
 from sqlalchemy import Table
 
 from adapters.db.tables import metadata
@@ -21,12 +25,14 @@ class Sources:
     openapi: Json
     guards: dict[tuple[str, str], tuple[str, ...]]
     tables: tuple[Table, ...]
+    cli: click.Group
 
 
-def load() -> Sources:
+def load(cli: click.Group) -> Sources:
     from apps.serving import openapi_document
 
     return Sources(
+        cli=cli,
         openapi=json.loads(openapi_document()),
         guards=route_guards(),
         # In the order tables.py declares them, which groups them by context.

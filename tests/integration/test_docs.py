@@ -31,7 +31,7 @@ CITATION = re.compile(r"`((?:src|apps|tests)/[\w./-]+?)(?:::(\w+))?`")
 
 @pytest.fixture(scope="module")
 def sources() -> Sources:
-    return load()
+    return load(main)
 
 
 def pages() -> list[Path]:

@@ -9,12 +9,14 @@ from typing import Any
 from litestar.stores.base import Store
 
 from adapters.http.config import HttpConfig
-from adapters.http.controllers.health import ReadinessCheck
 from adapters.http.security import TokenService
 from adapters.machinery.cached_reads import CatalogReads, UncachedReads
 from adapters.machinery.stock_feed import StockFeed
 from shopcore.application.idempotency import IdempotencyStore
 from shopcore.bootstrap import Shop
+
+# A named check that raises when a dependency is not ready (GET /health/ready runs them all).
+ReadinessCheck = tuple[str, Callable[[], Awaitable[None]]]
 
 
 @dataclass(frozen=True, kw_only=True)

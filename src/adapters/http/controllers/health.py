@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 
 import msgspec
 from litestar import Controller, Response, get
@@ -11,9 +11,9 @@ from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 
-logger = logging.getLogger("shopcore.http")
+from adapters.http.services import ReadinessCheck
 
-ReadinessCheck = tuple[str, Callable[[], Awaitable[None]]]
+logger = logging.getLogger("shopcore.http")
 
 
 class Health(msgspec.Struct, frozen=True, kw_only=True):
