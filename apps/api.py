@@ -20,6 +20,7 @@ from adapters.http.config import HttpConfig
 from adapters.http.security import TokenService
 from adapters.memory.idempotency import MemoryIdempotencyStore
 from apps.components import Components
+from apps.jobs import Periodic, recover_orders
 from apps.settings import Settings
 from shopcore.application.idempotency import IdempotencyStore
 
@@ -39,6 +40,7 @@ def http_config(settings: Settings, jwt_secret: str) -> HttpConfig:
         rate_limit_per_minute=settings.rate_limit_per_minute,
         auth_rate_limit_per_minute=settings.auth_rate_limit_per_minute,
         checkout_rate_limit_per_minute=settings.checkout_rate_limit_per_minute,
+        settle_within_seconds=settings.settle_within_seconds,
     )
 
 
@@ -81,6 +83,15 @@ def build_app(components: Components) -> Litestar:
 
         readiness.append(("redis", redis_ping))
     feed = components.stock_feed
+    on_startup: list[Callable[[], Awaitable[None]]] = [feed.start]
+    on_shutdown: list[Callable[[], Awaitable[None]]] = [feed.stop]
+    if settings.events_in_process:
+        # No worker without Redis: each API process finishes what a crash left half-done.
+        recovery = Periodic(
+            settings.recovery_interval_seconds, lambda: recover_orders(components.shop)
+        )
+        on_startup.append(recovery.start)
+        on_shutdown.insert(0, recovery.stop)
     services = ApiServices(
         shop=components.shop,
         tokens=TokenService(
@@ -92,8 +103,8 @@ def build_app(components: Components) -> Litestar:
         idempotency=idempotency,
         config=config,
         readiness=readiness,
-        on_startup=[feed.start],
-        on_shutdown=[feed.stop, components.aclose],
+        on_startup=on_startup,
+        on_shutdown=[*on_shutdown, components.aclose],
         store_factory=store_factory,
         catalog_reads=components.catalog_cache,
         stock_feed=feed,

@@ -134,13 +134,23 @@ def docs(directory: Path, check: bool) -> None:
     show_default=True,
     help="Also release expired reservations every SHOPCORE_EXPIRE_INTERVAL_SECONDS.",
 )
-def worker(groups: tuple[str, ...], concurrency: int | None, relay: bool, expire: bool) -> None:
+@click.option(
+    "--recover/--no-recover",
+    default=True,
+    show_default=True,
+    help="Also finish work a crash left half-done, every SHOPCORE_RECOVERY_INTERVAL_SECONDS.",
+)
+def worker(
+    groups: tuple[str, ...], concurrency: int | None, relay: bool, expire: bool, recover: bool
+) -> None:
     """Handle events from Redis Streams until SIGTERM (needs SHOPCORE_REDIS_URL and a SQL
     database); in-flight events are finished before it exits."""
     from apps.worker import WorkerError, WorkerOptions, run_worker, until_signalled
 
     settings = _settings()
-    options = WorkerOptions(groups=groups, concurrency=concurrency, relay=relay, expire=expire)
+    options = WorkerOptions(
+        groups=groups, concurrency=concurrency, relay=relay, expire=expire, recover=recover
+    )
     try:
         until_signalled(lambda stop: run_worker(settings, options, stop))
     except WorkerError as error:

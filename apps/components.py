@@ -137,7 +137,7 @@ class Components:
         return bootstrap(
             uow=self.unit_of_work,
             ports=self.ports,
-            links=in_process_links(self.settings.reservation_ttl_seconds),
+            links=in_process_links(self.settings.reservation_ttl_seconds, self.clock),
             in_process_events=self.settings.events_in_process,
         )
 
@@ -159,6 +159,7 @@ class Components:
             tax=CountryTax(rates=EU_STANDARD_RATES, default=settings.default_tax_rate),
             discounts=self.discounts,
             session_ttl=timedelta(days=settings.refresh_token_days),
+            settle_within=timedelta(seconds=settings.settle_within_seconds),
             catalog_cache=self.catalog_cache,
         )
 

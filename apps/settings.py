@@ -150,6 +150,24 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     expire_interval_seconds: Annotated[
         int, Meta(ge=1, description="how often a worker releases expired reservations")
     ] = 30
+    # Crash safety: an order's work spanning several transactions has a deadline; past it, the
+    # recovery job finishes the work from what is stored (src/shopcore/ordering/settling.py).
+    settle_within_seconds: Annotated[
+        int,
+        Meta(
+            ge=1,
+            description="how long a checkout, cancellation, shipment or refund may take; "
+            "after that the recovery job finishes it, forward or back",
+        ),
+    ] = 60
+    recovery_interval_seconds: Annotated[
+        int,
+        Meta(
+            ge=1,
+            description="how often a worker (without Redis: each API process) looks for "
+            "overdue work",
+        ),
+    ] = 10
     # Catalog reads are cached in Redis when workers deliver the events, else in the API
     # process's memory.
     catalog_cache_seconds: Annotated[

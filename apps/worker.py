@@ -6,7 +6,9 @@
 - the outbox relay (`--no-relay` to leave it to `shopcore relay` or to other workers; any
   number may run, one publishes at a time); on PostgreSQL with a listener that wakes it as
   soon as a commit writes outbox rows (`adapters.db.outbox_wakeup`), the poll as fallback;
-- ExpireReservations every SHOPCORE_EXPIRE_INTERVAL_SECONDS (`--no-expire` to leave it out).
+- ExpireReservations every SHOPCORE_EXPIRE_INTERVAL_SECONDS (`--no-expire` to leave it out);
+- RecoverOrders every SHOPCORE_RECOVERY_INTERVAL_SECONDS: checkouts, cancellations, shipments
+  and refunds a crash left half-done are finished (`--no-recover` to leave it out).
 
 On SIGTERM it stops reading, finishes the entries it has read (acknowledging each after its
 handlers committed), finishes the relay batch in progress and exits 0. Run as many workers as
@@ -17,7 +19,6 @@ its entries pending for the others to reclaim.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
@@ -34,10 +35,10 @@ from adapters.messaging.consumer import ConsumerSettings, StreamConsumer
 from adapters.messaging.streams import EventStreams, RedisStreamPublisher
 from apps.components import Components
 from apps.database import prepare
+from apps.jobs import every, expire_reservations, recover_orders
 from apps.settings import Settings
 from shopcore.application.groups import GroupDelivery
 from shopcore.bootstrap import Shop
-from shopcore.inventory.commands import ExpireReservations
 
 logger = logging.getLogger("shopcore.worker")
 
@@ -52,6 +53,7 @@ class WorkerOptions:
     concurrency: int | None = None  # per group; None: settings.worker_concurrency
     relay: bool = True
     expire: bool = True
+    recover: bool = True
     block_ms: int = 1_000
     shutdown_grace: float = 30.0
 
@@ -120,24 +122,6 @@ def relay_jobs(components: Components, stop: asyncio.Event) -> list[Coroutine[An
     return jobs
 
 
-async def every(seconds: float, job: Callable[[], Awaitable[object]], stop: asyncio.Event) -> None:
-    """Run `job` now and then every `seconds` until `stop`; a failure is logged, not fatal."""
-    while not stop.is_set():
-        try:
-            await job()
-        except Exception:
-            logger.exception("periodic job failed; trying again in %.0f s", seconds)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=seconds)
-
-
-async def expire_reservations(shop: Shop) -> None:
-    limit = ExpireReservations().limit
-    # A full batch means more have lapsed: sweep on until a batch comes back short.
-    while await shop.handle(ExpireReservations(limit=limit)) >= limit:
-        pass
-
-
 async def run_worker(settings: Settings, options: WorkerOptions, stop: asyncio.Event) -> None:
     require_messaging(settings)
     await prepare(settings)
@@ -154,6 +138,10 @@ async def run_worker(settings: Settings, options: WorkerOptions, stop: asyncio.E
         if options.expire:
             jobs.append(
                 every(settings.expire_interval_seconds, lambda: expire_reservations(shop), stop)
+            )
+        if options.recover:
+            jobs.append(
+                every(settings.recovery_interval_seconds, lambda: recover_orders(shop), stop)
             )
         logger.info(
             "worker serving %s%s", ", ".join(g.name for g in groups), " and relay" * options.relay

@@ -29,7 +29,7 @@ from shopcore.cart.commands import (
     RemoveCartItem,
 )
 from shopcore.cart.model import Cart, CartAccess
-from shopcore.cart.queries import get_cart
+from shopcore.cart.queries import checkout_contents, get_cart
 from shopcore.cart.results import CheckoutLines, OpenedCart
 from shopcore.catalog.commands import ArchiveProduct, CreateProduct, UpdateProduct
 from shopcore.catalog.model import Product, Variant
@@ -58,12 +58,21 @@ from shopcore.inventory.commands import (
 )
 from shopcore.inventory.model import Reservation, StockLevel, StockMovement
 from shopcore.inventory.queries import availability, movements, stock_levels
-from shopcore.ordering.commands import CancelOrder, DeliverOrder, PlaceOrder, RefundOrder, ShipOrder
+from shopcore.ordering.commands import (
+    CancelOrder,
+    DeliverOrder,
+    PlaceOrder,
+    RecoverOrders,
+    RefundOrder,
+    ResumeOrder,
+    ShipOrder,
+)
 from shopcore.ordering.model import Order, OrderStatus
 from shopcore.ordering.queries import get_order, list_orders
 from shopcore.payments.commands import (
     AuthorizePayment,
     CapturePayment,
+    ReconcilePayment,
     RefundPayment,
     VoidPayment,
 )
@@ -74,6 +83,7 @@ from shopcore.shared.errors import (
     AlreadyExists,
     AuthenticationFailed,
     Busy,
+    CheckoutInterrupted,
     ConcurrencyConflict,
     Conflict,
     CurrencyMismatch,
@@ -127,12 +137,15 @@ __all__ += [
     "MergeCarts",
     "PlaceOrder",
     "ReceiveStock",
+    "ReconcilePayment",
+    "RecoverOrders",
     "RefundOrder",
     "RefundPayment",
     "RegisterCustomer",
     "ReleaseReservation",
     "RemoveCartItem",
     "ReserveStock",
+    "ResumeOrder",
     "RotateSession",
     "ShipOrder",
     "ShipReservation",
@@ -168,6 +181,7 @@ __all__ += [
     "StockLevel",
     "StockMovement",
     "availability",
+    "checkout_contents",
     "email_of",
     "get_cart",
     "get_customer",
@@ -186,6 +200,7 @@ __all__ += [
     "AlreadyExists",
     "AuthenticationFailed",
     "Busy",
+    "CheckoutInterrupted",
     "ConcurrencyConflict",
     "Conflict",
     "CurrencyMismatch",

@@ -93,6 +93,9 @@ class Ports:
     discounts: DiscountPolicy
     # How long a refresh session lives; each rotation starts the clock again.
     session_ttl: timedelta = SESSION_TTL
+    # How long an order's multi-step work (a checkout, a cancellation, a shipment, a refund)
+    # may take before the recovery job finishes it.
+    settle_within: timedelta = timedelta(seconds=60)
     catalog_cache: CatalogCache = field(default_factory=NoCatalogCache)
 
 

@@ -42,7 +42,7 @@ async def test_a_key_still_running_is_in_flight(backend: Backend) -> None:
     keys = backend.idempotency()
     await keys.claim("ada", "key-1", "fp-a", NOW, NOW + DAY)
 
-    assert await keys.claim("ada", "key-1", "fp-a", NOW, NOW + DAY) == InFlight()
+    assert await keys.claim("ada", "key-1", "fp-a", NOW, NOW + DAY) == InFlight(since=NOW)
 
 
 async def test_keys_belong_to_their_owner(backend: Backend) -> None:
@@ -76,7 +76,7 @@ async def test_a_claim_whose_request_died_is_taken_over_after_a_while(backend: B
     soon = NOW + STALE_AFTER - timedelta(seconds=1)
     late = NOW + STALE_AFTER
 
-    assert await keys.claim("ada", "key-1", "fp-a", soon, soon + DAY) == InFlight()
+    assert await keys.claim("ada", "key-1", "fp-a", soon, soon + DAY) == InFlight(since=NOW)
     assert await keys.claim("ada", "key-1", "fp-a", late, late + DAY) == Started()
 
 
@@ -88,4 +88,36 @@ async def test_of_many_concurrent_claims_exactly_one_starts(backend: Backend) ->
     )
 
     assert claims.count(Started()) == 1
-    assert all(claim == InFlight() for claim in claims if claim != Started())
+    assert all(claim == InFlight(since=NOW) for claim in claims if claim != Started())
+
+
+async def test_a_claim_in_flight_names_the_resource_its_request_creates(backend: Backend) -> None:
+    keys = backend.idempotency()
+    await keys.claim("ada", "key-1", "fp-a", NOW, NOW + DAY, "order-1")
+
+    again = await keys.claim("ada", "key-1", "fp-a", NOW, NOW + DAY, "order-2")
+
+    assert again == InFlight(resource="order-1", since=NOW)
+
+
+async def test_a_claim_that_names_a_resource_is_never_taken_over(backend: Backend) -> None:
+    """Its work is durable on its own: a retry is answered from the resource, never run
+    again (which could place a second order)."""
+    keys = backend.idempotency()
+    await keys.claim("ada", "key-1", "fp-a", NOW, NOW + DAY, "order-1")
+    late = NOW + STALE_AFTER * 10
+
+    assert await keys.claim("ada", "key-1", "fp-a", late, late + DAY, "order-2") == InFlight(
+        resource="order-1", since=NOW
+    )
+
+
+async def test_an_expired_key_forgets_its_resource(backend: Backend) -> None:
+    keys = backend.idempotency()
+    await keys.claim("ada", "key-1", "fp-a", NOW, NOW + DAY, "order-1")
+    later = NOW + DAY + timedelta(seconds=1)
+
+    assert await keys.claim("ada", "key-1", "fp-a", later, later + DAY, "order-2") == Started()
+    assert await keys.claim("ada", "key-1", "fp-a", later, later + DAY) == InFlight(
+        resource="order-2", since=later
+    )

@@ -3,6 +3,8 @@ hash of an anonymous cart, a checkout under way) and find a customer's open cart
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from adapters.memory.clock import ManualClock
 from shopcore.cart.model import CartStatus, Quote, hash_token
 from shopcore.shared.ids import new_id
@@ -80,15 +82,30 @@ async def test_open_cart_of_finds_the_customers_open_cart(
     assert await read(backend, lambda uow: uow.carts.open_cart_of(customer_id)) == open_cart
 
 
-async def test_open_cart_of_finds_a_cart_being_checked_out(
+async def test_open_cart_of_skips_a_cart_being_checked_out(
     backend: Backend, clock: ManualClock
 ) -> None:
+    """A held cart refuses changes, so it is never the customer's open cart."""
     customer_id = new_id()
     cart = b.cart(customer_id=customer_id, lines={"TEE-M": 1})
     cart.begin_checkout(new_id(), clock.now(), b.HOLD)
     await write(backend, lambda uow: uow.carts.add(cart))
 
-    assert await read(backend, lambda uow: uow.carts.open_cart_of(customer_id)) == cart
+    assert await read(backend, lambda uow: uow.carts.open_cart_of(customer_id)) is None
+
+
+async def test_open_cart_of_is_the_open_cart_changed_last(
+    backend: Backend, clock: ManualClock
+) -> None:
+    """A checkout gave a cart back while the customer had started another: the one they
+    touched last is theirs."""
+    customer_id = new_id()
+    older = b.cart(customer_id=customer_id, lines={"TEE-M": 1})
+    newer = b.cart(customer_id=customer_id, lines={"TEE-L": 1})
+    newer.updated_at = older.updated_at + timedelta(minutes=1)
+    await add_all(backend, older, newer)
+
+    assert await read(backend, lambda uow: uow.carts.open_cart_of(customer_id)) == newer
 
 
 async def test_open_cart_of_is_none_without_an_open_cart(

@@ -227,15 +227,20 @@ async def test_another_customers_cart_cannot_be_merged_in(driver: ShopDriver) ->
     assert quantities(stored(driver, theirs.id)) == {"TEE-M": 4}
 
 
-async def test_merging_into_a_cart_that_is_checking_out_is_refused(driver: ShopDriver) -> None:
+async def test_merging_while_the_customers_cart_is_held_fills_a_fresh_cart(
+    driver: ShopDriver,
+) -> None:
+    """The held cart is left to its checkout; the anonymous lines go to a cart of their own."""
     await driver.product("TEE-M", "TEE-L")
     customer = await driver.customer()
     mine = await driver.cart(customer, {"TEE-M": 1})
     await driver.handle(BeginCheckout(cart_id=mine.id, customer_id=customer.id, order_id=new_id()))
     anonymous = await anonymous_cart(driver, {"TEE-L": 1})
 
-    with pytest.raises(IllegalTransition):
-        await merge(driver, customer.id, anonymous)
+    merged = await merge(driver, customer.id, anonymous)
 
+    assert merged.id != mine.id
+    assert quantities(merged) == {"TEE-L": 1}
     assert quantities(stored(driver, mine.id)) == {"TEE-M": 1}
-    assert stored(driver, anonymous.cart.id).status is CartStatus.OPEN
+    assert stored(driver, mine.id).status is CartStatus.CHECKING_OUT
+    assert stored(driver, anonymous.cart.id).status is CartStatus.MERGED

@@ -12,6 +12,7 @@ import pytest
 
 from adapters.bridges import in_process_links
 from adapters.bridges.links import Sender
+from adapters.memory.clock import ManualClock
 from shopcore.application.injection import provided_by
 from shopcore.bootstrap import (
     COMMAND_HANDLERS,
@@ -69,7 +70,7 @@ def test_bootstrap_refuses_links_that_reuse_a_port_name(driver: ShopDriver) -> N
         clock: object
 
     def clashing(bus: Sender, uow: Callable[[], ShopUnitOfWork]) -> Links:
-        links = in_process_links(900)(bus, uow)
+        links = in_process_links(900, ManualClock())(bus, uow)
         fields = {field.name: getattr(links, field.name) for field in dataclasses.fields(links)}
         return ClashingLinks(**fields, clock=driver.shop.ports.clock)
 

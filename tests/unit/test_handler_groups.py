@@ -46,7 +46,7 @@ def _deferring(driver: ShopDriver) -> Any:
     return bootstrap(
         uow=driver.shop.uow,
         ports=driver.shop.ports,
-        links=in_process_links(900),
+        links=in_process_links(900, driver.shop.ports.clock),
         in_process_events=False,
     )
 

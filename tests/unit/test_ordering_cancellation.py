@@ -190,7 +190,7 @@ async def test_a_refused_void_is_logged_and_the_order_stays_cancelled(
     (payment,) = await payments_for_order(driver.shop.uow(), order.id)
     assert payment.status is PaymentStatus.AUTHORIZED
     assert [r.getMessage() for r in caplog.records if r.name == "shopcore.ordering"] == [
-        f"could not void the payment of cancelled order {order.id}"
+        f"could not undo all of cancelled order {order.id} yet"
     ]
 
 

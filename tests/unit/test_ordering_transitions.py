@@ -10,7 +10,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shopcore import IllegalTransition, InvalidInput
-from shopcore.ordering.model import CAPTURED_STATES, TRANSITIONS, Order, OrderLine, OrderStatus
+from shopcore.ordering.model import (
+    CAPTURED_STATES,
+    TRANSITIONS,
+    Failure,
+    Order,
+    OrderLine,
+    OrderStatus,
+)
 from shopcore.ordering.pricing import compute_totals
 from tests.support.driver import ADDRESS, eur
 
@@ -55,7 +62,9 @@ def refund(amount: int) -> Callable[[Order], None]:
 
 # How to ask for each target state; the amounts assume nothing was refunded yet.
 ATTEMPT: dict[OrderStatus, Callable[[Order], None]] = {
-    S.PAYMENT_FAILED: lambda o: o.payment_failed("payment-declined", LATER, "payment-2"),
+    S.PAYMENT_FAILED: lambda o: o.payment_failed(
+        Failure(code="payment-declined", detail="declined"), LATER, "payment-2"
+    ),
     S.CONFIRMED: lambda o: o.confirm("payment-2", LATER),
     S.CANCELLED: lambda o: o.cancel("because", LATER),
     S.SHIPPED: lambda o: o.ship(LATER),

@@ -7,14 +7,9 @@ import asyncio
 
 import pytest
 
+from apps.jobs import every, expire_reservations
 from apps.settings import Settings
-from apps.worker import (
-    WorkerError,
-    every,
-    expire_reservations,
-    require_messaging,
-    select_groups,
-)
+from apps.worker import WorkerError, require_messaging, select_groups
 from shopcore.inventory.commands import ReserveStock
 from tests.support.driver import build_driver
 

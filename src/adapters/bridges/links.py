@@ -12,6 +12,7 @@ from typing import Protocol, TypeVar
 from shopcore.bootstrap import Links, ShopUnitOfWork
 from shopcore.cart.commands import AbandonCheckout, BeginCheckout, CompleteCheckout
 from shopcore.cart.model import Quote
+from shopcore.cart.queries import checkout_contents
 from shopcore.catalog.queries import price_list
 from shopcore.customers.queries import email_of
 from shopcore.inventory.commands import (
@@ -24,9 +25,12 @@ from shopcore.ordering.ports import CartContents, PriceQuote
 from shopcore.payments.commands import (
     AuthorizePayment,
     CapturePayment,
+    ReconcilePayment,
     RefundPayment,
     VoidPayment,
 )
+from shopcore.payments.model import PaymentStatus
+from shopcore.shared.clock import Clock
 from shopcore.shared.messages import Command
 from shopcore.shared.money import Money
 
@@ -38,14 +42,23 @@ class Sender(Protocol):
 
 
 class CartLink:
-    def __init__(self, bus: Sender) -> None:
+    def __init__(self, bus: Sender, uow: Callable[[], ShopUnitOfWork], clock: Clock) -> None:
         self._bus = bus
+        self._uow = uow
+        self._clock = clock
 
-    async def claim(self, cart_id: str, customer_id: str, order_id: str) -> CartContents:
-        lines = await self._bus.handle(
-            BeginCheckout(cart_id=cart_id, customer_id=customer_id, order_id=order_id)
-        )
+    async def contents(self, cart_id: str, customer_id: str) -> CartContents:
+        lines = await checkout_contents(self._uow(), cart_id, customer_id, self._clock.now())
         return CartContents(currency=lines.currency, lines=lines.lines)
+
+    async def claim(
+        self, cart_id: str, customer_id: str, order_id: str, lines: Sequence[tuple[str, int]]
+    ) -> None:
+        await self._bus.handle(
+            BeginCheckout(
+                cart_id=cart_id, customer_id=customer_id, order_id=order_id, lines=tuple(lines)
+            )
+        )
 
     async def complete(self, cart_id: str, order_id: str) -> None:
         await self._bus.handle(CompleteCheckout(cart_id=cart_id, order_id=order_id))
@@ -110,6 +123,19 @@ class PaymentsLink:
             )
         )
 
+    async def held(
+        self, *, payment_id: str, order_id: str, amount: Money, idempotency_key: str
+    ) -> bool:
+        payment = await self._bus.handle(
+            ReconcilePayment(
+                payment_id=payment_id,
+                order_id=order_id,
+                amount=amount,
+                idempotency_key=idempotency_key,
+            )
+        )
+        return payment is not None and payment.status is PaymentStatus.AUTHORIZED
+
     async def capture(self, payment_id: str, idempotency_key: str) -> None:
         await self._bus.handle(
             CapturePayment(payment_id=payment_id, idempotency_key=idempotency_key)
@@ -132,11 +158,13 @@ class ContactsLink:
         return await email_of(self._uow(), customer_id)
 
 
-def in_process_links(ttl_seconds: int) -> Callable[[Sender, Callable[[], ShopUnitOfWork]], Links]:
+def in_process_links(
+    ttl_seconds: int, clock: Clock
+) -> Callable[[Sender, Callable[[], ShopUnitOfWork]], Links]:
     def build(bus: Sender, uow: Callable[[], ShopUnitOfWork]) -> Links:
         catalog = CatalogLink(uow)
         return Links(
-            carts=CartLink(bus),
+            carts=CartLink(bus, uow, clock),
             prices=catalog,
             quotes=catalog,
             stock=StockLink(bus, ttl_seconds),

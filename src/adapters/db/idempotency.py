@@ -44,7 +44,13 @@ class SqlIdempotencyStore:
                     yield connection
 
     async def claim(
-        self, owner: str, key: str, fingerprint: str, now: datetime, expires_at: datetime
+        self,
+        owner: str,
+        key: str,
+        fingerprint: str,
+        now: datetime,
+        expires_at: datetime,
+        resource: str | None = None,
     ) -> Claim:
         where = (keys.c.owner == owner, keys.c.key == key)
         async with self._statement() as connection:
@@ -55,6 +61,7 @@ class SqlIdempotencyStore:
                     owner=owner,
                     key=key,
                     fingerprint=fingerprint,
+                    resource=resource,
                     created_at=now,
                     expires_at=expires_at,
                 )
@@ -62,6 +69,7 @@ class SqlIdempotencyStore:
                     index_elements=[keys.c.owner, keys.c.key],
                     set_={
                         "fingerprint": fingerprint,
+                        "resource": resource,
                         "created_at": now,
                         "expires_at": expires_at,
                         "status_code": None,
@@ -69,7 +77,9 @@ class SqlIdempotencyStore:
                     },
                     where=or_(
                         keys.c.expires_at <= now,
-                        keys.c.status_code.is_(None) & (keys.c.created_at <= now - STALE_AFTER),
+                        keys.c.status_code.is_(None)
+                        & keys.c.resource.is_(None)
+                        & (keys.c.created_at <= now - STALE_AFTER),
                     ),
                 )
                 .returning(keys.c.owner)
@@ -78,7 +88,13 @@ class SqlIdempotencyStore:
                 return Started()
             row = (
                 await connection.execute(
-                    select(keys.c.fingerprint, keys.c.status_code, keys.c.response).where(*where)
+                    select(
+                        keys.c.fingerprint,
+                        keys.c.status_code,
+                        keys.c.response,
+                        keys.c.resource,
+                        keys.c.created_at,
+                    ).where(*where)
                 )
             ).one_or_none()
         if row is None:  # deleted between our insert and read: someone abandoned it
@@ -86,7 +102,7 @@ class SqlIdempotencyStore:
         if row.fingerprint != fingerprint:
             return Mismatch()
         if row.status_code is None:
-            return InFlight()
+            return InFlight(resource=row.resource, since=row.created_at)
         return Replay(status_code=int(row.status_code), body=(row.response or "").encode())
 
     async def finish(self, owner: str, key: str, status_code: int, body: bytes) -> None:

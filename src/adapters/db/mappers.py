@@ -161,7 +161,17 @@ CART = AggregateMapper(
 ORDER = AggregateMapper(
     Order,
     tables.orders,
-    ("id", "version", "customer_id", "cart_id", "status", "payment_id", "created_at", "updated_at"),
+    (
+        "id",
+        "version",
+        "customer_id",
+        "cart_id",
+        "status",
+        "payment_id",
+        "created_at",
+        "updated_at",
+        "settle_by",
+    ),
     extra=lambda order: {
         "total_amount": order.totals.total.amount,
         "currency": order.totals.total.currency,

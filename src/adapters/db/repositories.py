@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, delete, exists, select
@@ -227,11 +228,8 @@ class SqlCartRepository(_Repository[Cart]):
         carts = tables.carts
         statement = (
             select(carts)
-            .where(
-                carts.c.customer_id == customer_id,
-                carts.c.status.in_([CartStatus.OPEN.value, CartStatus.CHECKING_OUT.value]),
-            )
-            .order_by(carts.c.id)
+            .where(carts.c.customer_id == customer_id, carts.c.status == CartStatus.OPEN.value)
+            .order_by(carts.c.updated_at.desc(), carts.c.id.desc())
             .limit(1)
         )
         found = await self._select(statement)
@@ -260,6 +258,16 @@ class SqlOrderRepository(_Repository[Order]):
             statement = statement.where(orders.c.status == status.value)
         if before is not None:
             statement = statement.where(orders.c.id < before)
+        return await self._select(statement)
+
+    async def unsettled(self, *, due_before: datetime, limit: int) -> list[Order]:
+        orders = tables.orders
+        statement = (
+            select(orders)
+            .where(orders.c.settle_by.is_not(None), orders.c.settle_by < due_before)
+            .order_by(orders.c.settle_by, orders.c.id)
+            .limit(limit)
+        )
         return await self._select(statement)
 
 

@@ -132,9 +132,12 @@ orders = Table(
     Column("body", Document, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # Set while work on the order spans transactions: the recovery job's queue.
+    Column("settle_by", UtcDateTime),
     # A customer's orders newest first; the back office's orders by status.
     Index(None, "customer_id", "id"),
     Index(None, "status", "id"),
+    Index(None, "settle_by"),
 )
 
 # -- payments ------------------------------------------------------------------------------
@@ -253,6 +256,7 @@ idempotency_keys = Table(
     Column("owner", String(100), primary_key=True),  # who sent it: a customer id or "anonymous"
     Column("key", String(255), primary_key=True),
     Column("fingerprint", String(64), nullable=False),  # hash of method, path and body
+    Column("resource", String(36)),  # what the request creates (an order id), if it says
     Column("status_code", Integer),  # null while the first request is still running
     Column("response", Text),
     Column("created_at", UtcDateTime, nullable=False),

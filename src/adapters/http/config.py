@@ -14,6 +14,8 @@ class HttpConfig(msgspec.Struct, frozen=True, kw_only=True):
     cors_origins: tuple[str, ...] = ()
     max_body_bytes: int = 64 * 1024
     idempotency_hours: int = 24
+    # How long a checkout may take; a retry of one whose request died waits this long.
+    settle_within_seconds: int = 60
     webhook_secret: str = ""
     # Requests per minute and client address; auth and checkout have their own, tighter limits.
     rate_limit_per_minute: int = 600

@@ -1,12 +1,20 @@
 """`Idempotency-Key` for the requests that move money or stock (Stripe's rules): the same key
 with the same request replays the stored response, with another request answers 422, and
-while the first request still runs answers 409. Keys are per caller and expire."""
+while the first request still runs answers 409. Keys are per caller and expire.
+
+Work that creates something durable (a checkout's order) names it in the claim
+(`Resource`): the answer is then part of the work. A retry that finds the first request
+unfinished is answered from the order (`Resource.answer`: the order is driven to its end
+first if its request died), so a crash after the order was confirmed still answers 201, and a
+key whose checkout died gets the recovered outcome, not a 409 until the key goes stale."""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,6 +24,8 @@ from litestar import Request, Response
 from adapters.http.problems import PROBLEM_JSON, problem_response, shop_error
 from shopcore.application.idempotency import IdempotencyStore, InFlight, Mismatch, Replay
 from shopcore.shared.errors import ShopError
+
+logger = logging.getLogger("shopcore.http")
 
 HEADER = "Idempotency-Key"
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")  # visible ASCII, as Stripe accepts
@@ -36,6 +46,16 @@ def _raw(status: int, body: bytes, *, replayed: bool) -> Response[bytes]:
     return Response(body, status_code=status, media_type=media_type, headers=headers)
 
 
+@dataclass(frozen=True)
+class Resource:
+    """Work that creates something durable (a checkout's order): its id, claimed with the key,
+    and how to answer from it when the request that started the work died. `answer` returns
+    None while the outcome is not known yet (the work may still be running)."""
+
+    id: str
+    answer: Callable[[str, datetime], Awaitable[Response[Any] | None]]
+
+
 async def run_once(
     request: Request[Any, Any, Any],
     store: IdempotencyStore,
@@ -45,6 +65,7 @@ async def run_once(
     ttl: timedelta,
     work: Callable[[], Awaitable[Response[Any]]],
     required: bool = True,
+    resource: Resource | None = None,
 ) -> Response[Any]:
     if key is None:
         if required:
@@ -64,11 +85,19 @@ async def run_once(
         )
     now = datetime.now(UTC)
     claim = await store.claim(
-        owner, key, fingerprint(request, await request.body()), now, now + ttl
+        owner,
+        key,
+        fingerprint(request, await request.body()),
+        now,
+        now + ttl,
+        resource.id if resource is not None else None,
     )
     if isinstance(claim, Replay):
         return _raw(claim.status_code, claim.body, replayed=True)
     if isinstance(claim, InFlight):
+        answered = await _answer_in_flight(request, claim, resource)
+        if answered is not None:
+            return await _record(request, store, owner, key, answered, replayed=True)
         return problem_response(
             409,
             "Request in progress",
@@ -88,14 +117,51 @@ async def run_once(
     except ShopError as error:
         response = shop_error(request, error)
     except BaseException:
-        await store.abandon(owner, key)
+        if resource is None:
+            await _quietly(store.abandon(owner, key))
+        # else: the work's resource may exist; a retry is answered from it, never re-run.
         raise
+    return await _record(request, store, owner, key, response, replayed=False)
+
+
+async def _answer_in_flight(
+    request: Request[Any, Any, Any], claim: InFlight, resource: Resource | None
+) -> Response[Any] | None:
+    """The outcome of a request that has not finished, if its resource knows it."""
+    if resource is None or claim.resource is None or claim.since is None:
+        return None
+    try:
+        return await resource.answer(claim.resource, claim.since)
+    except ShopError as error:
+        return shop_error(request, error)
+
+
+async def _record(
+    request: Request[Any, Any, Any],
+    store: IdempotencyStore,
+    owner: str,
+    key: str,
+    response: Response[Any],
+    *,
+    replayed: bool,
+) -> Response[Any]:
+    """Keep the answer for replays (or free the key after a 5xx, which is worth retrying) and
+    send it. The answer goes out even when the record cannot be written (the database just
+    failed): a retry then finds the key in flight and, for work with a resource, is answered
+    from it."""
     status = response.status_code or 200
     body = _encoder.encode(response.content)
     if status >= 500:
-        await store.abandon(owner, key)  # worth retrying with the same key
+        await _quietly(store.abandon(owner, key))
     else:
-        await store.finish(owner, key, status, body)
-    raw = _raw(status, body, replayed=False)
+        await _quietly(store.finish(owner, key, status, body))
+    raw = _raw(status, body, replayed=replayed)
     raw.headers.update({k: v for k, v in response.headers.items() if k.lower() != "content-type"})
     return raw
+
+
+async def _quietly(write: Awaitable[None]) -> None:
+    try:
+        await write
+    except Exception:
+        logger.warning("could not write an idempotency record", exc_info=True)

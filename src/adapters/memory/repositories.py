@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Generic, TypeVar
 
 from adapters.memory.session import Session
@@ -88,13 +89,15 @@ class MemoryCartRepository(_Repository[Cart]):
         await self._add(cart.id, cart)
 
     async def open_cart_of(self, customer_id: str) -> Cart | None:
-        for cart in self._table:
-            if cart.customer_id == customer_id and cart.status in {
-                CartStatus.OPEN,
-                CartStatus.CHECKING_OUT,
-            }:
-                return await self.get(cart.id)
-        return None
+        found = [
+            cart
+            for cart in self._table
+            if cart.customer_id == customer_id and cart.status is CartStatus.OPEN
+        ]
+        if not found:
+            return None
+        newest = max(found, key=lambda cart: (cart.updated_at, cart.id))
+        return await self.get(newest.id)
 
 
 class MemoryOrderRepository(_Repository[Order]):
@@ -120,6 +123,15 @@ class MemoryOrderRepository(_Repository[Order]):
             reverse=True,
         )[:limit]
         found = [await self.get(key) for key in keys]
+        return [order for order in found if order is not None]
+
+    async def unsettled(self, *, due_before: datetime, limit: int) -> list[Order]:
+        due = sorted(
+            (order.settle_by, order.id)
+            for order in self._table
+            if order.settle_by is not None and order.settle_by < due_before
+        )[:limit]
+        found = [await self.get(order_id) for _, order_id in due]
         return [order for order in found if order is not None]
 
 

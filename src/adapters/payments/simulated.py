@@ -49,6 +49,9 @@ class SimulatedGateway:
     async def refund(self, reference: str, amount: Money, idempotency_key: str) -> GatewayResponse:
         return self._once(idempotency_key, lambda: self._refund(reference, amount))
 
+    async def lookup(self, idempotency_key: str) -> GatewayResponse | None:
+        return self._answers.get(idempotency_key)
+
     def reset(self) -> None:
         """Forget every charge and answer, as a new test bank: tests that share one app
         start each case with an empty ledger."""

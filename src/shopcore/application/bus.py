@@ -128,3 +128,25 @@ class MessageBus:
                 )
             finally:
                 queue.extend(uow.collect_new_events())
+
+
+async def retried(
+    work: Callable[[], Awaitable[Result]],
+    what: str,
+    *,
+    attempts: int = 5,
+    backoff_seconds: float = 0.005,
+) -> Result:
+    """`work()`, run again after a TransientConflict, as the bus runs a command: for a step
+    of a longer use case that writes through its own unit of work (an order's state change in
+    the middle of a checkout), which must not send the bus back to the use case's first step.
+    `work` must be safe to repeat: a commit whose answer was lost may have gone through."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await work()
+        except TransientConflict as conflict:
+            if attempt == attempts:
+                raise Busy(f"{what} kept conflicting; retry later") from conflict
+            logger.info("retrying %s after %s", what, conflict.detail)
+            await asyncio.sleep(backoff_seconds * 2**attempt * random.uniform(0.5, 1.5))
+    raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover

@@ -47,13 +47,14 @@ class MergeCarts(Command[Cart], frozen=True, kw_only=True):
 
 
 class BeginCheckout(Command[CheckoutLines], frozen=True, kw_only=True):
-    """Hold the customer's cart for one checkout and hand over its lines. An order id that
-    holds the cart already, or checked it out, is refused (AlreadyExists): a resubmission
-    must not mistake the first attempt's hold for its own."""
+    """Hold the customer's cart for one checkout and hand over its lines; the same order
+    again changes nothing. With `lines`, only if the cart still holds exactly those (the
+    order was priced from them): Conflict otherwise."""
 
     cart_id: str
     customer_id: str
     order_id: str
+    lines: tuple[tuple[str, int], ...] | None = None
 
 
 class CompleteCheckout(Command[Cart], frozen=True, kw_only=True):

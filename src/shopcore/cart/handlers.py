@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from shopcore.application.bus import CommandTable
 from shopcore.cart.commands import (
     AbandonCheckout,
@@ -15,15 +13,12 @@ from shopcore.cart.commands import (
     MergeCarts,
     RemoveCartItem,
 )
-from shopcore.cart.model import Cart, CartAccess, CartStatus, Quote, new_token
+from shopcore.cart.model import CHECKOUT_HOLD, Cart, CartAccess, CartStatus, Quote, new_token
 from shopcore.cart.ports import CartUnitOfWork, CatalogQuotes
 from shopcore.cart.results import CheckoutLines, OpenedCart
 from shopcore.shared import validation
 from shopcore.shared.clock import Clock
 from shopcore.shared.errors import InvalidInput, NotFound
-
-# As long as a stock reservation lives: a checkout older than that has died.
-CHECKOUT_HOLD = timedelta(minutes=15)
 
 
 async def create_cart(
@@ -114,13 +109,9 @@ async def begin_checkout(
 ) -> CheckoutLines:
     async with uow:
         cart = await _owned(uow, command.cart_id, CartAccess(customer_id=command.customer_id))
-        cart.begin_checkout(command.order_id, clock.now(), CHECKOUT_HOLD)
+        cart.begin_checkout(command.order_id, clock.now(), CHECKOUT_HOLD, command.lines)
         await uow.commit()
-    return CheckoutLines(
-        cart_id=cart.id,
-        currency=cart.currency,
-        lines=tuple((line.sku, line.quantity) for line in cart.lines),
-    )
+    return CheckoutLines(cart_id=cart.id, currency=cart.currency, lines=cart.checkout_lines())
 
 
 async def complete_checkout(command: CompleteCheckout, uow: CartUnitOfWork, clock: Clock) -> Cart:

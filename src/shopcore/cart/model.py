@@ -19,6 +19,7 @@ from shopcore.shared import validation
 from shopcore.shared.aggregate import Aggregate
 from shopcore.shared.errors import (
     AlreadyExists,
+    Conflict,
     EmptyCart,
     IllegalTransition,
     InvalidInput,
@@ -28,6 +29,9 @@ from shopcore.shared.money import Money, total
 
 MAX_LINES = 50
 MAX_LINE_QUANTITY = 100
+# As long as a stock reservation lives: a checkout holding a cart longer than that has died
+# (and the recovery job did not run), so another checkout may take the cart over.
+CHECKOUT_HOLD = timedelta(minutes=15)
 
 
 class CartStatus(StrEnum):
@@ -157,25 +161,44 @@ class Cart(Aggregate):
         other.status = CartStatus.MERGED
         other.updated_at = now
 
-    def begin_checkout(self, order_id: str, now: datetime, stale_after: timedelta) -> None:
+    def check_checkout(self, order_id: str, now: datetime, stale_after: timedelta) -> bool:
+        """Whether this order may hold the cart: True when it holds it already, False when
+        it may take it; raises when it may not (another checkout holds it, it is empty)."""
         if self.status is CartStatus.CHECKING_OUT:
+            if self.order_id == order_id:
+                return True
             started = self.checkout_started_at
             if started is not None and started + stale_after > now:
-                if self.order_id == order_id:
-                    # A resubmitted order id: the first attempt holds the cart; leave it be.
-                    raise AlreadyExists(f"order {order_id} is already being placed")
                 raise IllegalTransition("a checkout of this cart is already in progress")
-            # Otherwise the checkout holding it died; this one takes over.
+            # Otherwise the checkout holding it died long ago; this one takes over.
         elif self.status is CartStatus.CHECKED_OUT and self.order_id == order_id:
             raise AlreadyExists(f"order {order_id} already exists")
         else:
             self._check_open()
         if not self.lines:
             raise EmptyCart("the cart is empty")
+        return False
+
+    def begin_checkout(
+        self,
+        order_id: str,
+        now: datetime,
+        stale_after: timedelta,
+        expected: tuple[tuple[str, int], ...] | None = None,
+    ) -> None:
+        """Hold the cart for `order_id` (again: nothing changes), if it still holds the
+        `expected` lines the order was priced from."""
+        if self.check_checkout(order_id, now, stale_after):
+            return
+        if expected is not None and self.checkout_lines() != expected:
+            raise Conflict("the cart changed while it was being checked out; check out again")
         self.status = CartStatus.CHECKING_OUT
         self.order_id = order_id
         self.checkout_started_at = now
         self.updated_at = now
+
+    def checkout_lines(self) -> tuple[tuple[str, int], ...]:
+        return tuple((line.sku, line.quantity) for line in self.lines)
 
     def complete_checkout(self, order_id: str, now: datetime) -> None:
         if self.status is CartStatus.CHECKED_OUT and self.order_id == order_id:

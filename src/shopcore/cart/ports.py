@@ -15,7 +15,9 @@ class CartRepository(Protocol):
     async def get(self, cart_id: str) -> Cart | None: ...
 
     async def open_cart_of(self, customer_id: str) -> Cart | None:
-        """The customer's one open cart, if any."""
+        """The customer's open cart, if any: the one changed last, when a checkout gave one
+        back while the customer had started another. A cart held by a checkout is not open:
+        it refuses changes, so the customer is never handed one."""
         ...
 
 

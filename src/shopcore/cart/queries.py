@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from shopcore.cart.model import Cart, CartAccess
+from datetime import datetime
+
+from shopcore.cart.model import CHECKOUT_HOLD, Cart, CartAccess
 from shopcore.cart.ports import CartUnitOfWork
+from shopcore.cart.results import CheckoutLines
 from shopcore.shared.errors import NotFound
 
 
@@ -14,3 +17,13 @@ async def get_cart(uow: CartUnitOfWork, cart_id: str, access: CartAccess) -> Car
         raise NotFound(f"cart {cart_id} not found")
     cart.check_access(access)
     return cart
+
+
+async def checkout_contents(
+    uow: CartUnitOfWork, cart_id: str, customer_id: str, now: datetime
+) -> CheckoutLines:
+    """The lines a checkout of this customer's cart would order, changing nothing; raises as
+    holding the cart would (not theirs, empty, held by another checkout)."""
+    cart = await get_cart(uow, cart_id, CartAccess(customer_id=customer_id))
+    cart.check_checkout("", now, CHECKOUT_HOLD)
+    return CheckoutLines(cart_id=cart.id, currency=cart.currency, lines=cart.checkout_lines())

@@ -1,20 +1,25 @@
 """Checkout: stock first, then money, and never money without stock.
 
-    claim the cart -> price it -> reserve stock (all lines or none)
-      -> save the order (pending_payment) -> authorize the payment
-      -> allocate the reservation -> confirm the order -> close the cart
+    read the cart -> price it -> reserve stock (all lines or none)
+      -> save the order (pending_payment, to be settled within `settle_within`)
+      -> hold the cart -> authorize the payment -> allocate the stock
+      -> confirm the order -> check the cart out -> settle
 
-Each step is its own transaction: no database transaction stays open while the gateway is
-asked. Every failure undoes what came before it: a decline releases the stock, a shortfall
-after authorization (the reservation expired and the stock went) voids the authorization, and
-the cart goes back to the customer. A crash between steps leaves a reservation that expires.
+No database transaction stays open while the gateway is asked: each step is its own. Before
+the order is saved, a failure leaves nothing behind but the reservation, which is released
+(and which, after a crash, expires). From the save on, the work is durable: the order is its
+record and everything the checkout touches is keyed by the order id, so a failing step ends
+the order and undoes what came before it, and a crash leaves the order unsettled for the
+recovery job to finish, forward or back (settling.py). A customer's retry with the same
+idempotency key is answered from the order (adapters.http.checkout_answers).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from datetime import datetime, timedelta
 
+from shopcore.application.bus import retried
 from shopcore.ordering.commands import PlaceOrder
 from shopcore.ordering.model import Order
 from shopcore.ordering.ports import (
@@ -29,18 +34,10 @@ from shopcore.ordering.ports import (
     TaxPolicy,
 )
 from shopcore.ordering.pricing import compute_totals, price_lines
+from shopcore.ordering.settling import Settler, authorize_key
 from shopcore.shared.address import Address
 from shopcore.shared.clock import Clock
-from shopcore.shared.errors import (
-    ConcurrencyConflict,
-    IllegalTransition,
-    InvalidInput,
-    NotFound,
-    OutOfStock,
-    PaymentDeclined,
-    PaymentGatewayUnavailable,
-)
-from shopcore.shared.ids import new_id
+from shopcore.shared.errors import AlreadyExists, CheckoutInterrupted, InvalidInput, ShopError
 from shopcore.shared.money import total
 
 logger = logging.getLogger("shopcore.checkout")
@@ -57,31 +54,55 @@ async def place_order(
     shipping: ShippingPolicy,
     tax: TaxPolicy,
     discounts: DiscountPolicy,
+    settle_within: timedelta,
 ) -> Order:
     address = command.shipping_address.checked()
     if not 1 <= len(command.payment_token) <= 200:
         raise InvalidInput("payment_token must be 1 to 200 characters")
-    # A resubmitted order id (a client retry) must not touch the cart, stock or payment that
-    # the first attempt holds: it may still be waiting for the gateway. The claim refuses an
-    # order id that holds (or checked out) the cart already, and the reservation, keyed by
-    # the order id, refuses one that reserved before: each raises AlreadyExists, and what
-    # this attempt gives back on the way out is only what it took itself.
-    contents = await carts.claim(command.cart_id, command.customer_id, command.order_id)
-    try:
-        order = await _price(command, contents, address, prices, shipping, tax, discounts, clock)
-        await stock.reserve(order.reservation_id, contents.lines)
-    except Exception:
-        await carts.abandon(command.cart_id, command.order_id)
-        raise
-    try:
+    settler = Settler(uow, clock, carts, stock, payments)
+    settle_by = command.settle_by or clock.now() + settle_within
+    _check_time(clock, settle_by)
+    async with uow:
+        if await uow.orders.get(command.order_id) is not None:
+            # A resubmitted order id must not touch what its first attempt holds.
+            raise AlreadyExists(f"order {command.order_id} already exists")
+    contents = await carts.contents(command.cart_id, command.customer_id)
+    order = await _price(command, contents, address, prices, shipping, tax, discounts, clock)
+    order.unsettle(settle_by)
+    # AlreadyExists when another attempt reserved under this order id: nothing of ours to undo.
+    await stock.reserve(order.reservation_id, contents.lines)
+
+    async def save() -> None:
         async with uow:
             await uow.orders.add(order)
             await uow.commit()
-    except Exception:
+
+    try:
+        await retried(save, f"saving order {order.id}")
+    except BaseException:
         await stock.release(order.reservation_id)
-        await carts.abandon(command.cart_id, command.order_id)
         raise
-    return await _pay_and_confirm(order, command, uow, clock, carts, stock, payments)
+    # Durable from here on: a failure ends the order and undoes, a crash leaves it to recovery.
+    try:
+        await carts.claim(order.cart_id, order.customer_id, order.id, contents.lines)
+        _check_time(clock, settle_by)
+        await payments.authorize(
+            payment_id=order.id,
+            order_id=order.id,
+            amount=order.total,
+            token=command.payment_token,
+            idempotency_key=authorize_key(order.id),
+        )
+    except ShopError as error:
+        await settler.fail(order.id, error)
+    return await settler.complete_checkout(order)
+
+
+def _check_time(clock: Clock, settle_by: datetime) -> None:
+    """A checkout past its deadline (its process was frozen, or its request died and a retry
+    gave up on it) starts nothing new: the recovery job may already be undoing it."""
+    if clock.now() > settle_by:
+        raise CheckoutInterrupted("the checkout took too long and was stopped; try again")
 
 
 async def _price(
@@ -116,57 +137,3 @@ async def _price(
         shipping_address=address,
         now=clock.now(),
     )
-
-
-async def _pay_and_confirm(
-    order: Order,
-    command: PlaceOrder,
-    uow: OrderingUnitOfWork,
-    clock: Clock,
-    carts: CartSource,
-    stock: StockReservations,
-    payments: Payments,
-) -> Order:
-    payment_id = new_id()
-    try:
-        await payments.authorize(
-            payment_id=payment_id,
-            order_id=order.id,
-            amount=order.total,
-            token=command.payment_token,
-            idempotency_key=f"{order.id}:authorize",
-        )
-    except (PaymentDeclined, PaymentGatewayUnavailable) as error:
-        reason = error.code
-        await stock.release(order.reservation_id)
-        await change(uow, order.id, lambda o: o.payment_failed(reason, clock.now(), payment_id))
-        await carts.abandon(command.cart_id, order.id)
-        raise
-    try:
-        await stock.allocate(order.reservation_id)
-        confirmed = await change(uow, order.id, lambda o: o.confirm(payment_id, clock.now()))
-    except OutOfStock:
-        await payments.void(payment_id, f"{order.id}:void")
-        await stock.release(order.reservation_id)
-        await change(uow, order.id, lambda o: o.cancel("stock_shortfall", clock.now()))
-        await carts.abandon(command.cart_id, order.id)
-        raise
-    except (IllegalTransition, ConcurrencyConflict):
-        # Cancelled while we were paying: hand everything back.
-        await payments.void(payment_id, f"{order.id}:void")
-        await stock.release(order.reservation_id)
-        await carts.abandon(command.cart_id, order.id)
-        raise
-    await carts.complete(command.cart_id, order.id)
-    return confirmed
-
-
-async def change(uow: OrderingUnitOfWork, order_id: str, step: Callable[[Order], None]) -> Order:
-    """Load an order, apply one state change and commit it (version-checked)."""
-    async with uow:
-        order = await uow.orders.get(order_id)
-        if order is None:
-            raise NotFound(f"order {order_id} not found")
-        step(order)
-        await uow.commit()
-    return order

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import msgspec
 
 from shopcore.ordering.model import Order
@@ -17,6 +19,9 @@ class PlaceOrder(Command[Order], frozen=True, kw_only=True):
     shipping_address: Address
     payment_token: str
     order_id: str = msgspec.field(default_factory=new_id)
+    # When the checkout must be over: the request's own deadline, counted from when it began
+    # (a retry that finds the request dead waits for it); None: `settle_within` from now.
+    settle_by: datetime | None = None
 
     def __repr__(self) -> str:  # no token, no address in logs
         return f"PlaceOrder(order_id={self.order_id!r}, cart_id={self.cart_id!r})"
@@ -41,3 +46,16 @@ class RefundOrder(Command[Order], frozen=True, kw_only=True):
     order_id: str
     amount: Money
     idempotency_key: str
+
+
+class ResumeOrder(Command[Order], frozen=True, kw_only=True):
+    """Finish the order's work now if it is overdue: what a retried checkout asks for when its
+    first request died. Busy while the work is still within its time."""
+
+    order_id: str
+
+
+class RecoverOrders(Command[int], frozen=True, kw_only=True):
+    """The recovery job's pass: finish the work of every overdue order (up to `limit`)."""
+
+    limit: int = 100

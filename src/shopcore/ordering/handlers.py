@@ -2,28 +2,33 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
+from datetime import timedelta
 
 from shopcore.application.bus import CommandTable, EventTable
-from shopcore.ordering.checkout import change, place_order
+from shopcore.ordering.checkout import place_order
 from shopcore.ordering.commands import (
     CancelOrder,
     DeliverOrder,
     PlaceOrder,
+    RecoverOrders,
     RefundOrder,
+    ResumeOrder,
     ShipOrder,
 )
 from shopcore.ordering.events import OrderPlaced, OrderShipped
 from shopcore.ordering.model import Order
 from shopcore.ordering.ports import (
+    CartSource,
     CustomerContacts,
     OrderingUnitOfWork,
     Payments,
     StockReservations,
 )
+from shopcore.ordering.settling import Settler
+from shopcore.shared import validation
 from shopcore.shared.clock import Clock
-from shopcore.shared.errors import IllegalTransition, NotFound, ShopError
+from shopcore.shared.errors import Busy, NotFound, ShopError
 from shopcore.shared.notifications import Notification, Notifier
 
 logger = logging.getLogger("shopcore.ordering")
@@ -33,68 +38,138 @@ async def cancel_order(
     command: CancelOrder,
     uow: OrderingUnitOfWork,
     clock: Clock,
+    carts: CartSource,
     stock: StockReservations,
     payments: Payments,
+    settle_within: timedelta,
 ) -> Order:
     """Cancel first (the version check settles a race with shipping), then hand back the
-    stock and the authorization."""
+    stock and the authorization; a crash in between leaves it to the recovery job."""
     async with uow:
         order = await _visible(uow, command.order_id, command.customer_id)
         order.cancel(command.reason[:200], clock.now())
+        if order.settled:
+            order.unsettle(clock.now() + settle_within)
         await uow.commit()
-    with contextlib.suppress(NotFound):  # checkout died before reserving: nothing to give back
-        await stock.release(order.reservation_id)
-    if order.payment_id is not None:
-        try:
-            await payments.void(order.payment_id, f"{order.id}:void")
-        except ShopError:
-            # The order stays cancelled; an unvoided authorization lapses at the gateway.
-            logger.exception("could not void the payment of cancelled order %s", order.id)
-    return order
+    settler = Settler(uow, clock, carts, stock, payments)
+    try:
+        return await settler.undo(order)
+    except ShopError:
+        # The order stays cancelled; the recovery job hands back what is left (an unvoided
+        # authorization lapses at the gateway meanwhile).
+        logger.exception("could not undo all of cancelled order %s yet", order.id)
+        return await settler.get(order.id)
 
 
 async def ship_order(
     command: ShipOrder,
     uow: OrderingUnitOfWork,
     clock: Clock,
+    carts: CartSource,
     stock: StockReservations,
     payments: Payments,
+    settle_within: timedelta,
 ) -> Order:
     """Capture at shipping, and only for a confirmed order, whose stock is allocated."""
-    order = await change(uow, command.order_id, lambda o: o.start_shipping(clock.now()))
-    if order.payment_id is None:  # pragma: no cover - confirmed orders always have one
-        raise IllegalTransition(f"order {order.id} has no payment")
-    try:
-        await payments.capture(order.payment_id, f"{order.id}:capture")
-    except ShopError:
-        await change(uow, order.id, lambda o: o.stop_shipping())
-        raise
-    await stock.ship(order.reservation_id)
-    return await change(uow, order.id, lambda o: o.ship(clock.now()))
+    settler = Settler(uow, clock, carts, stock, payments)
+    async with uow:
+        order = await _visible(uow, command.order_id, None)
+        _start_shipping(order, clock, settle_within)
+        await uow.commit()
+    return await settler.ship(order)
 
 
 async def deliver_order(command: DeliverOrder, uow: OrderingUnitOfWork, clock: Clock) -> Order:
-    return await change(uow, command.order_id, lambda o: o.deliver(clock.now()))
+    async with uow:
+        order = await _visible(uow, command.order_id, None)
+        order.deliver(clock.now())
+        await uow.commit()
+    return order
 
 
 async def refund_order(
-    command: RefundOrder, uow: OrderingUnitOfWork, clock: Clock, payments: Payments
+    command: RefundOrder,
+    uow: OrderingUnitOfWork,
+    clock: Clock,
+    carts: CartSource,
+    stock: StockReservations,
+    payments: Payments,
+    settle_within: timedelta,
 ) -> Order:
     key = f"{command.order_id}:refund:{command.idempotency_key}"
     async with uow:
         order = await _visible(uow, command.order_id, None)
         entry = order.begin_refund(key, command.amount)
+        if not entry.completed:
+            order.unsettle(clock.now() + settle_within)
         await uow.commit()
     if entry.completed:
         return order
-    if order.payment_id is None:  # pragma: no cover - refundable orders were captured
-        raise IllegalTransition(f"order {order.id} has no payment")
+    settler = Settler(uow, clock, carts, stock, payments)
     try:
-        await payments.refund(order.payment_id, entry.amount, key)
+        await payments.refund(order.id, entry.amount, key)
     except ShopError:
-        await change(uow, order.id, lambda o: o.abandon_refund(key))
+        await settler.change(order.id, lambda o: _abandon_refund(o, key))
         raise
-    return await change(uow, order.id, lambda o: o.complete_refund(key, clock.now()))
+    return await settler.change(order.id, lambda o: _complete_refund(o, key, clock))
+
+
+async def resume_order(
+    command: ResumeOrder,
+    uow: OrderingUnitOfWork,
+    clock: Clock,
+    carts: CartSource,
+    stock: StockReservations,
+    payments: Payments,
+) -> Order:
+    """Finish an order's work now if it is overdue (a retried checkout whose first request
+    died); an order whose work is still within its time is left to that work (Busy)."""
+    settler = Settler(uow, clock, carts, stock, payments)
+    order = await settler.get(command.order_id)
+    if order.settle_by is not None and order.settle_by > clock.now():
+        raise Busy(f"order {order.id} is still being worked on")
+    return await settler.resume(order)
+
+
+async def recover_orders(
+    command: RecoverOrders,
+    uow: OrderingUnitOfWork,
+    clock: Clock,
+    carts: CartSource,
+    stock: StockReservations,
+    payments: Payments,
+) -> int:
+    """The recovery job: finish every order whose work is overdue; returns how many it took."""
+    validation.quantity(command.limit, "limit", maximum=1_000)
+    async with uow:
+        overdue = await uow.orders.unsettled(due_before=clock.now(), limit=command.limit)
+    settler = Settler(uow, clock, carts, stock, payments)
+    for order in overdue:
+        logger.warning("recovering order %s (%s, due %s)", order.id, order.status, order.settle_by)
+        try:
+            await settler.resume(order)
+        except Exception:  # one broken order must not stop the others
+            logger.exception("could not recover order %s", order.id)
+    return len(overdue)
+
+
+def _start_shipping(order: Order, clock: Clock, settle_within: timedelta) -> None:
+    """Claim the order for shipping (the version check lets one of two concurrent shipments
+    through) and give the shipment its deadline."""
+    order.start_shipping(clock.now())
+    order.unsettle(clock.now() + settle_within)
+
+
+def _abandon_refund(order: Order, key: str) -> None:
+    order.abandon_refund(key)
+    if not order.refund_pending.amount:
+        order.settle()
+
+
+def _complete_refund(order: Order, key: str, clock: Clock) -> None:
+    order.complete_refund(key, clock.now())
+    if not order.refund_pending.amount:
+        order.settle()
 
 
 async def _visible(uow: OrderingUnitOfWork, order_id: str, customer_id: str | None) -> Order:
@@ -151,6 +226,8 @@ COMMAND_HANDLERS: CommandTable = {
     ShipOrder: ship_order,
     DeliverOrder: deliver_order,
     RefundOrder: refund_order,
+    ResumeOrder: resume_order,
+    RecoverOrders: recover_orders,
 }
 EVENT_HANDLERS: EventTable = {
     OrderPlaced: [send_order_confirmation],

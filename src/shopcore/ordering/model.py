@@ -4,6 +4,12 @@ pending_payment -> confirmed -> shipped -> delivered
 pending_payment -> payment_failed | cancelled
 confirmed -> cancelled                      (before shipping: stock back, authorization voided)
 shipped | delivered -> partially_refunded | refunded     (only after capture, at shipping)
+
+Work on an order that spans several transactions (a checkout, a cancellation, a shipment, a
+refund) marks the order unsettled in its first transaction, with the moment by which it must
+be done (`settle_by`), and settles it in its last. An order still unsettled after that moment
+was left half-way by a crash or a fault: the recovery job (settling.py) finishes the work from
+what the order and its cart, reservation and payment say, all of them keyed by the order id.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from shopcore.ordering.events import (
 )
 from shopcore.shared.address import Address
 from shopcore.shared.aggregate import Aggregate
-from shopcore.shared.errors import IllegalTransition, InvalidInput
+from shopcore.shared.errors import IllegalTransition, InvalidInput, ShopError, error_for
 from shopcore.shared.money import Money, total
 
 
@@ -84,6 +90,22 @@ class RefundEntry(msgspec.Struct, frozen=True, kw_only=True):
     completed: bool
 
 
+class Failure(msgspec.Struct, frozen=True, kw_only=True):
+    """Why a checkout ended without an order: the error its customer was, or will be, answered
+    (a retry with the same idempotency key gets the same one)."""
+
+    code: str
+    detail: str
+    skus: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, error: ShopError) -> Failure:
+        return cls(code=error.code, detail=error.detail, skus=tuple(getattr(error, "skus", ())))
+
+    def error(self) -> ShopError:
+        return error_for(self.code, self.detail, self.skus)
+
+
 class StatusChange(msgspec.Struct, frozen=True, kw_only=True):
     from_status: OrderStatus | None
     to_status: OrderStatus
@@ -106,6 +128,9 @@ class Order(Aggregate):
     refunds: list[RefundEntry] = field(default_factory=list)
     shipping_started_at: datetime | None = None
     history: list[StatusChange] = field(default_factory=list)
+    failure: Failure | None = None
+    # Set while work spanning several transactions is under way: by then it must be done.
+    settle_by: datetime | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -121,7 +146,10 @@ class Order(Aggregate):
         totals: OrderTotals,
         shipping_address: Address,
         now: datetime,
+        settle_by: datetime | None = None,
     ) -> Order:
+        """A new order, waiting for its payment; `settle_by` is when its checkout must be
+        over (None: nothing is under way, as for an order written by hand)."""
         if not lines:
             raise InvalidInput("an order needs at least one line")
         return cls(
@@ -136,6 +164,7 @@ class Order(Aggregate):
             payment_id=None,
             refunded=Money.zero(totals.total.currency),
             history=[StatusChange(from_status=None, to_status=S.PENDING_PAYMENT, at=now)],
+            settle_by=settle_by,
             created_at=now,
             updated_at=now,
         )
@@ -159,11 +188,23 @@ class Order(Aggregate):
     def can_move_to(self, status: OrderStatus) -> bool:
         return status in TRANSITIONS[self.status]
 
-    def payment_failed(self, reason: str, now: datetime, payment_id: str | None) -> None:
-        self._move(S.PAYMENT_FAILED, now, reason)
+    @property
+    def settled(self) -> bool:
+        return self.settle_by is None
+
+    def unsettle(self, settle_by: datetime) -> None:
+        """Work spanning several transactions starts: it must be done by `settle_by`."""
+        self.settle_by = settle_by
+
+    def settle(self) -> None:
+        self.settle_by = None
+
+    def payment_failed(self, failure: Failure, now: datetime, payment_id: str | None) -> None:
+        self._move(S.PAYMENT_FAILED, now, failure.code)
         self.payment_id = payment_id
+        self.failure = failure
         self.record(
-            OrderPaymentFailed(order_id=self.id, customer_id=self.customer_id, reason=reason)
+            OrderPaymentFailed(order_id=self.id, customer_id=self.customer_id, reason=failure.code)
         )
 
     def confirm(self, payment_id: str, now: datetime) -> None:
@@ -171,10 +212,13 @@ class Order(Aggregate):
         self.payment_id = payment_id
         self.record(OrderPlaced(order_id=self.id, customer_id=self.customer_id, total=self.total))
 
-    def cancel(self, reason: str, now: datetime) -> None:
+    def cancel(self, reason: str, now: datetime, failure: Failure | None = None) -> None:
+        """Cancelled by the customer or staff (`reason` in their words), or by the checkout
+        itself (`failure`: why it could not go on)."""
         if self.shipping_started_at is not None:
             raise IllegalTransition(f"order {self.id} is being shipped and cannot be cancelled")
         self._move(S.CANCELLED, now, reason)
+        self.failure = failure
         self.record(OrderCancelled(order_id=self.id, customer_id=self.customer_id, reason=reason))
 
     def ship(self, now: datetime) -> None:
@@ -234,6 +278,9 @@ class Order(Aggregate):
         payment that is being captured (the version check decides who wins)."""
         if self.status is not S.CONFIRMED:
             raise IllegalTransition(f"order {self.id} is {self.status} and cannot be shipped")
+        if self.shipping_started_at is not None:
+            # Another shipment runs (or died, and the recovery job finishes it).
+            raise IllegalTransition(f"order {self.id} is already being shipped")
         self.shipping_started_at = now
 
     def stop_shipping(self) -> None:

@@ -7,6 +7,7 @@ ports; in one process an adapter backs each with that context's own use cases.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
 
 import msgspec
@@ -30,16 +31,29 @@ class PriceQuote(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class CartSource(Protocol):
-    async def claim(self, cart_id: str, customer_id: str, order_id: str) -> CartContents:
-        """Lock the customer's open cart for this checkout and return its lines. NotFound,
-        EmptyCart, IllegalTransition while another checkout holds it, AlreadyExists while
-        this same order id holds it or once it checked the cart out (a resubmission)."""
+    """The customer's cart, as a checkout sees it. Every change is keyed by the order id and
+    safe to repeat, so the recovery job may run any of them again."""
+
+    async def contents(self, cart_id: str, customer_id: str) -> CartContents:
+        """The lines of the customer's open cart, changing nothing. NotFound (not theirs
+        either), EmptyCart, IllegalTransition while a checkout holds it."""
         ...
 
-    async def complete(self, cart_id: str, order_id: str) -> None: ...
+    async def claim(
+        self, cart_id: str, customer_id: str, order_id: str, lines: Sequence[tuple[str, int]]
+    ) -> None:
+        """Hold the cart for this order, if it still holds exactly `lines`; done already for
+        this order, nothing changes. IllegalTransition while another checkout holds it, or
+        once the cart changed (Conflict)."""
+        ...
+
+    async def complete(self, cart_id: str, order_id: str) -> None:
+        """The order is placed: the cart is checked out (again: nothing changes)."""
+        ...
 
     async def abandon(self, cart_id: str, order_id: str) -> None:
-        """Give the cart back to the customer after a failed checkout."""
+        """Give the cart back to the customer after a failed checkout; nothing changes unless
+        this order holds it."""
         ...
 
 
@@ -63,10 +77,21 @@ class StockReservations(Protocol):
 
 
 class Payments(Protocol):
+    """The order's payment, whose id is the order's own. Every call carries an idempotency key
+    derived from the order id, so repeating one is safe."""
+
     async def authorize(
         self, *, payment_id: str, order_id: str, amount: Money, token: str, idempotency_key: str
     ) -> None:
         """PaymentDeclined or PaymentGatewayUnavailable when it does not go through."""
+        ...
+
+    async def held(
+        self, *, payment_id: str, order_id: str, amount: Money, idempotency_key: str
+    ) -> bool:
+        """Whether an authorization for this payment is held: on the shop's books, or at the
+        gateway under `idempotency_key` (a process died between the gateway's answer and the
+        books: the books are brought up to date first)."""
         ...
 
     async def capture(self, payment_id: str, idempotency_key: str) -> None: ...
@@ -110,6 +135,11 @@ class OrderRepository(Protocol):
         limit: int,
     ) -> list[Order]:
         """Newest first, ids below `before`; filtered by customer and status when given."""
+        ...
+
+    async def unsettled(self, *, due_before: datetime, limit: int) -> list[Order]:
+        """Orders whose multi-step work should have been done before `due_before`, the most
+        overdue first: what the recovery job finishes."""
         ...
 
 

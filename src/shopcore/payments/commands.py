@@ -32,3 +32,14 @@ class RefundPayment(Command[Payment], frozen=True, kw_only=True):
     payment_id: str
     amount: Money
     idempotency_key: str
+
+
+class ReconcilePayment(Command[Payment | None], frozen=True, kw_only=True):
+    """Bring the books up to date with the gateway for one authorization: what the gateway
+    answered under `idempotency_key` is recorded if the books lack it (a process died between
+    the gateway's answer and its own write). None when neither has it."""
+
+    payment_id: str
+    order_id: str
+    amount: Money
+    idempotency_key: str

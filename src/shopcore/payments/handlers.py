@@ -6,6 +6,7 @@ from shopcore.application.bus import CommandTable
 from shopcore.payments.commands import (
     AuthorizePayment,
     CapturePayment,
+    ReconcilePayment,
     RefundPayment,
     VoidPayment,
 )
@@ -19,6 +20,7 @@ from shopcore.payments.model import (
 from shopcore.payments.ports import GatewayResponse, PaymentGateway, PaymentsUnitOfWork
 from shopcore.shared.clock import Clock
 from shopcore.shared.errors import (
+    AlreadyExists,
     IllegalTransition,
     NotFound,
     PaymentDeclined,
@@ -54,12 +56,48 @@ async def authorize_payment(
             transaction=tx,
             failed=outage is not None,
         )
-    async with uow:
-        await uow.payments.add(payment)
-        await uow.commit()
-    if outage is not None:
+    payment = await _record(uow, payment)
+    if outage is not None and payment.status is PaymentStatus.FAILED:
         raise outage
     return _replayed(payment)
+
+
+async def reconcile_payment(
+    command: ReconcilePayment, uow: PaymentsUnitOfWork, clock: Clock, gateway: PaymentGateway
+) -> Payment | None:
+    async with uow:
+        existing = await uow.payments.get(command.payment_id)
+    if existing is not None:
+        return existing
+    response = await gateway.lookup(command.idempotency_key)
+    if response is None:
+        return None
+    tx = _transaction(TransactionKind.AUTHORIZE, command.amount, response, command, clock)
+    if response.approved:
+        payment = Payment.authorized(
+            id=command.payment_id, order_id=command.order_id, amount=command.amount, transaction=tx
+        )
+    else:
+        payment = Payment.declined(
+            id=command.payment_id,
+            order_id=command.order_id,
+            amount=command.amount,
+            transaction=tx,
+            failed=False,
+        )
+    return await _record(uow, payment)
+
+
+async def _record(uow: PaymentsUnitOfWork, payment: Payment) -> Payment:
+    """Write a new payment; when another process wrote it first (the same authorization,
+    recorded by a retry or the recovery job at the same moment), theirs is the one kept."""
+    try:
+        async with uow:
+            await uow.payments.add(payment)
+            await uow.commit()
+    except AlreadyExists:
+        return await _get(uow, payment.id)
+    return payment
 
 
 def _replayed(payment: Payment) -> Payment:
@@ -149,7 +187,7 @@ def _transaction(
     kind: TransactionKind,
     amount: Money,
     response: GatewayResponse,
-    command: AuthorizePayment | CapturePayment | VoidPayment | RefundPayment,
+    command: AuthorizePayment | ReconcilePayment | CapturePayment | VoidPayment | RefundPayment,
     clock: Clock,
 ) -> Transaction:
     return Transaction(
@@ -186,4 +224,5 @@ COMMAND_HANDLERS: CommandTable = {
     CapturePayment: capture_payment,
     VoidPayment: void_payment,
     RefundPayment: refund_payment,
+    ReconcilePayment: reconcile_payment,
 }

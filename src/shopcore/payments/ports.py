@@ -36,6 +36,12 @@ class PaymentGateway(Protocol):
         self, reference: str, amount: Money, idempotency_key: str
     ) -> GatewayResponse: ...
 
+    async def lookup(self, idempotency_key: str) -> GatewayResponse | None:
+        """The answer the gateway gave to a call with this key, or None if it never had one
+        (how a shop that died waiting for an answer learns what happened). Raises
+        PaymentGatewayUnavailable when it cannot say."""
+        ...
+
 
 class PaymentRepository(Protocol):
     async def add(self, payment: Payment) -> None: ...

@@ -18,6 +18,7 @@ ShopError
 │   └── InsufficientStock        an adjustment would push stock below what is promised
 ├── PaymentDeclined              the gateway refused the payment (402)
 ├── PaymentGatewayUnavailable    the gateway failed or timed out (503)
+├── CheckoutInterrupted          a fault stopped the checkout and recovery undid it (503)
 └── Busy                         a command kept hitting transient conflicts; retry later (503)
 """
 
@@ -104,5 +105,28 @@ class PaymentGatewayUnavailable(ShopError):
     code = "payment-gateway-unavailable"
 
 
+class CheckoutInterrupted(ShopError):
+    """A process died or a connection failed in the middle of a checkout, and the recovery
+    job undid what it had done: nothing is held, and the customer may simply try again."""
+
+    code = "checkout-interrupted"
+
+
 class Busy(ShopError):
     code = "busy"
+
+
+def error_for(code: str, detail: str, skus: Sequence[str] = ()) -> ShopError:
+    """The error an earlier one was, rebuilt from its code (as an order keeps why its checkout
+    failed): the class is found among ShopError's subclasses, not in a hand-kept table."""
+    if code == OutOfStock.code:
+        return OutOfStock(skus)
+    kind = next((k for k in _subclasses(ShopError) if k.code == code), ShopError)
+    return kind(detail)
+
+
+def _subclasses(kind: type[ShopError]) -> list[type[ShopError]]:
+    found = []
+    for sub in kind.__subclasses__():
+        found += [sub, *_subclasses(sub)]
+    return found

@@ -2,12 +2,14 @@
 
 Stock is reserved before the card is authorized, and every failure hands back what it took
 (that is the core's `PlaceOrder`); this route adds the key, so a client that lost the answer
-can resend the same request and get the same order instead of a second one.
+can resend the same request and get the same order instead of a second one. The key names
+the order it places, so a retry after the first request died is answered from that order,
+driven to its end first (`ResumeOrder`) once the checkout's time is up.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, post
@@ -16,14 +18,16 @@ from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, HeaderParameter
 
-from adapters.http.idempotency import HEADER, run_once
+from adapters.http.idempotency import HEADER, Resource, run_once
 from adapters.http.problem_docs import INVALID_REQUEST, UNAUTHORIZED, problem
 from adapters.http.schemas.orders import CHECKOUT_EXAMPLE, ORDER_EXAMPLE, CheckoutIn, OrderOut
 from adapters.http.security import Principal, required_principal
 from adapters.http.services import ApiServices
 from adapters.http.throttling import limited
-from shopcore.ordering.commands import PlaceOrder
-from shopcore.ordering.model import Order
+from shopcore.ordering.commands import PlaceOrder, ResumeOrder
+from shopcore.ordering.model import Order, OrderStatus
+from shopcore.shared.errors import Busy, CheckoutInterrupted, IllegalTransition, NotFound
+from shopcore.shared.ids import new_id
 
 IdempotencyKey = Annotated[
     str | None,
@@ -112,15 +116,33 @@ class CheckoutController(Controller):
         data: Annotated[CheckoutIn, Body(examples=[CHECKOUT_EXAMPLE])],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Any]:
+        settle_within = timedelta(seconds=services.config.settle_within_seconds)
+        order_id = new_id()
         command = PlaceOrder(
             customer_id=principal.customer_id,
             cart_id=data.cart_id,
             shipping_address=data.shipping_address.to_address(),
             payment_token=data.payment_token,
+            order_id=order_id,
+            settle_by=datetime.now(UTC) + settle_within,
         )
 
         async def place() -> Response[OrderOut]:
             return _order_created(await services.shop.handle(command))
+
+        async def answer(order_id: str, since: datetime) -> Response[Any] | None:
+            try:
+                order = await services.shop.handle(ResumeOrder(order_id=order_id))
+            except NotFound:
+                if datetime.now(UTC) < since + 2 * settle_within:
+                    return None  # the first request may still save its order
+                raise CheckoutInterrupted(
+                    "the first request with this key stopped before it placed an order; "
+                    "retry with the same key"
+                ) from None
+            except Busy:
+                return None  # the first request is still within its time
+            return _answer(order)
 
         return await run_once(
             request,
@@ -129,4 +151,25 @@ class CheckoutController(Controller):
             key=idempotency_key,
             ttl=timedelta(hours=services.config.idempotency_hours),
             work=place,
+            resource=Resource(order_id, answer),
         )
+
+
+def _answer(order: Order) -> Response[Any] | None:
+    """What the request that placed `order` would have answered: the order once it is placed,
+    the error its checkout ended with otherwise."""
+    if order.status in PLACED:
+        return _order_created(order)
+    if order.failure is not None:
+        raise order.failure.error()
+    if order.status is OrderStatus.CANCELLED:
+        raise IllegalTransition(f"order {order.id} was cancelled while it was being paid")
+    return None  # still pending: its recovery could not finish yet
+
+
+# An order in any of these states was placed: its checkout answered 201.
+PLACED = frozenset(OrderStatus) - {
+    OrderStatus.PENDING_PAYMENT,
+    OrderStatus.PAYMENT_FAILED,
+    OrderStatus.CANCELLED,
+}

@@ -1,0 +1,266 @@
+"""Finishing an order's work, whoever started it and wherever it stopped.
+
+A checkout, a cancellation, a shipment and a refund each take several transactions, some of
+them at the payment gateway. The order is the record of that work: its status says which way
+the work goes, `settle_by` says it is not done yet, and everything it touches elsewhere is
+keyed by the order id (the cart holds it, the reservation and the payment are named after it,
+every gateway call carries a key derived from it). So each step below can tell from what is
+stored whether it already happened, and is safe to run again: the request that started the
+work runs them, and so does the recovery job (`resume`) once an order is past its
+`settle_by`, after a crash, a dropped connection or a gateway that never answered.
+
+Which way a half-done checkout goes:
+- forward, when the payment is held (on the books, or at the gateway under the order's key):
+  allocate the stock, confirm, check the cart out;
+- back otherwise, or when a forward step fails: end the order (payment_failed or cancelled,
+  keeping the error its customer is answered), void what the gateway holds, release the stock,
+  give the cart back. Each undo step is a no-op when there is nothing to undo.
+An order settles only when every step of its direction is done, in the same transaction as
+the last of them; until then the recovery job will come back to it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NoReturn
+
+from shopcore.application.bus import retried
+from shopcore.ordering.model import Failure, Order, OrderStatus
+from shopcore.ordering.ports import CartSource, OrderingUnitOfWork, Payments, StockReservations
+from shopcore.shared.clock import Clock
+from shopcore.shared.errors import (
+    CheckoutInterrupted,
+    IllegalTransition,
+    NotFound,
+    OutOfStock,
+    PaymentDeclined,
+    PaymentGatewayUnavailable,
+    ShopError,
+)
+
+logger = logging.getLogger("shopcore.settling")
+
+S = OrderStatus
+# Errors that end a checkout as a failed payment; any other ends it cancelled.
+PAYMENT_ERRORS = (PaymentDeclined, PaymentGatewayUnavailable)
+
+
+def authorize_key(order_id: str) -> str:
+    return f"{order_id}:authorize"
+
+
+def void_key(order_id: str) -> str:
+    return f"{order_id}:void"
+
+
+def capture_key(order_id: str) -> str:
+    return f"{order_id}:capture"
+
+
+@dataclass(frozen=True)
+class Settler:
+    """What finishing an order's work needs; each handler builds one from its dependencies."""
+
+    uow: OrderingUnitOfWork
+    clock: Clock
+    carts: CartSource
+    stock: StockReservations
+    payments: Payments
+
+    # -- the order itself -------------------------------------------------------------------
+
+    async def get(self, order_id: str) -> Order:
+        async with self.uow:
+            order = await self.uow.orders.get(order_id)
+        if order is None:
+            raise NotFound(f"order {order_id} not found")
+        return order
+
+    async def change(self, order_id: str, step: Callable[[Order], None]) -> Order:
+        """Load the order, apply `step` and commit (version-checked); tried again after a
+        transient failure, so `step` must check what it finds (a lost answer to a commit
+        that went through leaves the order changed already)."""
+
+        async def once() -> Order:
+            async with self.uow:
+                order = await self.uow.orders.get(order_id)
+                if order is None:
+                    raise NotFound(f"order {order_id} not found")
+                step(order)
+                await self.uow.commit()
+            return order
+
+        return await retried(once, f"changing order {order_id}")
+
+    # -- forward ---------------------------------------------------------------------------
+
+    async def complete_checkout(self, order: Order) -> Order:
+        """The payment is held: allocate the stock, confirm, check the cart out, settle."""
+        try:
+            await self.stock.allocate(order.reservation_id)
+            confirmed = await self.change(order.id, lambda o: _confirm(o, self.clock))
+        except OutOfStock as error:
+            # The hold lapsed while the customer paid, and the stock went to someone else.
+            await self.fail(order.id, error, reason="stock_shortfall")
+        except IllegalTransition as error:
+            # Cancelled while paying (its stock released, so not allocated either).
+            await self.fail(order.id, error)
+        try:
+            await self.carts.complete(confirmed.cart_id, confirmed.id)
+            return await self.change(order.id, _settle)
+        except ShopError:
+            # The order is placed and its answer is the order: what is left (checking the
+            # cart out) the recovery job finishes.
+            logger.warning("order %s is confirmed; its cart is left to recovery", order.id)
+            return confirmed
+
+    # -- back ------------------------------------------------------------------------------
+
+    async def fail(self, order_id: str, error: ShopError, *, reason: str = "") -> NoReturn:
+        """End a checkout that cannot go on and undo what it did; then raise `error`. An
+        order that ended already (cancelled meanwhile) keeps its own end."""
+        failure = Failure.of(error)
+        order = await self.change(
+            order_id, lambda o: _end(o, failure, reason or failure.code, self.clock)
+        )
+        await self.undo(order)
+        raise error
+
+    async def undo(self, order: Order) -> Order:
+        """Hand back what an ended order holds: the stock and the cart first (the shop's own
+        books), then the authorization (the gateway may be down: recovery tries again)."""
+        with contextlib.suppress(NotFound):  # died before it reserved: nothing to give back
+            await self.stock.release(order.reservation_id)
+        await self.carts.abandon(order.cart_id, order.id)
+        if await self.payments.held(
+            payment_id=order.id,
+            order_id=order.id,
+            amount=order.total,
+            idempotency_key=authorize_key(order.id),
+        ):
+            await self.payments.void(order.id, void_key(order.id))
+        return await self.change(order.id, lambda o: _settle_unless_running(o, self.clock))
+
+    # -- recovery --------------------------------------------------------------------------
+
+    async def resume(self, order: Order) -> Order:
+        """Drive an unsettled order to the end its status and its payment call for. The
+        recovery job answers nobody: a checkout it ends keeps its error in the order, and a
+        step that fails again (the gateway still down) leaves the order for its next pass."""
+        try:
+            return await self._resume(order)
+        except ShopError as error:
+            logger.info("order %s: %s", order.id, error.detail)
+        return await self.get(order.id)
+
+    async def _resume(self, order: Order) -> Order:
+        if order.settled:
+            return order
+        if order.status is S.PENDING_PAYMENT:
+            if await self.payments.held(
+                payment_id=order.id,
+                order_id=order.id,
+                amount=order.total,
+                idempotency_key=authorize_key(order.id),
+            ):
+                return await self.complete_checkout(order)
+            await self.fail(
+                order.id,
+                CheckoutInterrupted(
+                    "the checkout was interrupted before its payment went through; nothing is "
+                    "held, so it may be tried again"
+                ),
+            )
+        if order.status in (S.PAYMENT_FAILED, S.CANCELLED):
+            return await self.undo(order)
+        if order.status is S.CONFIRMED and order.shipping_started_at is not None:
+            return await self.ship(order)
+        if order.status is S.CONFIRMED:
+            await self.carts.complete(order.cart_id, order.id)
+            return await self.change(order.id, _settle)
+        return await self.finish_refunds(order)
+
+    # -- shipping and refunds --------------------------------------------------------------
+
+    async def ship(self, order: Order) -> Order:
+        """Capture, take the stock off the shelf, mark the order shipped (and settled)."""
+        try:
+            await self.payments.capture(order.id, capture_key(order.id))
+        except ShopError:
+            await self.change(order.id, _stop_shipping)
+            raise
+        await self.stock.ship(order.reservation_id)
+        return await self.change(order.id, lambda o: _shipped(o, self.clock))
+
+    async def finish_refunds(self, order: Order) -> Order:
+        """Every refund booked but not completed goes to the gateway (under its own key, so
+        one the gateway made already is not made twice), then the order settles."""
+        for entry in [refund for refund in order.refunds if not refund.completed]:
+            try:
+                await self.payments.refund(order.id, entry.amount, entry.key)
+            except ShopError:
+                logger.exception("refund %s of order %s was refused", entry.key, order.id)
+                order = await self.change(order.id, _abandon_refund(entry.key))
+                continue
+            order = await self.change(order.id, _complete_refund(entry.key, self.clock))
+        return await self.change(order.id, _settle)
+
+
+# -- the state changes, each safe to apply twice ---------------------------------------------
+
+
+def _confirm(order: Order, clock: Clock) -> None:
+    if order.status is not S.CONFIRMED:
+        order.confirm(order.id, clock.now())
+
+
+def _settle(order: Order) -> None:
+    order.settle()
+
+
+def _end(order: Order, failure: Failure, reason: str, clock: Clock) -> None:
+    if order.status is not S.PENDING_PAYMENT:
+        return  # ended already, by someone else or by an attempt whose answer was lost
+    if isinstance(failure.error(), PAYMENT_ERRORS):
+        order.payment_failed(failure, clock.now(), order.id)
+    else:
+        order.cancel(reason, clock.now(), failure)
+
+
+def _settle_unless_running(order: Order, clock: Clock) -> None:
+    """An order cancelled while its checkout still runs stays unsettled until that checkout's
+    deadline: the checkout may yet be given an authorization, which recovery then voids."""
+    if order.settle_by is not None and order.settle_by > clock.now() and _checkout_may_run(order):
+        return
+    order.settle()
+
+
+def _checkout_may_run(order: Order) -> bool:
+    """Whether this order was ended while its own checkout was still under way (the end came
+    from someone else: the customer or staff cancelling a pending order)."""
+    return order.failure is None and any(
+        change.from_status is S.PENDING_PAYMENT and change.to_status is S.CANCELLED
+        for change in order.history
+    )
+
+
+def _stop_shipping(order: Order) -> None:
+    order.stop_shipping()
+    order.settle()
+
+
+def _shipped(order: Order, clock: Clock) -> None:
+    if order.status is S.CONFIRMED:
+        order.ship(clock.now())
+    order.settle()
+
+
+def _abandon_refund(key: str) -> Callable[[Order], None]:
+    return lambda order: order.abandon_refund(key)
+
+
+def _complete_refund(key: str, clock: Clock) -> Callable[[Order], None]:
+    return lambda order: order.complete_refund(key, clock.now())
