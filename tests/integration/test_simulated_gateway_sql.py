@@ -65,7 +65,7 @@ async def queued(engine: AsyncEngine, count: int) -> bool:
                 "WHERE datname = current_database() AND wait_event_type = 'Lock'"
             )
         )
-    return waiting == count
+    return int(waiting or 0) == count
 
 
 @pytest.mark.postgres
