@@ -68,6 +68,18 @@ async def queued(engine: AsyncEngine, count: int) -> bool:
     return int(waiting or 0) == count
 
 
+async def terminate_the_waiting(engine: AsyncEngine) -> None:
+    """Drop the connections of the sessions waiting for a lock, as `pg_terminate_backend`
+    (or a failover) does."""
+    async with engine.connect() as connection:
+        await connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
+
+
 @pytest.mark.postgres
 async def test_a_call_queued_behind_its_key_replays_the_answer_it_waited_for(
     postgres: AsyncEngine,
@@ -99,6 +111,24 @@ async def test_a_lock_held_past_the_wait_is_an_outage_and_leaves_the_key_free(
     async with charge_locked(postgres, reference):
         with pytest.raises(PaymentGatewayUnavailable):
             await gateway.capture(reference, AMOUNT, "cap")
+
+    retried = await gateway.capture(reference, AMOUNT, "cap")
+    assert retried.approved is True
+
+
+@pytest.mark.postgres
+async def test_a_call_whose_connection_the_server_drops_is_an_outage_and_leaves_the_key_free(
+    postgres: AsyncEngine,
+) -> None:
+    gateway = SqlSimulatedGateway(postgres)
+    reference = await authorized(gateway)
+
+    async with charge_locked(postgres, reference):
+        call = asyncio.create_task(gateway.capture(reference, AMOUNT, "cap"))
+        await eventually(lambda: queued(postgres, 1))
+        await terminate_the_waiting(postgres)
+        with pytest.raises(PaymentGatewayUnavailable):
+            await call
 
     retried = await gateway.capture(reference, AMOUNT, "cap")
     assert retried.approved is True

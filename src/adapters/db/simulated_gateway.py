@@ -20,9 +20,11 @@ Two calls with different keys on one charge (two processes capturing it) queue o
 row lock, and the second sees what the first did: exactly one capture succeeds. No call waits
 on another in a cycle: each takes at most its key's row and then one charge's row, in that
 order. Waits are bounded, as a real gateway's response time is: a lock held past LOCK_WAIT
-(a process stopped in the middle of a call) and every database fault answer as an outage,
-PaymentGatewayUnavailable, which the shop already treats as "try again later". As with a
-network timeout, the call may have happened anyway; the same key then tells.
+(a process stopped in the middle of a call), a dropped connection or a server that does not
+answer is an outage, PaymentGatewayUnavailable, which the shop already treats as "try again
+later". As with a network timeout, the call may have happened anyway; the same key then tells.
+An error of the code (a broken rule caught by the tables' checks, a missing table) is not
+dressed up as an outage.
 """
 
 from __future__ import annotations
@@ -32,10 +34,11 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import RowMapping, select, text, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.db.errors import sqlstate
 from adapters.db.session import insert_or_skip
 from adapters.db.tables import simulated_gateway_answers as answer_rows
 from adapters.db.tables import simulated_gateway_charges as charge_rows
@@ -46,6 +49,11 @@ from shopcore.shared.errors import PaymentGatewayUnavailable
 from shopcore.shared.money import Money
 
 LOCK_WAIT = timedelta(seconds=5)  # a real gateway answers within seconds, or not at all
+# SQLSTATEs of an outage: classes connection exception (08), insufficient resources (53) and
+# operator intervention (57: the server shutting down, or a backend terminated); a lock wait
+# past lock_timeout, a serialization failure and a deadlock.
+_OUTAGE_CLASSES = ("08", "53", "57")
+_OUTAGE_STATES = {"55P03", "40001", "40P01"}
 
 Act = Callable[[AsyncConnection], Awaitable[GatewayResponse]]
 
@@ -168,12 +176,26 @@ class SqlSimulatedGateway:
                 if connection.dialect.name == "postgresql":
                     await connection.execute(self._lock_timeout)
                 yield connection
-        except IntegrityError:
-            raise  # a broken rule, caught by the tables' checks: a bug, not an outage
-        except (DBAPIError, PoolTimeout, OSError) as error:
-            raise PaymentGatewayUnavailable(
-                "the simulated gateway's database did not answer; retry with the same key"
-            ) from error
+        except DBAPIError as error:
+            if not _is_outage(error):
+                raise  # a bug (a broken rule caught by the tables' checks, a missing table)
+            raise _unavailable() from error
+        except (PoolTimeout, OSError) as error:
+            raise _unavailable() from error
+
+
+def _is_outage(error: DBAPIError) -> bool:
+    """A fault of the database's, not of the code: the connection, the server, or a wait."""
+    if isinstance(error, OperationalError | InterfaceError) or error.connection_invalidated:
+        return True
+    state = sqlstate(error) or ""
+    return state[:2] in _OUTAGE_CLASSES or state in _OUTAGE_STATES
+
+
+def _unavailable() -> PaymentGatewayUnavailable:
+    return PaymentGatewayUnavailable(
+        "the simulated gateway's database did not answer; retry with the same key"
+    )
 
 
 async def _first_answer(connection: AsyncConnection, key: str) -> GatewayResponse:
