@@ -61,15 +61,8 @@ Act = Callable[[AsyncConnection], Awaitable[GatewayResponse]]
 class SqlSimulatedGateway:
     """The PaymentGateway port over `engine`; `charges()` reads the books for tests."""
 
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        *,
-        now: Callable[[], datetime] | None = None,
-        lock_wait: timedelta = LOCK_WAIT,
-    ) -> None:
+    def __init__(self, engine: AsyncEngine, *, lock_wait: timedelta = LOCK_WAIT) -> None:
         self._engine = engine
-        self._now = now or (lambda: datetime.now(UTC))
         # PostgreSQL's lock_timeout for one call's transaction (SQLite waits on busy_timeout).
         self._lock_timeout = text(
             f"SET LOCAL lock_timeout = {round(lock_wait / timedelta(milliseconds=1))}"
@@ -86,7 +79,7 @@ class SqlSimulatedGateway:
                         reference=reference,
                         amount=charge.amount.amount,
                         currency=charge.amount.currency,
-                        created_at=self._now(),
+                        created_at=_now(),
                         **_ledger(charge),
                     )
                 )
@@ -124,7 +117,7 @@ class SqlSimulatedGateway:
         async with self._transaction() as connection:
             claimed = await connection.execute(
                 insert_or_skip(connection, answer_rows).values(
-                    idempotency_key=key, created_at=self._now()
+                    idempotency_key=key, created_at=_now()
                 )
             )
             if claimed.rowcount != 1:
@@ -203,6 +196,10 @@ async def _first_answer(connection: AsyncConnection, key: str) -> GatewayRespons
         await connection.execute(select(answer_rows).where(answer_rows.c.idempotency_key == key))
     ).one()
     return GatewayResponse(approved=row.approved, reference=row.reference, message=row.message)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)  # the bank's own clock, not the shop's
 
 
 def _charge(row: RowMapping) -> Charge:
