@@ -10,7 +10,8 @@ reverse order of opening.
 
 Settings pick the adapters:
 - `database_url`: None keeps the shop in memory; a URL selects the SQL unit of work on SQLite
-  or PostgreSQL;
+  or PostgreSQL, and keeps the simulated payment gateway's books in that database too, so
+  every process (and every restart) talks to one bank;
 - `events_in_process` (no Redis, or no SQL database): event handlers run in the process that
   committed, catalog reads are cached in its memory and live stock comes from its own bus;
   otherwise the outbox relay and `shopcore worker` deliver the events, the catalog cache is in
@@ -40,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.bridges import in_process_links
 from adapters.db.engine import create_engine
+from adapters.db.simulated_gateway import SqlSimulatedGateway
 from adapters.db.unit_of_work import SqlUnitOfWork
 from adapters.machinery.cached_reads import CatalogReads, UncachedReads
 from adapters.machinery.stock_feed import StockFeed
@@ -202,7 +204,12 @@ class Components:
 
     @cached_property
     def gateway(self) -> PaymentGateway:
-        return SimulatedGateway()
+        """The simulated gateway (test tokens): its books in the shop's database when there is
+        one, since a charge authorized through one API process may be captured through
+        another; else in this process's memory."""
+        if self.settings.database_url is None:
+            return SimulatedGateway()
+        return SqlSimulatedGateway(self.engine)
 
     @cached_property
     def discounts(self) -> DiscountPolicy:

@@ -132,6 +132,17 @@ SHARED_TABLES: dict[str, str] = {
     "webhooks).",
 }
 
+# Tables of systems outside the shop that keep their state in its database.
+OUTSIDE_TABLES: dict[str, str] = {
+    name: "the simulated payment gateway (`src/adapters/db/simulated_gateway.py`): the test "
+    f"bank's {what}, kept here so that every API process and every restart sees one bank. "
+    "Not the shop's record of its payments (`payments`); a real gateway keeps its own."
+    for name, what in (
+        ("simulated_gateway_charges", "charges"),
+        ("simulated_gateway_answers", "first answer to each idempotency key"),
+    )
+}
+
 
 def _under(path: str, prefix: str) -> bool:
     return path == prefix or path.startswith(prefix + "/")

@@ -15,6 +15,7 @@ from apps.docs.endpoints import Endpoint, details, endpoints, summary_table
 from apps.docs.markers import MarkerError, fill
 from apps.docs.services import (
     MACHINES,
+    OUTSIDE_TABLES,
     SERVICES,
     SHARED_TABLES,
     Service,
@@ -87,6 +88,8 @@ def _owners(tables: Sequence[Table]) -> str:
             owner = f"[{service.name}](../{service.page})"
         elif table.name in SHARED_TABLES:
             owner = "shared: " + SHARED_TABLES[table.name]
+        elif table.name in OUTSIDE_TABLES:
+            owner = "outside the shop: " + OUTSIDE_TABLES[table.name]
         else:
             owner = "**no service** (add it to `apps/docs/services.py`)"
         rows.append((md.code(table.name), owner))

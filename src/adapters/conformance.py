@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from adapters.bridges.links import CartLink, CatalogLink, ContactsLink, PaymentsLink, StockLink
 from adapters.db.outbox import SqlOutboxSource
+from adapters.db.simulated_gateway import SqlSimulatedGateway
 from adapters.db.stock import SqlStockLedger
 from adapters.db.unit_of_work import SqlUnitOfWork
 from adapters.machinery.cached_reads import CatalogReads, UncachedReads
@@ -60,8 +61,8 @@ def hashers(argon2: Argon2Hasher, fast: FastInsecureHasher) -> tuple[PasswordHas
     return (argon2, fast)
 
 
-def gateway(simulated: SimulatedGateway) -> PaymentGateway:
-    return simulated
+def gateways(memory: SimulatedGateway, sql: SqlSimulatedGateway) -> tuple[PaymentGateway, ...]:
+    return (memory, sql)
 
 
 def clocks(system: SystemClock, manual: ManualClock) -> tuple[Clock, ...]:

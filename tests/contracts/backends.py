@@ -1,8 +1,9 @@
 """The storage backends the contract suites run against.
 
-A backend hands out units of work over one empty store. Every suite in this package talks to
-it through the ports only, so a new adapter family joins by adding a factory (and the pytest
-marks that gate it) to the two tables at the bottom. SQL backends share one engine per test
+A backend hands out units of work over one empty store, and the simulated payment gateway
+whose books it keeps. Every suite in this package talks to it through the ports only, so a new
+adapter family joins by adding a factory (and the pytest marks that gate it) to the two tables
+at the bottom. SQL backends share one engine per test
 session and database (conftest.py), emptied before each test: a new engine per test paid for
 its connections every time.
 """
@@ -18,12 +19,15 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.db.idempotency import SqlIdempotencyStore
+from adapters.db.simulated_gateway import SqlSimulatedGateway
 from adapters.db.unit_of_work import SqlUnitOfWork
 from adapters.memory.idempotency import MemoryIdempotencyStore
 from adapters.memory.store import MemoryStore
 from adapters.memory.unit_of_work import MemoryUnitOfWork
+from adapters.payments.simulated import Charge, SimulatedGateway
 from shopcore.application.idempotency import IdempotencyStore
 from shopcore.bootstrap import ShopUnitOfWork
+from shopcore.payments.ports import PaymentGateway
 from tests.support.databases import delete_every_row
 
 
@@ -34,6 +38,15 @@ class Backend(Protocol):
 
     def idempotency(self) -> IdempotencyStore: ...
 
+    def gateway(self) -> PaymentGateway:
+        """A simulated gateway over this backend's bank. On SQL each call builds a new gateway
+        object, as another process or a restart would: only the database holds the books."""
+        ...
+
+    async def charges(self) -> dict[str, Charge]:
+        """The bank's books: every charge by reference."""
+        ...
+
     async def empty(self) -> None: ...
 
 
@@ -42,12 +55,19 @@ class MemoryBackend:
     name: str = "memory"
     store: MemoryStore = field(default_factory=MemoryStore)
     keys: MemoryIdempotencyStore = field(default_factory=MemoryIdempotencyStore)
+    bank: SimulatedGateway = field(default_factory=SimulatedGateway)
 
     def uow(self) -> ShopUnitOfWork:
         return MemoryUnitOfWork(self.store)
 
     def idempotency(self) -> IdempotencyStore:
         return self.keys
+
+    def gateway(self) -> PaymentGateway:
+        return self.bank  # one process, one bank: its books end with it
+
+    async def charges(self) -> dict[str, Charge]:
+        return dict(self.bank.charges)
 
     async def empty(self) -> None:
         return None  # a new store per test
@@ -66,6 +86,12 @@ class SqlBackend:
 
     def idempotency(self) -> IdempotencyStore:
         return SqlIdempotencyStore(self.engine)
+
+    def gateway(self) -> PaymentGateway:
+        return SqlSimulatedGateway(self.engine)
+
+    async def charges(self) -> dict[str, Charge]:
+        return await SqlSimulatedGateway(self.engine).charges()
 
     async def empty(self) -> None:
         await delete_every_row(self.engine)
@@ -88,6 +114,10 @@ BACKEND_FACTORIES: dict[str, Callable[[pytest.FixtureRequest], Backend]] = {
     "sqlite": sqlite_backend,
     "postgres": postgres_backend,
 }
+
+# Backends whose state outlives the objects that wrote it: a new object (another process, or
+# the same one restarted) sees it.
+DURABLE = ("sqlite", "postgres")
 
 # Marks per backend; a service backend skips (and fails under CI=true) when it is down.
 BACKEND_MARKS: dict[str, tuple[pytest.MarkDecorator, ...]] = {

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.db.engine import create_engine
 from adapters.memory.clock import ManualClock
-from tests.contracts.backends import BACKEND_FACTORIES, BACKEND_MARKS, Backend
+from tests.contracts.backends import BACKEND_FACTORIES, BACKEND_MARKS, DURABLE, Backend
 from tests.contracts.builders import START
 from tests.support.databases import fresh_sqlite
 
@@ -40,6 +40,16 @@ def chosen_backend(request: pytest.FixtureRequest) -> Backend:
 async def backend(chosen_backend: Backend) -> Backend:
     await chosen_backend.empty()
     return chosen_backend
+
+
+@pytest.fixture(
+    params=[pytest.param(name, marks=BACKEND_MARKS.get(name, ()), id=name) for name in DURABLE]
+)
+async def durable_backend(request: pytest.FixtureRequest) -> Backend:
+    """An empty backend whose state outlives the objects that wrote it (see `DURABLE`)."""
+    chosen = BACKEND_FACTORIES[request.param](request)
+    await chosen.empty()
+    return chosen
 
 
 @pytest.fixture

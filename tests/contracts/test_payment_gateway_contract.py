@@ -1,38 +1,43 @@
 """What every PaymentGateway must do (shopcore.payments.ports): refusals are answers, outages
-are errors, and an idempotency key replays its first answer so a retry never moves money twice.
+are errors, and an idempotency key replays its first answer so a retry never moves money twice,
+however many processes send it at the same moment, and after a restart.
 
-A gateway joins with its own test tokens; only what the port shows is checked.
+The simulated gateway runs it over each backend's books: memory, SQLite and PostgreSQL. A
+gateway of another kind joins with its own test tokens; only what the port shows is checked,
+besides the bank's books (`Backend.charges`) where "one effect" needs them.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
 
-from adapters.payments.simulated import APPROVE, DECLINE, OUTAGE, SimulatedGateway
+from adapters.payments.simulated import APPROVE, DECLINE, OUTAGE
 from shopcore.payments.ports import GatewayResponse, PaymentGateway
 from shopcore.shared.errors import PaymentGatewayUnavailable
 from shopcore.shared.ids import new_id
 from shopcore.shared.money import Money
+from tests.contracts.backends import Backend
 
 
 @dataclass(frozen=True)
 class GatewayCase:
-    build: Callable[[], PaymentGateway]
+    build: Callable[[], PaymentGateway]  # another gateway object over the same books
     approve: str
     decline: str
     outage: str
 
 
-CASES = {"simulated": GatewayCase(SimulatedGateway, APPROVE, DECLINE, OUTAGE)}
 AMOUNT = Money(4999, "EUR")
+PROCESSES = 5
 
 
-@pytest.fixture(params=list(CASES), ids=list(CASES))
-def case(request: pytest.FixtureRequest) -> GatewayCase:
-    return CASES[request.param]
+@pytest.fixture
+def case(backend: Backend) -> GatewayCase:
+    return GatewayCase(backend.gateway, APPROVE, DECLINE, OUTAGE)
 
 
 @pytest.fixture
@@ -263,3 +268,134 @@ async def test_a_refused_call_replays_as_refused(
 
     assert again == refused
     assert again.approved is False
+
+
+# -- money in another currency ---------------------------------------------------------------
+async def test_a_capture_in_another_currency_is_refused(
+    gateway: PaymentGateway, case: GatewayCase
+) -> None:
+    reference = await authorized(gateway, case)
+
+    other = await gateway.capture(reference, Money(AMOUNT.amount, "USD"), "order-1:capture")
+    right = await gateway.capture(reference, AMOUNT, "order-1:capture-retry")
+
+    assert other.approved is False
+    assert right.approved is True
+
+
+async def test_a_refund_in_another_currency_is_refused(
+    gateway: PaymentGateway, case: GatewayCase
+) -> None:
+    reference = await captured(gateway, case)
+
+    other = await gateway.refund(reference, Money(100, "USD"), "refund-1")
+
+    assert other.approved is False
+    assert (await gateway.refund(reference, AMOUNT, "refund-2")).approved is True
+
+
+# -- at the same moment ----------------------------------------------------------------------
+# Each call goes through a gateway object of its own: on SQL each takes a connection of its
+# own, so to the database they are as many processes.
+async def test_simultaneous_authorizations_with_one_key_open_one_charge(
+    backend: Backend, case: GatewayCase
+) -> None:
+    answers = await asyncio.gather(
+        *(
+            case.build().authorize(AMOUNT, case.approve, "order-1:authorize")
+            for _ in range(PROCESSES)
+        )
+    )
+
+    assert answers[0].approved
+    assert set(answers) == {answers[0]}
+    assert list(await backend.charges()) == [answers[0].reference]
+
+
+async def test_simultaneous_refunds_with_one_key_pay_back_once(
+    backend: Backend, case: GatewayCase
+) -> None:
+    reference = await captured(case.build(), case)
+
+    answers = await asyncio.gather(
+        *(case.build().refund(reference, eur(2000), "refund-1") for _ in range(PROCESSES))
+    )
+
+    assert answers[0].approved
+    assert set(answers) == {answers[0]}
+    assert (await backend.charges())[reference].refunded == 2000
+    # The room left is exactly what one refund left.
+    assert (await case.build().refund(reference, eur(2999), "refund-2")).approved is True
+    assert (await case.build().refund(reference, eur(1), "refund-3")).approved is False
+
+
+async def test_two_processes_capturing_one_charge_with_their_own_keys_capture_it_once(
+    backend: Backend, case: GatewayCase
+) -> None:
+    reference = await authorized(case.build(), case)
+
+    answers = await asyncio.gather(
+        *(case.build().capture(reference, AMOUNT, f"process-{n}:capture") for n in range(PROCESSES))
+    )
+
+    assert sorted(answer.approved for answer in answers) == [False] * (PROCESSES - 1) + [True]
+    assert (await backend.charges())[reference].captured == AMOUNT.amount
+
+
+async def test_a_void_racing_a_capture_lets_exactly_one_of_them_through(
+    backend: Backend, case: GatewayCase
+) -> None:
+    reference = await authorized(case.build(), case)
+
+    capture, void = await asyncio.gather(
+        case.build().capture(reference, AMOUNT, "order-1:capture"),
+        case.build().void(reference, "order-1:void"),
+    )
+
+    assert capture.approved != void.approved
+    charge = (await backend.charges())[reference]
+    assert (charge.captured, charge.voided) == (
+        (AMOUNT.amount, False) if capture.approved else (0, True)
+    )
+
+
+# -- across processes and restarts (backends whose books outlive the gateway object) ----------
+async def test_a_key_replayed_after_a_restart_returns_the_first_answer(
+    durable_backend: Backend,
+) -> None:
+    before = durable_backend.gateway()
+    authorization = await before.authorize(AMOUNT, APPROVE, "order-1:authorize")
+    assert authorization.reference is not None
+    capture = await before.capture(authorization.reference, AMOUNT, "order-1:capture")
+
+    after = durable_backend.gateway()  # the process restarted: a new gateway, the same books
+
+    assert await after.authorize(AMOUNT, APPROVE, "order-1:authorize") == authorization
+    assert await after.capture(authorization.reference, AMOUNT, "order-1:capture") == capture
+    assert list(await durable_backend.charges()) == [authorization.reference]
+
+
+async def test_a_refused_answer_survives_a_restart_too(durable_backend: Backend) -> None:
+    declined = await durable_backend.gateway().authorize(AMOUNT, DECLINE, "order-1:authorize")
+
+    again = await durable_backend.gateway().authorize(AMOUNT, APPROVE, "order-1:authorize")
+
+    assert again == declined
+    assert again.approved is False
+    assert await durable_backend.charges() == {}
+
+
+async def test_a_charge_authorized_in_one_process_is_captured_and_refunded_in_another(
+    durable_backend: Backend,
+) -> None:
+    api, worker = durable_backend.gateway(), durable_backend.gateway()
+    authorization = await api.authorize(AMOUNT, APPROVE, "order-1:authorize")
+    assert authorization.reference is not None
+
+    capture = await worker.capture(authorization.reference, AMOUNT, "order-1:capture")
+    refund = await api.refund(authorization.reference, eur(1000), "order-1:refund")
+    void = await worker.void(authorization.reference, "order-1:void")
+
+    assert (capture.approved, refund.approved, void.approved) == (True, True, False)
+    charge = (await durable_backend.charges())[authorization.reference]
+    assert (charge.amount, charge.captured, charge.refunded) == (AMOUNT, 4999, 1000)

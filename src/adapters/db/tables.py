@@ -263,3 +263,36 @@ idempotency_keys = Table(
     Column("expires_at", UtcDateTime, nullable=False),
     Index(None, "expires_at"),
 )
+
+# -- the simulated payment gateway ---------------------------------------------------------
+# Not the shop's: the books of the test-mode card gateway (adapters/db/simulated_gateway.py),
+# which lives in the shop's database only so that every API process and every restart sees
+# the same bank. The shop's own record of its payments is `payments`.
+simulated_gateway_charges = Table(
+    "simulated_gateway_charges",
+    metadata,
+    Column("reference", String(64), primary_key=True),  # "ch_<uuid7>", as the gateway answered
+    Column("amount", BigInteger, nullable=False),  # authorized, in minor units of `currency`
+    Column("currency", String(3), nullable=False),
+    Column("captured", BigInteger, nullable=False),
+    Column("refunded", BigInteger, nullable=False),
+    Column("voided", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    # The bank's rules, kept by the database too, whatever a bug in the code tries.
+    CheckConstraint("captured >= 0 AND captured <= amount", name="captured_within_amount"),
+    CheckConstraint("refunded >= 0 AND refunded <= captured", name="refunded_within_captured"),
+)
+
+# The first answer to each idempotency key, inserted in the transaction that acts on the key:
+# of two calls with one key, the later one's insert finds the row and replays its answer.
+# `approved` and `message` are null only inside that transaction; no other sees them so.
+simulated_gateway_answers = Table(
+    "simulated_gateway_answers",
+    metadata,
+    # Any length: the port sets none (keys come from ids and from clients' own keys).
+    Column("idempotency_key", Text, primary_key=True),
+    Column("approved", Boolean),
+    Column("reference", String(64)),
+    Column("message", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+)

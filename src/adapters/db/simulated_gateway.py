@@ -1,0 +1,216 @@
+"""The simulated card gateway with its books in the shop's database: every API process, and
+every restart, talks to one bank, as they would to a real payment provider in test mode.
+
+The tokens and the rules are the memory gateway's (adapters/payments/simulated_bank.py); what
+this module adds is where they are kept, and how each idempotency key is answered once across
+processes. Each call is one short transaction of the gateway's own, on a connection of its own
+(the gateway stands outside the shop, so it never joins a caller's unit of work):
+
+1. claim the key: INSERT its row into simulated_gateway_answers, skipping on conflict. Of two
+   calls with one key, the later one's INSERT waits on the earlier one's uncommitted row
+   (PostgreSQL) or on its write lock (SQLite's BEGIN IMMEDIATE) and then finds it committed:
+   it reads that answer and replays it, having changed nothing;
+2. the winner reads the charge, locked (SELECT ... FOR UPDATE; SQLite's one writer at a time
+   is lock enough), asks the rules, and writes the charge back if they approved;
+3. it stores the answer in the row it claimed, and commits: the charge's change and the answer
+   become visible together, or neither does. A call that dies before its commit leaves no
+   trace, and the key stays free for the retry.
+
+Two calls with different keys on one charge (two processes capturing it) queue on the charge's
+row lock, and the second sees what the first did: exactly one capture succeeds. No call waits
+on another in a cycle: each takes at most its key's row and then one charge's row, in that
+order. Waits are bounded, as a real gateway's response time is: a lock held past LOCK_WAIT
+(a process stopped in the middle of a call), a dropped connection or a server that does not
+answer is an outage, PaymentGatewayUnavailable, which the shop already treats as "try again
+later". As with a network timeout, the call may have happened anyway; the same key then tells.
+An error of the code (a broken rule caught by the tables' checks, a missing table) is not
+dressed up as an outage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import RowMapping, select, text, update
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from adapters.db.errors import sqlstate
+from adapters.db.session import insert_or_skip
+from adapters.db.tables import simulated_gateway_answers as answer_rows
+from adapters.db.tables import simulated_gateway_charges as charge_rows
+from adapters.payments import simulated_bank as bank
+from adapters.payments.simulated_bank import Charge
+from shopcore.payments.ports import GatewayResponse
+from shopcore.shared.errors import PaymentGatewayUnavailable
+from shopcore.shared.money import Money
+
+LOCK_WAIT = timedelta(seconds=5)  # a real gateway answers within seconds, or not at all
+# SQLSTATEs of an outage: classes connection exception (08), insufficient resources (53) and
+# operator intervention (57: the server shutting down, or a backend terminated); a lock wait
+# past lock_timeout, a serialization failure and a deadlock.
+_OUTAGE_CLASSES = ("08", "53", "57")
+_OUTAGE_STATES = {"55P03", "40001", "40P01"}
+
+Act = Callable[[AsyncConnection], Awaitable[GatewayResponse]]
+
+
+class SqlSimulatedGateway:
+    """The PaymentGateway port over `engine`; `charges()` reads the books for tests."""
+
+    def __init__(self, engine: AsyncEngine, *, lock_wait: timedelta = LOCK_WAIT) -> None:
+        self._engine = engine
+        # PostgreSQL's lock_timeout for one call's transaction (SQLite waits on busy_timeout).
+        self._lock_timeout = text(
+            f"SET LOCAL lock_timeout = {round(lock_wait / timedelta(milliseconds=1))}"
+        )
+
+    async def authorize(self, amount: Money, token: str, idempotency_key: str) -> GatewayResponse:
+        bank.check_up(token)
+
+        async def act(connection: AsyncConnection) -> GatewayResponse:
+            reference, charge, response = bank.authorize(amount, token)
+            if reference is not None and charge is not None:
+                await connection.execute(
+                    charge_rows.insert().values(
+                        reference=reference,
+                        amount=charge.amount.amount,
+                        currency=charge.amount.currency,
+                        created_at=_now(),
+                        **_ledger(charge),
+                    )
+                )
+            return response
+
+        return await self._once(idempotency_key, act)
+
+    async def capture(self, reference: str, amount: Money, idempotency_key: str) -> GatewayResponse:
+        return await self._once(
+            idempotency_key,
+            self._on_charge(reference, lambda charge: bank.capture(reference, charge, amount)),
+        )
+
+    async def void(self, reference: str, idempotency_key: str) -> GatewayResponse:
+        return await self._once(
+            idempotency_key, self._on_charge(reference, lambda charge: bank.void(reference, charge))
+        )
+
+    async def refund(self, reference: str, amount: Money, idempotency_key: str) -> GatewayResponse:
+        return await self._once(
+            idempotency_key,
+            self._on_charge(reference, lambda charge: bank.refund(reference, charge, amount)),
+        )
+
+    async def charges(self) -> dict[str, Charge]:
+        """Every charge the bank holds, by reference: what the memory gateway's `charges`
+        attribute shows, for tests that check the shop's books against the bank's."""
+        async with self._transaction() as connection:
+            rows = await connection.execute(select(charge_rows).order_by(charge_rows.c.reference))
+            return {row["reference"]: _charge(row) for row in rows.mappings()}
+
+    # One call ----------------------------------------------------------------------------
+
+    async def _once(self, key: str, act: Act) -> GatewayResponse:
+        async with self._transaction() as connection:
+            claimed = await connection.execute(
+                insert_or_skip(connection, answer_rows).values(
+                    idempotency_key=key, created_at=_now()
+                )
+            )
+            if claimed.rowcount != 1:
+                return await _first_answer(connection, key)
+            response = await act(connection)
+            await connection.execute(
+                update(answer_rows)
+                .where(answer_rows.c.idempotency_key == key)
+                .values(
+                    approved=response.approved,
+                    reference=response.reference,
+                    message=response.message,
+                )
+            )
+            return response
+
+    def _on_charge(self, reference: str, rule: Callable[[Charge | None], GatewayResponse]) -> Act:
+        """A call on an existing charge: read it locked, ask the rule, store what it changed."""
+
+        async def act(connection: AsyncConnection) -> GatewayResponse:
+            row = (
+                (
+                    await connection.execute(
+                        select(charge_rows)
+                        .where(charge_rows.c.reference == reference)
+                        .with_for_update()
+                    )
+                )
+                .mappings()
+                .one_or_none()
+            )
+            charge = None if row is None else _charge(row)
+            response = rule(charge)
+            if response.approved and charge is not None:
+                await connection.execute(
+                    update(charge_rows)
+                    .where(charge_rows.c.reference == reference)
+                    .values(**_ledger(charge))
+                )
+            return response
+
+        return act
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction of the gateway's own; a database fault is the gateway's outage."""
+        try:
+            async with self._engine.begin() as connection:
+                if connection.dialect.name == "postgresql":
+                    await connection.execute(self._lock_timeout)
+                yield connection
+        except DBAPIError as error:
+            if not _is_outage(error):
+                raise  # a bug (a broken rule caught by the tables' checks, a missing table)
+            raise _unavailable() from error
+        except (PoolTimeout, OSError) as error:
+            raise _unavailable() from error
+
+
+def _is_outage(error: DBAPIError) -> bool:
+    """A fault of the database's, not of the code: the connection, the server, or a wait."""
+    if isinstance(error, OperationalError | InterfaceError) or error.connection_invalidated:
+        return True
+    state = sqlstate(error) or ""
+    return state[:2] in _OUTAGE_CLASSES or state in _OUTAGE_STATES
+
+
+def _unavailable() -> PaymentGatewayUnavailable:
+    return PaymentGatewayUnavailable(
+        "the simulated gateway's database did not answer; retry with the same key"
+    )
+
+
+async def _first_answer(connection: AsyncConnection, key: str) -> GatewayResponse:
+    row = (
+        await connection.execute(select(answer_rows).where(answer_rows.c.idempotency_key == key))
+    ).one()
+    return GatewayResponse(approved=row.approved, reference=row.reference, message=row.message)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)  # the bank's own clock, not the shop's
+
+
+def _charge(row: RowMapping) -> Charge:
+    return Charge(
+        amount=Money(row["amount"], row["currency"]),
+        captured=row["captured"],
+        refunded=row["refunded"],
+        voided=row["voided"],
+    )
+
+
+def _ledger(charge: Charge) -> dict[str, object]:
+    """The columns a call may change."""
+    return {"captured": charge.captured, "refunded": charge.refunded, "voided": charge.voided}
