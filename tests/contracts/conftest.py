@@ -21,8 +21,10 @@ async def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterat
 
 @pytest.fixture(scope="session")
 async def postgres_engine(postgres_url: str) -> AsyncIterator[AsyncEngine]:
-    # Room for the concurrency suites' parallel transactions.
-    engine = create_engine(postgres_url, pool_size=20)
+    # Room for the concurrency suites' parallel transactions (5, and 5 more on overflow), and
+    # few kept open between tests: PostgreSQL allows 100 clients for every worker's pools and
+    # the race tests' processes together.
+    engine = create_engine(postgres_url, pool_size=5)
     yield engine
     await engine.dispose()
 

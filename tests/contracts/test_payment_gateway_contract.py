@@ -114,6 +114,34 @@ async def test_a_replayed_decline_stays_a_decline(
     assert again.approved is False
 
 
+# -- lookup: what a shop that died waiting for an answer asks ---------------------------------
+async def test_lookup_tells_the_answer_given_under_a_key(
+    gateway: PaymentGateway, case: GatewayCase
+) -> None:
+    approved = await gateway.authorize(AMOUNT, case.approve, "order-1:authorize")
+    declined = await gateway.authorize(AMOUNT, case.decline, "order-2:authorize")
+
+    assert await gateway.lookup("order-1:authorize") == approved
+    assert await gateway.lookup("order-2:authorize") == declined
+
+
+async def test_lookup_of_a_key_never_answered_is_none(
+    gateway: PaymentGateway, case: GatewayCase
+) -> None:
+    with pytest.raises(PaymentGatewayUnavailable):
+        await gateway.authorize(AMOUNT, case.outage, "order-1:authorize")
+
+    assert await gateway.lookup("order-1:authorize") is None  # an outage is not an answer
+    assert await gateway.lookup("order-9:authorize") is None
+
+
+async def test_lookup_after_a_restart_still_knows_the_answer(durable_backend: Backend) -> None:
+    first = durable_backend.gateway()
+    approved = await first.authorize(AMOUNT, APPROVE, "order-1:authorize")
+
+    assert await durable_backend.gateway().lookup("order-1:authorize") == approved
+
+
 # -- capture ---------------------------------------------------------------------------------
 async def test_capture_of_an_authorization_is_approved(
     gateway: PaymentGateway, case: GatewayCase

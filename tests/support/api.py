@@ -29,7 +29,9 @@ _numbers = itertools.count(1)
 def test_settings(database_url: str, **changes: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": database_url,
-        "database_pool_size": 5,
+        # Small: each xdist worker keeps an app and a side shop open on PostgreSQL, whose 100
+        # client slots the race tests' processes need too.
+        "database_pool_size": 3,
         "jwt_secret": JWT_SECRET,
         "webhook_secret": "whsec-" + "w" * 32,
         # Generous limits: the rate-limit tests set their own.

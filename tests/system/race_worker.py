@@ -24,7 +24,7 @@ Outcome = dict[str, Any]
 
 def _driver(url: str) -> ShopDriver:
     # A real clock: expiry must mean the same moment in every process.
-    return build_driver(Settings(database_url=url, database_pool_size=5), clock=SystemClock())
+    return build_driver(Settings(database_url=url, database_pool_size=3), clock=SystemClock())
 
 
 def _outcome(result: object) -> Outcome:

@@ -104,6 +104,17 @@ class SqlSimulatedGateway:
             self._on_charge(reference, lambda charge: bank.refund(reference, charge, amount)),
         )
 
+    async def lookup(self, idempotency_key: str) -> GatewayResponse | None:
+        async with self._transaction() as connection:
+            row = (
+                await connection.execute(
+                    select(answer_rows).where(answer_rows.c.idempotency_key == idempotency_key)
+                )
+            ).one_or_none()
+        if row is None or row.approved is None:  # never asked, or an outage it did not keep
+            return None
+        return GatewayResponse(approved=row.approved, reference=row.reference, message=row.message)
+
     async def charges(self) -> dict[str, Charge]:
         """Every charge the bank holds, by reference: what the memory gateway's `charges`
         attribute shows, for tests that check the shop's books against the bank's."""

@@ -21,6 +21,7 @@ from shopcore.shared.errors import (
     AlreadyExists,
     AuthenticationFailed,
     Busy,
+    CheckoutInterrupted,
     ConcurrencyConflict,
     Conflict,
     IllegalTransition,
@@ -67,6 +68,7 @@ STATUS_OF: tuple[tuple[type[ShopError], int, str], ...] = (
     (PermissionDenied, 403, "Forbidden"),
     (PaymentDeclined, 402, "Payment declined"),
     (PaymentGatewayUnavailable, 503, "Payment gateway unavailable"),
+    (CheckoutInterrupted, 503, "Checkout interrupted"),
     (Busy, 503, "Busy"),
 )
 
