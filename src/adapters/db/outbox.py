@@ -15,6 +15,11 @@ change the same row are serialized by its row lock before they insert their outb
 On SQLite a claim reads without the write lock and marks in a short write transaction of its
 own, so that a slow publish never blocks the shop's writers. Two relays on one SQLite file may
 then publish a batch twice, which at-least-once delivery allows; the embedded shop runs one.
+
+A published row stays unconfirmed (`confirmed_at` null) until every consumer group has
+acknowledged its event. `rewind` (Redis lost the stream) makes those rows unpublished again;
+on PostgreSQL it first waits for the relay lock, so a claim that appended to the lost stream
+and marks its rows afterwards cannot slip past it. Pruning deletes only rows confirmed long ago.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ _encoder = msgspec.json.Encoder()
 
 # The advisory lock key of the relay ("shopoutb" in ASCII): any constant the app uses once.
 RELAY_LOCK_KEY = 0x73686F706F757462
+# Ids per confirming statement: well under any driver's limit of bound parameters.
+_CONFIRM_CHUNK = 1_000
 
 
 def event_type(event: Event) -> str:
@@ -98,12 +105,39 @@ class SqlOutboxSource:
                 update(outbox).where(outbox.c.id.in_(ids)).values(attempts=outbox.c.attempts + 1)
             )
 
-    async def prune(self, published_before: timedelta) -> int:
-        cutoff = self._now() - published_before
+    async def confirm(self, ids: Sequence[int]) -> None:
+        if not ids:
+            return
+        now = self._now()
+        async with self._engine.begin() as connection:
+            for start in range(0, len(ids), _CONFIRM_CHUNK):
+                await connection.execute(
+                    update(outbox)
+                    .where(
+                        outbox.c.id.in_(ids[start : start + _CONFIRM_CHUNK]),
+                        outbox.c.confirmed_at.is_(None),
+                    )
+                    .values(confirmed_at=now)
+                )
+
+    async def rewind(self) -> int:
+        async with self._engine.begin() as connection:
+            if self._engine.dialect.name == "postgresql":
+                # Waits for the claim in progress: its marks commit before this reads them.
+                await connection.execute(select(func.pg_advisory_xact_lock(RELAY_LOCK_KEY)))
+            result = await connection.execute(
+                update(outbox)
+                .where(outbox.c.confirmed_at.is_(None), outbox.c.published_at.is_not(None))
+                .values(published_at=None)
+            )
+        return int(result.rowcount)
+
+    async def prune(self, confirmed_before: timedelta) -> int:
+        cutoff = self._now() - confirmed_before
         async with self._engine.begin() as connection:
             result = await connection.execute(
                 delete(outbox).where(
-                    outbox.c.published_at.is_not(None), outbox.c.published_at < cutoff
+                    outbox.c.confirmed_at.is_not(None), outbox.c.confirmed_at < cutoff
                 )
             )
         return int(result.rowcount)
