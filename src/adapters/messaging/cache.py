@@ -28,8 +28,13 @@ Stampedes: concurrent misses of a key in one process share one load (single flig
 processes the first to take `lock:<key>` (SET NX PX) loads while the others poll for the entry,
 and load themselves only if the holder has not filled it within `lock_ms`.
 
-Redis trouble never fails a read: the body is loaded and served uncached. The scripts touch
-keys they find in the tag sets, so they suit a single Redis server, not Redis Cluster.
+Redis trouble never fails a read: the body is loaded from the database and served uncached
+(concurrent reads of one key still share one load). The first failure opens an outage
+(`adapters.machinery.outage`, logged once): reads then go straight to the database, and one
+read a second tries Redis again. The near copy is not used while the invalidation listener is
+disconnected (a killed Redis closes its connection, so that is at once) and starts empty when
+it subscribes again. The scripts touch keys they find in the tag sets, so they suit a single
+Redis server, not Redis Cluster.
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ from adapters.machinery.cached_reads import (
     filed_as,
     tags_of,
 )
+from adapters.machinery.outage import Outage
 from adapters.machinery.single_flight import SingleFlight
 
 logger = logging.getLogger("shopcore.catalog_cache")
@@ -134,6 +140,7 @@ class RedisCatalogCache:
         self._near = near
         self._subscribed = False  # the near copy is used only while this holds
         self._listener: asyncio.Task[None] | None = None
+        self._outage = Outage("Redis (catalog cache; reading the database)", logger)
 
     @property
     def near_live(self) -> bool:
@@ -195,7 +202,10 @@ class RedisCatalogCache:
                 raise
             except Exception:
                 failures += 1
-                logger.warning("catalog invalidations unreachable; near cache off", exc_info=True)
+                if failures == 1:
+                    logger.warning(
+                        "catalog invalidations unreachable; near cache off", exc_info=True
+                    )
             finally:
                 self._subscribed = False
                 near.clear()
@@ -218,12 +228,14 @@ class RedisCatalogCache:
         self, key: str, load: Callable[[], Awaitable[CatalogRead]]
     ) -> tuple[Cached, tuple[str, ...]]:
         """The entry from Redis, loading and filling it on a miss; with its tags."""
+        if not self._outage.should_try():
+            return await self._flights.run(key, lambda: _uncached(load))
         try:
             hit = await self._get(key)
-        except RedisError:
-            logger.warning("catalog cache unavailable; serving %s uncached", key, exc_info=True)
-            read = await load()
-            return cached(read), tags_of(read)
+        except RedisError as error:
+            self._outage.failed(error)
+            return await self._flights.run(key, lambda: _uncached(load))
+        self._outage.succeeded()
         if hit is not None:
             return hit
         return await self._flights.run(key, lambda: self._miss(key, load))
@@ -262,10 +274,9 @@ class RedisCatalogCache:
                 hit = await self._get(key)
                 if hit is not None:
                     return hit
-        except RedisError:
-            logger.warning("catalog cache unavailable; serving %s uncached", key, exc_info=True)
-            read = await load()
-            return cached(read), tags_of(read)
+        except RedisError as error:
+            self._outage.failed(error)
+            return await _uncached(load)
         # The holder did not fill it in time (slow, or gone): never wait longer than that.
         return await self._load(key, load)
 
@@ -278,7 +289,11 @@ class RedisCatalogCache:
     async def _load(
         self, key: str, load: Callable[[], Awaitable[CatalogRead]]
     ) -> tuple[Cached, tuple[str, ...]]:
-        started = int(await self._redis.get(self._prefix + "clock") or 0)
+        try:
+            started = int(await self._redis.get(self._prefix + "clock") or 0)
+        except RedisError as error:
+            self._outage.failed(error)
+            return await _uncached(load)
         read = await load()
         result, tags = cached(read), tags_of(read)
         keys = [self._prefix + f"entry:{key}"]
@@ -287,6 +302,11 @@ class RedisCatalogCache:
         value = b"\n".join([result.etag.encode(), msgspec.json.encode(tags), result.body])
         try:
             await self._fill(keys=keys, args=[value, self._ttl_ms, started])
-        except RedisError:
-            logger.warning("could not cache %s", key, exc_info=True)
+        except RedisError as error:
+            self._outage.failed(error)
         return result, tags
+
+
+async def _uncached(load: Callable[[], Awaitable[CatalogRead]]) -> tuple[Cached, tuple[str, ...]]:
+    read = await load()
+    return cached(read), tags_of(read)
