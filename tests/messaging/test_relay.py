@@ -109,6 +109,9 @@ class MarkFails:
     async def rewind(self) -> int:
         return await self._source.rewind()
 
+    async def fed_position(self) -> str | None:
+        return await self._source.fed_position()
+
     async def prune(self, confirmed_before: timedelta) -> int:
         return 0
 
@@ -117,7 +120,7 @@ class _Broken:
     def __init__(self, entries: Sequence[OutboxEntry]) -> None:
         self.entries = entries
 
-    async def mark_published(self, ids: Sequence[int]) -> None:
+    async def mark_published(self, ids: Sequence[int], position: str) -> None:
         raise ConnectionResetError("the relay died before marking")
 
 
@@ -215,6 +218,29 @@ async def test_redis_restarted_empty_gets_every_unconfirmed_event_again_before_n
     assert await stream_events(bed) == [*before[2:], after]
     groups = await bed.redis.xinfo_groups(bed.streams.events)
     assert [group["name"] for group in groups] == ["a"]  # there before the first entry
+
+
+async def test_redis_back_with_an_older_copy_of_its_data_gets_the_lost_entries_again(
+    database: Database, bed: Bed
+) -> None:
+    events = [product_created() for _ in range(3)]
+    await commit(database, events[0])
+    relay = OutboxRelay(source_of(database), await fed_publisher(bed, groups=["a"]))
+    await relay.relay_once()
+    snapshot = await bed.redis.xrange(bed.streams.events)  # what an RDB snapshot keeps
+    await commit(database, *events[1:])
+    await relay.relay_once()
+    # Redis restarts from that snapshot: marked as fed, but without the later entries.
+    await bed.redis.delete(bed.streams.events)
+    for entry_id, fields in snapshot:
+        await bed.redis.xadd(bed.streams.events, fields, id=entry_id)  # type: ignore[arg-type]
+    await bed.redis.xgroup_create(bed.streams.events, "a", id="0")
+
+    assert await relay.settle() == 0  # the stream ends before what the outbox published
+    assert relay.rewound == 3  # no group had acknowledged any of them
+    assert await relay.relay_once() == 3
+
+    assert await stream_events(bed) == [events[0], *events]
 
 
 async def ack_first(bed: Bed, group: str, count: int) -> None:

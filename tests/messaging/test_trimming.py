@@ -107,7 +107,7 @@ async def test_the_publisher_trims_only_what_the_outbox_has_confirmed(bed: Bed) 
             unacknowledged = read[:3]  # one batch is left pending
             read = read[3:]
         await bed.redis.xack(bed.streams.events, "g", *read)
-        await publisher.release(await publisher.acknowledged())  # the relay's settle
+        await publisher.release(await publisher.acknowledged(None))  # the relay's settle
 
     remaining = await _ids(bed)
     assert len(remaining) < 400

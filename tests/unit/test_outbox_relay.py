@@ -30,11 +30,12 @@ class _Claim:
     source: FakeSource
     marked: list[int] = field(default_factory=list)
 
-    async def mark_published(self, ids: Sequence[int]) -> None:
+    async def mark_published(self, ids: Sequence[int], position: str) -> None:
         if self.source.fail_marks:
             self.source.fail_marks -= 1
             raise ConnectionError("database went away")
         self.marked.extend(ids)
+        self.source.position = position
 
 
 @dataclass
@@ -47,6 +48,7 @@ class FakeSource:
     failures: dict[int, int] = field(default_factory=dict)
     fail_marks: int = 0
     pruned: int = 0
+    position: str | None = None
 
     @asynccontextmanager
     async def claim(self, limit: int) -> AsyncIterator[_Claim]:
@@ -65,7 +67,11 @@ class FakeSource:
     async def rewind(self) -> int:
         rewound = self.published - self.confirmed
         self.published -= rewound
+        self.position = None
         return len(rewound)
+
+    async def fed_position(self) -> str | None:
+        return self.position
 
     async def prune(self, confirmed_before: timedelta) -> int:
         self.pruned += 1
@@ -103,7 +109,7 @@ class RecordingPublisher:
         self.fed = True
         self.feeds_opened += 1
 
-    async def acknowledged(self) -> Acknowledged:
+    async def acknowledged(self, fed: str | None) -> Acknowledged:
         if not self.fed:
             raise FeedLost("not fed")
         return Acknowledged(outbox_ids=list(self._unreleased), through="1-0")

@@ -246,6 +246,18 @@ Index(
     sqlite_where=outbox.c.confirmed_at.is_(None),
 )
 
+# How far the relay has fed the event stream: the stream position of the last entry it marked
+# published, written in the marking transaction. A Redis that comes back with an older copy of
+# its data (a snapshot, or an append-only file a second behind) ends before this position: the
+# relay then knows the stream lost entries the outbox counts as published. One row.
+outbox_feed = Table(
+    "outbox_feed",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("stream_position", String(50)),  # null: nothing published since the last rewind
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
 # Events a consumer group gave up on (adapters.messaging.consumer), kept in the database so
 # that Redis restarting empty does not lose them; one per group and event.
 dead_letters = Table(

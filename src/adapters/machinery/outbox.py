@@ -12,8 +12,9 @@ three states, all kept in the outbox:
 - published: appended to the stream, where some consumer group may still need it;
 - confirmed: every consumer group has acknowledged it (`EventPublisher.acknowledged`), so no
   loss of the stream can take it from any group any more.
-When the stream is lost (Redis restarted empty), the publisher says so (`FeedLost`) and the
-relay rewinds every published, unconfirmed entry to unpublished: they are published again, in
+When the stream is lost (Redis restarted empty, or with an older copy of its data), the
+publisher says so (`FeedLost`) and the relay rewinds every published, unconfirmed entry to
+unpublished: they are published again, in
 id order, and each group handles what it had not acknowledged (and skips the rest by
 `event_id`). Dead letters are kept beside the outbox for the same reason (`DeadLetters`).
 
@@ -81,7 +82,10 @@ class OutboxClaim(Protocol):
     @property
     def entries(self) -> Sequence[OutboxEntry]: ...
 
-    async def mark_published(self, ids: Sequence[int]) -> None: ...
+    async def mark_published(self, ids: Sequence[int], position: str) -> None:
+        """These entries are in the stream, the last of them at `position` (the publisher's
+        id for it, opaque here)."""
+        ...
 
 
 class OutboxSource(Protocol):
@@ -101,8 +105,13 @@ class OutboxSource(Protocol):
 
     async def rewind(self) -> int:
         """The stream was lost: make every published entry that is not confirmed unpublished
-        again; returns how many. It waits for a claim in progress to close, so no entry is
-        marked published after the rewind for an append to the lost stream."""
+        again, and forget the fed position; returns how many. It waits for a claim in progress
+        to close, so no entry is marked published after the rewind for an append to the lost
+        stream."""
+        ...
+
+    async def fed_position(self) -> str | None:
+        """The position of the last entry marked published since the last rewind."""
         ...
 
     async def prune(self, confirmed_before: timedelta) -> int:
@@ -122,9 +131,10 @@ class EventPublisher(Protocol):
         groups that must see every entry, then mark the stream as fed."""
         ...
 
-    async def acknowledged(self) -> Acknowledged:
-        """The entries every consumer group has acknowledged since `release` was last called;
-        raises FeedLost when the stream was lost meanwhile."""
+    async def acknowledged(self, fed: str | None) -> Acknowledged:
+        """The entries every consumer group has acknowledged since `release` was last called.
+        Raises FeedLost when the stream was lost meanwhile: it is not marked as fed, or it ends
+        before `fed` (the outbox's `fed_position`: Redis came back with an older copy)."""
         ...
 
     async def release(self, acknowledged: Acknowledged) -> None:

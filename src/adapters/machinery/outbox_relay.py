@@ -12,7 +12,10 @@ comes back empty (or the stream was deleted), the publisher refuses to append to
 outbox did not feed (`FeedLost`), and the relay rewinds every published entry that is not
 confirmed: they are published again, in id order, before anything newer, and each consumer
 group handles what it had not acknowledged and skips what it had (processed-event records).
-The same check runs with the settling, so an idle shop notices a lost stream within a second.
+The same check runs with the settling, so an idle shop notices a lost stream within a second;
+the settling also compares the stream's end with the position of the last entry the outbox
+marked published, which finds a Redis that came back with an older copy of its data (an RDB
+snapshot, an append-only file fsynced a second ago), still marked as fed but missing entries.
 
 Between passes the relay sleeps for `poll_interval` unless `wake()` is called or the last
 batch was full (more is waiting). On PostgreSQL a listener calls `wake()` as soon as a commit
@@ -80,9 +83,9 @@ class OutboxRelay:
                 if not entries:
                     return 0
                 failed = entries
-                await self._publisher.publish(entries)
+                positions = await self._publisher.publish(entries)
                 failed = ()  # published: a failure from here on is the mark's, not worth counting
-                await claim.mark_published([entry.id for entry in entries])
+                await claim.mark_published([entry.id for entry in entries], positions[-1])
         except FeedLost:
             # The claim is closed (it must be: the rewind waits for claims), nothing appended.
             await self._refeed()
@@ -98,7 +101,7 @@ class OutboxRelay:
         """Confirm in the outbox what every consumer group has acknowledged, then let the
         stream drop it; returns how many entries were confirmed."""
         try:
-            done = await self._publisher.acknowledged()
+            done = await self._publisher.acknowledged(await self._source.fed_position())
         except FeedLost:
             await self._refeed()
             return 0

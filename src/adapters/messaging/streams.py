@@ -11,7 +11,8 @@ is the one the outbox has been feeding: `open_feed` sets it, after creating ever
 group the shop has (so each sees every entry from the first), and the append script refuses
 to add anything to a stream without it (`FeedLost`). A Redis that lost its data has lost that
 key too, so the relay finds out on its next append or settle and publishes again what no
-longer is anywhere.
+longer is anywhere. A Redis that came back with an older copy of its data still has the key,
+but its stream ends before the last entry the outbox marked published (`acknowledged(fed)`).
 
 `acknowledged` reads, from where it last stopped (`<stream>:confirmed`) up to the last entry
 every group has acknowledged (`trimming.acknowledged_through`), the outbox ids of those
@@ -33,7 +34,7 @@ from redis.exceptions import ResponseError
 
 from adapters.machinery.outbox import Acknowledged, FeedLost, OutboxEntry
 from adapters.messaging.codec import OUTBOX_ID, entry_fields
-from adapters.messaging.trimming import acknowledged_through, trim_stream
+from adapters.messaging.trimming import acknowledged_through, stream_id, trim_stream
 
 logger = logging.getLogger("shopcore.streams")
 
@@ -125,14 +126,16 @@ class RedisStreamPublisher:
             pipe.set(self._streams.fed, datetime.now(UTC).isoformat())
             await pipe.execute()
 
-    async def acknowledged(self) -> Acknowledged:
+    async def acknowledged(self, fed: str | None) -> Acknowledged:
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.exists(self._streams.fed)
             pipe.exists(self._stream)
             pipe.get(self._streams.confirmed)
-            fed, exists, cursor = await pipe.execute()
-        if not fed:
+            marked, exists, cursor = await pipe.execute()
+        if not marked:
             raise FeedLost(f"{self._stream} is not fed by the outbox")
+        if fed is not None and stream_id(await self._end() if exists else "0-0") < stream_id(fed):
+            raise FeedLost(f"{self._stream} ends before {fed}, the last entry the outbox published")
         through = await acknowledged_through(self._redis, self._stream) if exists else None
         if through is None or through == "0-0":  # no group, or one that has read nothing
             return Acknowledged()
@@ -146,6 +149,11 @@ class RedisStreamPublisher:
             if fields and fields.get(OUTBOX_ID, "").isdigit()
         ]
         return Acknowledged(outbox_ids=ids, through=str(entries[-1][0]))
+
+    async def _end(self) -> str:
+        """The id of the last entry ever appended (trimming does not move it)."""
+        info = await self._redis.xinfo_stream(self._stream)
+        return str(info["last-generated-id"])
 
     async def release(self, acknowledged: Acknowledged) -> None:
         through = acknowledged.through

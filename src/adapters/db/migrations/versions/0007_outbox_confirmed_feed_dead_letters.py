@@ -1,4 +1,4 @@
-"""outbox confirmed, dead letters
+"""outbox confirmed, outbox feed, dead letters
 
 Revision ID: 0007
 Revises: 0004
@@ -34,6 +34,14 @@ def upgrade() -> None:
             sqlite_where=sa.text("confirmed_at IS NULL"),
         )
 
+    op.create_table(
+        "outbox_feed",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("stream_position", sa.String(length=50), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_feed")),
+    )
+
     # Dead letters move from a Redis stream to the database, which survives a Redis restart.
     op.create_table(
         "dead_letters",
@@ -61,6 +69,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("dead_letters")
+    op.drop_table("outbox_feed")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index("ix_outbox_unconfirmed")
         batch_op.drop_column("confirmed_at")
