@@ -2,16 +2,21 @@
 event committed before, during and after the restart is handled exactly once by every consumer
 group, and a dead letter written before the restart is still there after it.
 
-A Redis server of the test's own (tests/support/redis_server.py), a relay and two consumer
-groups in this process, on SQLite and PostgreSQL. Redis restarted empty has lost the stream,
-the groups, their pending entries and acknowledgements: the relay finds its feed gone, rewinds
-what no group had acknowledged and publishes it again; the consumers create their groups
-again; the processed-event records make every repeat a no-op.
+A Redis server of the test's own (tests/support/redis_server.py); a relay and two consumer
+groups in this process, on SQLite and PostgreSQL; then a real `shopcore worker`. Redis
+restarted empty has lost the stream, the groups, their pending entries and acknowledgements:
+the relay finds its feed gone, rewinds what no group had acknowledged and publishes it again;
+the consumers create their groups again; the processed-event records make every repeat a
+no-op.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import signal
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -28,8 +33,10 @@ from adapters.machinery.outbox_relay import OutboxRelay
 from adapters.messaging.connection import connect
 from adapters.messaging.consumer import ConsumerSettings, StreamConsumer
 from adapters.messaging.streams import EventStreams, RedisStreamPublisher
+from apps.settings import Settings
 from shopcore.application.groups import GroupDelivery
 from shopcore.catalog.events import ProductCreated
+from tests.support.driver import build_driver
 from tests.support.effects import on_hand, product_created, receive_one_each
 from tests.support.messaging import Database
 from tests.support.redis_server import RedisServer, private_redis
@@ -166,3 +173,66 @@ async def audit_handled_at_least(database: Database, count: int) -> bool:
 
 async def all_handled(database: Database, healthy: int) -> bool:
     return await handled(database) == {"stock": healthy, "audit": healthy + 1}
+
+
+@pytest.mark.postgres
+async def test_a_worker_waits_for_redis_and_rides_out_a_restart_empty(
+    postgres: Database, tmp_path: Path
+) -> None:
+    """`shopcore worker` itself: started while Redis is down it stays up, and it sends each
+    order's confirmation once across a Redis restarted empty."""
+    mail = tmp_path / "mail.jsonl"
+    async with private_redis(tmp_path) as server:
+        await server.kill()
+        settings = Settings(
+            database_url=postgres.url, redis_url=server.url, events_stream="restart:events"
+        )
+        environment = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(sys.path),
+            "SHOPCORE_DATABASE_URL": postgres.url,
+            "SHOPCORE_REDIS_URL": server.url,
+            "SHOPCORE_EVENTS_STREAM": settings.events_stream,
+            "SHOPCORE_MAIL_FILE": str(mail),
+            "SHOPCORE_RELAY_POLL_MS": "50",
+            "SHOPCORE_WORKER_CLAIM_IDLE_MS": "1000",
+        }
+        driver = build_driver(settings)
+        worker = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "apps.cli", "worker", env=environment,
+            stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            await driver.product("TEE-M")
+            await driver.receive("TEE-M", 5)
+            first = await driver.buy({"TEE-M": 1})
+            await asyncio.sleep(1.0)
+            assert worker.returncode is None  # no Redis: it waits, it does not exit
+
+            await server.start()
+            await until(lambda: sent(mail) == [first.id])
+            await server.restart_empty()
+            second = await driver.buy({"TEE-M": 1})
+            await until(lambda: sent(mail) == [first.id, second.id], within=30)
+            await asyncio.sleep(0.5)  # a repeat of the first would be there by now
+
+            worker.send_signal(signal.SIGTERM)
+            async with asyncio.timeout(15):
+                code = await worker.wait()
+        finally:
+            await driver.close()
+            if worker.returncode is None:
+                worker.kill()
+                await worker.wait()
+    assert worker.stderr is not None
+    log = (await worker.stderr.read()).decode()
+    assert code == 0, log
+    assert sent(mail) == [first.id, second.id]
+
+
+def sent(mail: Path) -> list[str]:
+    """The orders whose confirmation went out, in order."""
+    if not mail.exists():
+        return []
+    keys = [json.loads(line)["dedup_key"] for line in mail.read_text().splitlines()]
+    return [key.removeprefix("order-confirmation:") for key in keys]
