@@ -14,10 +14,11 @@ or that arrives for a delivery beyond that (its consumers died each time), is re
 dead letter with the error (`dead_letters`: the database in the worker, so that a Redis restart
 cannot lose it) and then acknowledged, so one poison entry cannot hold up the rest.
 
-Redis going away is routine, not fatal: every read, creation of the group and acknowledgement
-that fails is tried again with backoff (up to 5 s), logged when the outage starts and when it
-ends. A Redis that comes back empty has lost the group: the consumer creates it again from the
-start of the stream, and the relay publishes again whatever the group had not acknowledged
+Redis going away is routine, not fatal: every read and creation of the group that fails is
+tried again with backoff (up to MAX_BACKOFF seconds), logged when the outage starts and when it
+ends; an acknowledgement that fails leaves its entry pending, to be handled (and skipped) again.
+A Redis that comes back empty has lost the group: the consumer creates it again from the start
+of the stream, and the relay publishes again whatever the group had not acknowledged
 (`adapters.machinery.outbox`); an acknowledgement lost with the old Redis costs a redelivery
 that the processed-event records skip.
 
@@ -50,6 +51,10 @@ from shopcore.shared.messages import Event
 logger = logging.getLogger("shopcore.consumer")
 
 Deliver = Callable[[Event], Awaitable[None]]
+
+# Longest wait between two tries while Redis fails: also the longest a consumer may take to see
+# that Redis is back.
+MAX_BACKOFF = 2.0
 
 
 def consumer_name() -> str:
@@ -149,13 +154,19 @@ class StreamConsumer:
                 if not batch:
                     batch = await self._read(free)
             except Exception as error:
-                failures += 1
                 if isinstance(error, ResponseError) and "NOGROUP" in str(error):
-                    # Redis lost the group (restarted empty): create it again, from the start.
+                    # Redis lost the group (restarted empty): create it again, from the start,
+                    # at once (Redis answers again, and the relay is publishing).
+                    logger.warning(
+                        "%s: group %s is gone; creating it", self.name, self._settings.group
+                    )
                     grouped, self._cursor = False, "0-0"
+                    await self._pause(stop, 0.05)
+                    continue
+                failures += 1
                 if failures == 1:
                     logger.exception("%s could not read %s", self.name, self._streams.events)
-                await self._pause(stop, min(5.0, 0.05 * 2**failures))
+                await self._pause(stop, min(MAX_BACKOFF, 0.05 * 2**failures))
                 continue
             if failures:
                 logger.warning("%s reads %s again", self.name, self._streams.events)

@@ -12,7 +12,7 @@ The reader publishes under a lock that a resume also takes while it reads the ba
 reader's position: everything up to that position comes from the backlog, everything after it
 live, nothing twice and nothing missed.
 
-Redis may go away at any time. The reader then retries with backoff (up to 5 s) and the open
+Redis may go away at any time. The reader then retries with backoff (up to 2 s) and the open
 streams keep waiting, with their heartbeats, for the updates that follow when it is back; a new
 subscription is refused meanwhile with Busy (503 with Retry-After), since the feed cannot
 promise it anything. If Redis came back empty, its stream starts again below the reader's
@@ -153,7 +153,7 @@ class RedisStockFeed:
                 failures += 1
                 if failures == 1:
                     logger.exception("could not read %s; retrying with backoff", self._stream)
-                await asyncio.sleep(min(5.0, 0.05 * 2**failures))
+                await asyncio.sleep(min(2.0, 0.05 * 2**failures))
                 continue
             if failures:
                 logger.warning("following %s again after %d failed reads", self._stream, failures)

@@ -100,11 +100,13 @@ class RedisStreamPublisher:
         self._since_trim = 0
 
     async def publish(self, entries: Sequence[OutboxEntry]) -> list[str]:
+        if not entries:
+            return []
         args: list[str | int] = []
         for entry in entries:
             for name, value in entry_fields(entry).items():
                 args += [name, value]
-        width = len(args) // len(entries) if entries else 0
+        width = len(args) // len(entries)
         try:
             ids = await self._append(keys=[self._stream, self._streams.fed], args=[width, *args])
         except ResponseError as error:
