@@ -28,13 +28,11 @@ Stampedes: concurrent misses of a key in one process share one load (single flig
 processes the first to take `lock:<key>` (SET NX PX) loads while the others poll for the entry,
 and load themselves only if the holder has not filled it within `lock_ms`.
 
-Redis trouble never fails a read: the body is loaded from the database and served uncached
-(concurrent reads of one key still share one load). The first failure opens an outage
-(`adapters.machinery.outage`, logged once): reads then go straight to the database, and one
-read a second tries Redis again. The near copy is not used while the invalidation listener is
-disconnected (a killed Redis closes its connection, so that is at once) and starts empty when
-it subscribes again. The scripts touch keys they find in the tag sets, so they suit a single
-Redis server, not Redis Cluster.
+Redis trouble never fails a read: the body is loaded and served uncached, one load per key. A
+failure opens an outage (`adapters.machinery.outage`, logged once) in which reads go straight
+to the database and one a second tries Redis again; the near copy is bypassed while the
+listener is disconnected (at once when Redis dies: its connection closes). The scripts touch
+keys they find in the tag sets, so they suit a single Redis server, not Redis Cluster.
 """
 
 from __future__ import annotations

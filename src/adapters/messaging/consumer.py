@@ -34,17 +34,15 @@ import logging
 import os
 import secrets
 import socket
-import traceback
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from adapters.machinery.outbox import DeadLetter, DeadLetters
+from adapters.machinery.outbox import DeadLetters
 from adapters.messaging.codec import Fields, UndecodableEntry, decode_event
-from adapters.messaging.dead_letters import StreamDeadLetters
+from adapters.messaging.dead_letters import StreamDeadLetters, letter_for
 from adapters.messaging.streams import EventStreams
 from shopcore.shared.messages import Event
 
@@ -280,19 +278,8 @@ class StreamConsumer:
     async def _dead_letter(
         self, entry: _Entry, error: str, exception: BaseException | None = None
     ) -> None:
-        fields = entry.fields
-        letter = DeadLetter(
-            group=self._settings.group,
-            event_id=fields.get("event_id", ""),
-            event_type=fields.get("type", ""),
-            payload=fields.get("payload", ""),
-            message_id=entry.id,
-            deliveries=entry.deliveries,
-            error=error[:2_000],
-            failed_at=datetime.now(UTC),
-            traceback=None
-            if exception is None
-            else "".join(traceback.format_exception(exception))[-4_000:],
+        letter = letter_for(
+            entry.fields, self._settings.group, entry.id, entry.deliveries, error, exception
         )
         # Recorded before it is acknowledged: a dead letter is never acknowledged and missing
         # (a consumer dying in between records it again, which the record absorbs).

@@ -1,14 +1,42 @@
-"""Dead letters in a Redis stream (`<stream>:dead`): for consumers that have no database at
-hand (tests, tools). The worker keeps them in the database instead (`adapters.db.dead_letters`),
-where a Redis that restarts empty cannot take them. Unlike the table, the stream keeps a letter
-twice when a consumer dies between recording it and acknowledging its entry."""
+"""Dead letters: the letter a consumer writes for an entry it gives up on, and a Redis stream
+(`<stream>:dead`) to keep them in for consumers that have no database at hand (tests, tools).
+The worker keeps them in the database instead (`adapters.db.dead_letters`), where a Redis that
+restarts empty cannot take them. Unlike the table, the stream keeps a letter twice when a
+consumer dies between recording it and acknowledging its entry."""
 
 from __future__ import annotations
+
+import traceback
+from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 
 from adapters.machinery.outbox import DeadLetter
 from adapters.messaging.codec import Fields
+
+
+def letter_for(
+    fields: Fields,
+    group: str,
+    message_id: str,
+    deliveries: int,
+    error: str,
+    exception: BaseException | None = None,
+) -> DeadLetter:
+    """The dead letter of a stream entry, with the error and (shortened) its traceback."""
+    return DeadLetter(
+        group=group,
+        event_id=fields.get("event_id", ""),
+        event_type=fields.get("type", ""),
+        payload=fields.get("payload", ""),
+        message_id=message_id,
+        deliveries=deliveries,
+        error=error[:2_000],
+        failed_at=datetime.now(UTC),
+        traceback=None
+        if exception is None
+        else "".join(traceback.format_exception(exception))[-4_000:],
+    )
 
 
 class StreamDeadLetters:
