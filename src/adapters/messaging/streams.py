@@ -16,7 +16,8 @@ but its stream ends before the last entry the outbox marked published (`acknowle
 
 `acknowledged` reads, from where it last stopped (`<stream>:confirmed`) up to the last entry
 every group has acknowledged (`trimming.acknowledged_through`), the outbox ids of those
-entries; once the outbox has confirmed them, `release` moves that cursor on and, every
+entries; once the outbox has confirmed them, `release` moves that cursor on (only if the feed
+is still the one they were read from: `<stream>:fed` holds a token of each opening) and, every
 `trim_every` appended entries, trims the stream with MINID: never past the cursor, so no entry
 leaves the stream before its row is confirmed (and so never one that a group still needs).
 XADD's MAXLEN is never used: it drops the oldest entries whether or not a group has them.
@@ -25,6 +26,7 @@ XADD's MAXLEN is never used: it drops the oldest entries whether or not a group 
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,6 +45,12 @@ SETTLE_BATCH = 5_000
 
 # The batch is appended whole, in order, with nothing interleaved (a script runs alone), and
 # only to a stream the outbox has been feeding. ARGV[1]: how many arguments each XADD takes.
+# The confirmation cursor moves only within the feed it was read in: a settle that read the
+# old stream must not leave its cursor in the new one (whose ids may be lower).
+_MOVE_CURSOR = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[2], ARGV[2]) end
+"""
+
 _APPEND = """
 if redis.call('EXISTS', KEYS[2]) == 0 then
   return redis.error_reply('NOFEED this stream is not fed by the outbox')
@@ -95,6 +103,8 @@ class RedisStreamPublisher:
         self._stream = self._streams.events
         self._groups = tuple(groups)
         self._append = redis.register_script(_APPEND)
+        self._move_cursor = redis.register_script(_MOVE_CURSOR)
+        self._feed: str | None = None  # the feed `acknowledged` last read from
         self._retain = retain
         self._trim_every = trim_every
         self._since_trim = 0
@@ -125,16 +135,17 @@ class RedisStreamPublisher:
                     raise
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.delete(self._streams.confirmed)
-            pipe.set(self._streams.fed, datetime.now(UTC).isoformat())
+            # When it was opened, and by whom: tells this feed from any earlier one.
+            pipe.set(self._streams.fed, f"{datetime.now(UTC).isoformat()} {secrets.token_hex(4)}")
             await pipe.execute()
 
     async def acknowledged(self, fed: str | None) -> Acknowledged:
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.exists(self._streams.fed)
+            pipe.get(self._streams.fed)
             pipe.exists(self._stream)
             pipe.get(self._streams.confirmed)
-            marked, exists, cursor = await pipe.execute()
-        if not marked:
+            self._feed, exists, cursor = await pipe.execute()
+        if self._feed is None:
             raise FeedLost(f"{self._stream} is not fed by the outbox")
         if fed is not None and stream_id(await self._end() if exists else "0-0") < stream_id(fed):
             raise FeedLost(f"{self._stream} ends before {fed}, the last entry the outbox published")
@@ -159,13 +170,15 @@ class RedisStreamPublisher:
 
     async def release(self, acknowledged: Acknowledged) -> None:
         through = acknowledged.through
-        if through is not None:
-            await self._redis.set(self._streams.confirmed, through)
+        if through is not None and self._feed is not None:
+            keys = [self._streams.fed, self._streams.confirmed]
+            await self._move_cursor(keys=keys, args=[self._feed, through])
         if self._since_trim < self._trim_every:
             return
         self._since_trim = 0
         try:
-            cursor = through or await self._redis.get(self._streams.confirmed)
+            # The cursor as this feed holds it (not `through`, which may be from a lost one).
+            cursor = await self._redis.get(self._streams.confirmed)
             if cursor is not None:  # nothing confirmed yet: nothing may go
                 await trim_stream(self._redis, self._stream, retain=self._retain, floor=str(cursor))
         except Exception:  # trimming is housekeeping: the events are confirmed either way
