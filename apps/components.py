@@ -269,10 +269,12 @@ class Components:
 
     @cached_property
     def redis(self) -> Redis:
-        """Bytes in, bytes out: the rate-limit store and the catalog cache keep raw bytes."""
+        """Bytes in, bytes out: the rate-limit store and the catalog cache keep raw bytes.
+        Both can do without Redis for a while, so a Redis that stops answering (a host gone
+        silent, not one that refuses) must fail their calls soon, not hold requests up."""
         from redis.asyncio import Redis
 
-        client = Redis.from_url(self._redis_url())
+        client = Redis.from_url(self._redis_url(), socket_connect_timeout=2, socket_timeout=2)
         self._closers.append(client.aclose)
         return client
 

@@ -123,7 +123,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Messaging: with Redis and a SQL database, the outbox relay publishes events to a stream
     # and `shopcore worker` runs the event handlers (see `events_in_process`).
     events_stream: Annotated[
-        str, Meta(description="the event stream (`<name>:dead` holds dead letters)")
+        str, Meta(description="the event stream (`<name>:fed` and `<name>:confirmed` beside it)")
     ] = "shopcore:events"
     events_retention: Annotated[
         int, Meta(ge=1, description="entries the stream keeps once every group has them")

@@ -14,20 +14,28 @@ On SIGTERM it stops reading, finishes the entries it has read (acknowledging eac
 handlers committed), finishes the relay batch in progress and exits 0. Run as many workers as
 the load needs: consumers of one group share its entries, and a worker killed outright leaves
 its entries pending for the others to reclaim.
+
+A worker stays up while Redis or the database is away: each part retries with backoff, and a
+part that fails outright is started again after a pause (`supervised`), so a Redis restart, a
+routine event, needs no restart of the workers. When Redis comes back empty, the consumers
+create their groups again and the relay publishes again what no group had acknowledged
+(`adapters.machinery.outbox`). Only a configuration the worker cannot run with stops it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
 from sqlalchemy.engine import make_url
 
+from adapters.db.dead_letters import SqlDeadLetters
 from adapters.db.outbox import SqlOutboxSource
 from adapters.db.outbox_wakeup import OutboxWakeup
 from adapters.machinery.outbox_relay import OutboxRelay
@@ -81,15 +89,12 @@ def select_groups(shop: Shop, names: Sequence[str]) -> list[GroupDelivery]:
 
 
 def consumer_for(
-    redis: Redis,
-    streams: EventStreams,
-    group: GroupDelivery,
-    settings: Settings,
-    options: WorkerOptions,
+    components: Components, group: GroupDelivery, options: WorkerOptions
 ) -> StreamConsumer:
+    settings = components.settings
     return StreamConsumer(
-        redis,
-        streams,
+        components.streams_redis,
+        streams_of(settings),
         ConsumerSettings(
             group=group.name,
             concurrency=options.concurrency or settings.worker_concurrency,
@@ -99,6 +104,7 @@ def consumer_for(
         ),
         group.deliver,
         handles={kind.__name__ for kind in group.event_types},
+        dead_letters=SqlDeadLetters(components.engine),
     )
 
 
@@ -106,20 +112,47 @@ def relay_for(components: Components) -> OutboxRelay:
     settings = components.settings
     source = SqlOutboxSource(components.engine, components.clock.now)
     publisher = RedisStreamPublisher(
-        components.streams_redis, streams_of(settings), retain=settings.events_retention
+        components.streams_redis,
+        streams_of(settings),
+        # Every group, whichever this worker serves: each must see every entry.
+        groups=sorted(components.shop.groups),
+        retain=settings.events_retention,
     )
     return OutboxRelay(source, publisher, poll_interval=settings.relay_poll_ms / 1000)
 
 
-def relay_jobs(components: Components, stop: asyncio.Event) -> list[Coroutine[Any, Any, None]]:
+Job = Callable[[], Coroutine[Any, Any, None]]
+
+
+def relay_jobs(components: Components, stop: asyncio.Event) -> list[Job]:
     """The relay, and on PostgreSQL the listener that wakes it when a commit wrote outbox rows
     (SQLite has no notifications: its relay polls)."""
     database_url, _ = require_messaging(components.settings)
     relay = relay_for(components)
-    jobs = [relay.run(stop)]
+    jobs: list[Job] = [lambda: relay.run(stop)]
     if make_url(database_url).get_backend_name() == "postgresql":
-        jobs.append(OutboxWakeup.for_url(database_url, relay.wake).run(stop))
+        wakeup = OutboxWakeup.for_url(database_url, relay.wake)
+        jobs.append(lambda: wakeup.run(stop))
     return jobs
+
+
+async def supervised(job: Job, stop: asyncio.Event, *, pause: float = 1.0) -> None:
+    """Run `job` until `stop`; if it fails, log it and start it again after `pause` seconds
+    (doubling up to 30 s while it keeps failing at once). Each part retries its own I/O, so this
+    catches what slipped through: the worker stays up for its siblings' sake."""
+    delay = pause
+    while not stop.is_set():
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            await job()
+        except Exception:
+            logger.exception("a worker part failed; starting it again in %.0f s", delay)
+        else:
+            return
+        delay = pause if loop.time() - started > 60 else min(30.0, delay * 2)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=delay)
 
 
 async def run_worker(settings: Settings, options: WorkerOptions, stop: asyncio.Event) -> None:
@@ -128,36 +161,34 @@ async def run_worker(settings: Settings, options: WorkerOptions, stop: asyncio.E
     async with Components(settings) as components:
         shop = components.shop
         groups = select_groups(shop, options.groups)
-        redis = components.streams_redis
-        jobs: list[Coroutine[Any, Any, None]] = [
-            consumer_for(redis, streams_of(settings), group, settings, options).run(stop)
-            for group in groups
-        ]
+        consumers = [consumer_for(components, group, options) for group in groups]
+        jobs: list[Job] = [functools.partial(consumer.run, stop) for consumer in consumers]
         if options.relay:
             jobs.extend(relay_jobs(components, stop))
         if options.expire:
-            jobs.append(
-                every(settings.expire_interval_seconds, lambda: expire_reservations(shop), stop)
-            )
+            interval = settings.expire_interval_seconds
+            jobs.append(lambda: every(interval, lambda: expire_reservations(shop), stop))
         if options.recover:
-            jobs.append(
-                every(settings.recovery_interval_seconds, lambda: recover_orders(shop), stop)
-            )
+            recovery = settings.recovery_interval_seconds
+            jobs.append(lambda: every(recovery, lambda: recover_orders(shop), stop))
         logger.info(
             "worker serving %s%s", ", ".join(g.name for g in groups), " and relay" * options.relay
         )
-        # One failing part (Redis gone at start-up) stops the worker: its supervisor restarts it.
-        async with asyncio.TaskGroup() as tasks:
-            for job in jobs:
-                tasks.create_task(job)
+        await run_supervised(jobs, stop)
 
 
 async def run_relay(settings: Settings, stop: asyncio.Event) -> None:
     require_messaging(settings)
     await prepare(settings)
-    async with Components(settings) as components, asyncio.TaskGroup() as tasks:
-        for job in relay_jobs(components, stop):
-            tasks.create_task(job)
+    async with Components(settings) as components:
+        await run_supervised(relay_jobs(components, stop), stop)
+
+
+async def run_supervised(jobs: Sequence[Job], stop: asyncio.Event, *, pause: float = 1.0) -> None:
+    """Every job at once, each `supervised`, until `stop`."""
+    async with asyncio.TaskGroup() as tasks:
+        for job in jobs:
+            tasks.create_task(supervised(job, stop, pause=pause))
 
 
 def until_signalled(run: Callable[[asyncio.Event], Awaitable[None]]) -> None:

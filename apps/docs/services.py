@@ -121,7 +121,7 @@ SERVICES: tuple[Service, ...] = (
         key="worker",
         name="Worker",
         page="services/worker.md",
-        tables=("outbox", "processed_events"),
+        tables=("outbox", "outbox_feed", "processed_events", "dead_letters"),
     ),
 )
 

@@ -7,12 +7,13 @@ from its Protocol would only show up at run time.
 from __future__ import annotations
 
 from adapters.bridges.links import CartLink, CatalogLink, ContactsLink, PaymentsLink, StockLink
+from adapters.db.dead_letters import SqlDeadLetters
 from adapters.db.outbox import SqlOutboxSource
 from adapters.db.simulated_gateway import SqlSimulatedGateway
 from adapters.db.stock import SqlStockLedger
 from adapters.db.unit_of_work import SqlUnitOfWork
 from adapters.machinery.cached_reads import CatalogReads, UncachedReads
-from adapters.machinery.outbox import EventPublisher, OutboxSource
+from adapters.machinery.outbox import DeadLetters, EventPublisher, OutboxSource
 from adapters.machinery.stock_feed import StockFeed
 from adapters.memory.catalog_cache import MemoryCatalogCache
 from adapters.memory.clock import ManualClock, SystemClock
@@ -22,6 +23,7 @@ from adapters.memory.stock import MemoryStockLedger
 from adapters.memory.stock_feed import InProcessStockFeed
 from adapters.memory.unit_of_work import MemoryUnitOfWork
 from adapters.messaging.cache import RedisCatalogCache
+from adapters.messaging.dead_letters import StreamDeadLetters
 from adapters.messaging.stock_feed import RedisStockFeed
 from adapters.messaging.streams import RedisStreamPublisher
 from adapters.payments.simulated import SimulatedGateway
@@ -94,6 +96,10 @@ def outbox(
     source: SqlOutboxSource, publisher: RedisStreamPublisher
 ) -> tuple[OutboxSource, EventPublisher]:
     return (source, publisher)
+
+
+def dead_letters(sql: SqlDeadLetters, stream: StreamDeadLetters) -> tuple[DeadLetters, ...]:
+    return (sql, stream)
 
 
 def links(

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from adapters.http import throttling
-from adapters.http.throttling import SharedCounts
+from adapters.http import rate_counts
+from adapters.http.rate_counts import SharedCounts
 from tests.support.redis import delete_prefix, require_redis, unique_prefix
 
 pytestmark = pytest.mark.redis
@@ -44,7 +44,7 @@ class Counting:
 
 async def settled(client: Redis, key: str) -> int:
     """The count in Redis once the flushes in flight have landed."""
-    await asyncio.sleep(throttling.FLUSH_SECONDS * 4)
+    await asyncio.sleep(rate_counts.FLUSH_SECONDS * 4)
     return int(await client.get(key) or 0)
 
 
@@ -59,7 +59,7 @@ async def test_most_requests_are_admitted_without_a_round_trip_and_all_are_count
     answers = []
     for _ in range(10):  # bursts, with pauses longer than a flush interval between them
         answers += [await counts.count(key) for _ in range(100)]
-        await asyncio.sleep(throttling.FLUSH_SECONDS * 2)
+        await asyncio.sleep(rate_counts.FLUSH_SECONDS * 2)
 
     assert [count for count, _ in answers] == list(range(1, 1001))
     assert trips.calls <= 30  # one before the first answer, then about one per flush
@@ -81,8 +81,8 @@ async def test_one_process_refuses_exactly_past_the_limit(redis: tuple[Redis, st
 
 async def test_small_limits_are_exact_across_processes(redis: tuple[Redis, str]) -> None:
     client, prefix = redis
-    first = SharedCounts(client, limit=throttling.LOCAL_FROM - 1, window=60)
-    second = SharedCounts(client, limit=throttling.LOCAL_FROM - 1, window=60)
+    first = SharedCounts(client, limit=rate_counts.LOCAL_FROM - 1, window=60)
+    second = SharedCounts(client, limit=rate_counts.LOCAL_FROM - 1, window=60)
     trips = [Counting(first), Counting(second)]
     key = f"{prefix}:client"
 

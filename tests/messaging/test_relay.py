@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from adapters.db.outbox import SqlOutboxSource
 from adapters.db.tables import outbox
@@ -18,13 +18,13 @@ from adapters.machinery.outbox import OutboxClaim, OutboxEntry
 from adapters.machinery.outbox_relay import OutboxRelay
 from adapters.messaging.codec import decode_event
 from adapters.messaging.consumer import ConsumerSettings, StreamConsumer
-from adapters.messaging.streams import RedisStreamPublisher
 from shopcore.application.groups import GroupDelivery
 from shopcore.catalog.events import ProductCreated
 from shopcore.shared.messages import Event
 from tests.messaging.helpers import until
 from tests.support.effects import on_hand, product_created, receive_one_each
-from tests.support.messaging import Bed, Database
+from tests.support.messaging import Bed, Database, fed_publisher
+from tests.support.redis import delete_prefix
 
 pytestmark = pytest.mark.redis
 
@@ -53,7 +53,7 @@ async def test_the_relay_publishes_committed_events_in_order_and_marks_them(
     await commit(database, *first)
     await commit(database, *second)
     source = source_of(database)
-    relay = OutboxRelay(source, RedisStreamPublisher(bed.redis, bed.streams), batch_size=4)
+    relay = OutboxRelay(source, await fed_publisher(bed), batch_size=4)
 
     assert [await relay.relay_once() for _ in range(3)] == [4, 1, 0]
 
@@ -72,8 +72,7 @@ async def test_concurrent_relays_publish_each_event_once_in_order(
     for start in range(0, 60, 6):
         await commit(postgres, *events[start : start + 6])
     relays = [
-        OutboxRelay(source_of(postgres), RedisStreamPublisher(bed.redis, bed.streams), batch_size=5)
-        for _ in range(4)
+        OutboxRelay(source_of(postgres), await fed_publisher(bed), batch_size=5) for _ in range(4)
     ]
 
     async def drain(relay: OutboxRelay) -> None:
@@ -104,7 +103,16 @@ class MarkFails:
     async def record_failure(self, ids: Sequence[int]) -> None:
         await self._source.record_failure(ids)
 
-    async def prune(self, published_before: timedelta) -> int:
+    async def confirm(self, ids: Sequence[int]) -> None:
+        await self._source.confirm(ids)
+
+    async def rewind(self) -> int:
+        return await self._source.rewind()
+
+    async def fed_position(self) -> str | None:
+        return await self._source.fed_position()
+
+    async def prune(self, confirmed_before: timedelta) -> int:
         return 0
 
 
@@ -112,7 +120,7 @@ class _Broken:
     def __init__(self, entries: Sequence[OutboxEntry]) -> None:
         self.entries = entries
 
-    async def mark_published(self, ids: Sequence[int]) -> None:
+    async def mark_published(self, ids: Sequence[int], position: str) -> None:
         raise ConnectionResetError("the relay died before marking")
 
 
@@ -121,7 +129,7 @@ async def test_a_relay_failing_to_mark_publishes_again_and_the_event_is_handled_
 ) -> None:
     events = [product_created() for _ in range(3)]
     await commit(database, *events)
-    publisher = RedisStreamPublisher(bed.redis, bed.streams)
+    publisher = await fed_publisher(bed)
 
     with pytest.raises(ConnectionResetError):
         await OutboxRelay(MarkFails(source_of(database)), publisher).relay_once()
@@ -148,19 +156,107 @@ async def test_a_relay_failing_to_mark_publishes_again_and_the_event_is_handled_
     assert await on_hand(database.uow, skus) == dict.fromkeys(skus, 1)
 
 
-async def test_pruning_deletes_only_old_published_entries(database: Database, bed: Bed) -> None:
-    await commit(database, product_created(), product_created())
+async def test_pruning_deletes_only_entries_confirmed_long_ago(
+    database: Database, bed: Bed
+) -> None:
+    await commit(database, product_created(), product_created(), product_created())
     source = source_of(database)
-    await OutboxRelay(
-        source, RedisStreamPublisher(bed.redis, bed.streams), batch_size=1
-    ).relay_once()
-    await commit(database, product_created())
+    relay = OutboxRelay(source, await fed_publisher(bed), batch_size=2)
+    await relay.relay_once()  # two published
+    async with database.engine.connect() as connection:
+        ids = sorted((await connection.execute(select(outbox.c.id))).scalars())
+    await source.confirm(ids[:1])
+    long_ago = datetime.now(UTC) - timedelta(days=30)
     async with database.engine.begin() as connection:
-        await connection.execute(
-            update(outbox)
-            .where(outbox.c.published_at.is_not(None))
-            .values(published_at=datetime.now(UTC) - timedelta(days=30))
-        )
+        for column in (outbox.c.published_at, outbox.c.confirmed_at):
+            await connection.execute(
+                update(outbox).where(column.is_not(None)).values({column: long_ago})
+            )
 
-    assert await source.prune(timedelta(days=7)) == 1
-    assert await source.unpublished_count() == 2
+    assert await source.prune(timedelta(days=7)) == 1  # not the published, unconfirmed one
+    async with database.engine.connect() as connection:
+        assert await connection.scalar(select(func.count()).select_from(outbox)) == 2
+
+
+async def test_settling_confirms_the_entries_every_group_acknowledged_and_only_those(
+    database: Database, bed: Bed
+) -> None:
+    events = [product_created() for _ in range(5)]
+    await commit(database, *events)
+    source = source_of(database)
+    relay = OutboxRelay(source, await fed_publisher(bed, groups=["a", "b"]))
+    await relay.relay_once()
+    await ack_first(bed, "a", 5)
+    await ack_first(bed, "b", 3)
+
+    assert await relay.settle() == 3
+    assert await relay.settle() == 0
+    await ack_first(bed, "b", 2)
+    assert await relay.settle() == 2
+
+    assert await confirmed(database) == [event.event_id for event in events]
+
+
+async def test_redis_restarted_empty_gets_every_unconfirmed_event_again_before_new_ones(
+    database: Database, bed: Bed
+) -> None:
+    before = [product_created() for _ in range(4)]
+    await commit(database, *before)
+    source = source_of(database)
+    relay = OutboxRelay(source, await fed_publisher(bed, groups=["a"]))
+    await relay.relay_once()
+    await ack_first(bed, "a", 2)
+    await relay.settle()
+    await delete_prefix(bed.redis, bed.prefix)  # what a Redis restarted empty holds
+    after = product_created()
+    await commit(database, after)
+
+    assert await relay.relay_once() == 0  # the stream refuses: the relay rewinds
+    assert relay.rewound == 2
+    assert await relay.relay_once() == 3
+
+    assert await stream_events(bed) == [*before[2:], after]
+    groups = await bed.redis.xinfo_groups(bed.streams.events)
+    assert [group["name"] for group in groups] == ["a"]  # there before the first entry
+
+
+async def test_redis_back_with_an_older_copy_of_its_data_gets_the_lost_entries_again(
+    database: Database, bed: Bed
+) -> None:
+    events = [product_created() for _ in range(3)]
+    await commit(database, events[0])
+    relay = OutboxRelay(source_of(database), await fed_publisher(bed, groups=["a"]))
+    await relay.relay_once()
+    snapshot = await bed.redis.xrange(bed.streams.events)  # what an RDB snapshot keeps
+    await commit(database, *events[1:])
+    await relay.relay_once()
+    # Redis restarts from that snapshot: marked as fed, but without the later entries.
+    await bed.redis.delete(bed.streams.events)
+    for entry_id, fields in snapshot:
+        await bed.redis.xadd(bed.streams.events, fields, id=entry_id)  # type: ignore[arg-type]
+    await bed.redis.xgroup_create(bed.streams.events, "a", id="0")
+
+    assert await relay.settle() == 0  # the stream ends before what the outbox published
+    assert relay.rewound == 3  # no group had acknowledged any of them
+    assert await relay.relay_once() == 3
+
+    assert await stream_events(bed) == [events[0], *events]
+
+
+async def ack_first(bed: Bed, group: str, count: int) -> None:
+    reply = await bed.redis.xreadgroup(group, "c", {bed.streams.events: ">"}, count=count)
+    await bed.redis.xack(
+        bed.streams.events,
+        group,
+        *(entry_id for _, entries in reply for entry_id, _ in entries),  # type: ignore[union-attr]
+    )
+
+
+async def confirmed(database: Database) -> list[str]:
+    async with database.engine.connect() as connection:
+        rows = await connection.execute(
+            select(outbox.c.event_id)
+            .where(outbox.c.confirmed_at.is_not(None))
+            .order_by(outbox.c.id)
+        )
+    return list(rows.scalars())

@@ -7,11 +7,10 @@ import pytest
 
 from adapters.machinery.outbox import OutboxEntry
 from adapters.messaging.codec import event_fields
-from adapters.messaging.streams import RedisStreamPublisher
-from adapters.messaging.trimming import needed_floor, trim_stream
+from adapters.messaging.trimming import acknowledged_through, needed_floor, stream_id, trim_stream
 from tests.messaging.helpers import publish
 from tests.support.effects import product_created
-from tests.support.messaging import Bed
+from tests.support.messaging import Bed, fed_publisher
 
 pytestmark = pytest.mark.redis
 
@@ -69,9 +68,27 @@ async def test_without_groups_retention_alone_decides(bed: Bed) -> None:
     assert await _ids(bed) == ids[-2:]
 
 
-async def test_the_publisher_trims_as_it_goes_and_spares_unacknowledged_entries(bed: Bed) -> None:
-    await bed.redis.xgroup_create(bed.streams.events, "g", id="0", mkstream=True)
-    publisher = RedisStreamPublisher(bed.redis, bed.streams, retain=10, trim_every=50)
+async def test_every_group_has_acknowledged_up_to_just_below_the_lowest_pending_entry(
+    bed: Bed,
+) -> None:
+    ids = await publish(bed, *(product_created() for _ in range(6)))
+    for group in ("slow", "fast"):
+        await bed.redis.xgroup_create(bed.streams.events, group, id="0")
+    assert await acknowledged_through(bed.redis, bed.streams.events) == "0-0"
+
+    await bed.redis.xack(bed.streams.events, "fast", *await _read(bed, "fast", 6))
+    slow = await _read(bed, "slow", 4)
+    await bed.redis.xack(bed.streams.events, "slow", slow[0], slow[1], slow[3])  # 3rd pending
+
+    through = await acknowledged_through(bed.redis, bed.streams.events)
+    assert through is not None
+    assert stream_id(ids[1]) <= stream_id(through) < stream_id(ids[2])
+    await bed.redis.xack(bed.streams.events, "slow", slow[2])
+    assert await acknowledged_through(bed.redis, bed.streams.events) == ids[3]
+
+
+async def test_the_publisher_trims_only_what_the_outbox_has_confirmed(bed: Bed) -> None:
+    publisher = await fed_publisher(bed, groups=["g"], retain=10, trim_every=50)
     events = [product_created() for _ in range(400)]
     unacknowledged: list[str] = []
     for start in range(0, 400, 50):
@@ -90,6 +107,7 @@ async def test_the_publisher_trims_as_it_goes_and_spares_unacknowledged_entries(
             unacknowledged = read[:3]  # one batch is left pending
             read = read[3:]
         await bed.redis.xack(bed.streams.events, "g", *read)
+        await publisher.release(await publisher.acknowledged(None))  # the relay's settle
 
     remaining = await _ids(bed)
     assert len(remaining) < 400

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.db.unit_of_work import SqlUnitOfWork
 from adapters.messaging.connection import connect
-from adapters.messaging.streams import EventStreams
+from adapters.messaging.streams import EventStreams, RedisStreamPublisher
 from tests.support.databases import empty_postgres, fresh_sqlite
 from tests.support.redis import delete_prefix, require_redis, streams_under, unique_prefix
 
@@ -28,6 +29,14 @@ class Bed:
     url: str
     prefix: str
     streams: EventStreams
+
+
+async def fed_publisher(bed: Bed, **options: Any) -> RedisStreamPublisher:
+    """A publisher whose stream the outbox already feeds, as a relay's first settle leaves it
+    (a relay given a publisher that is not fed yet rewinds and opens the feed first)."""
+    publisher = RedisStreamPublisher(bed.redis, bed.streams, **options)
+    await publisher.open_feed()
+    return publisher
 
 
 @pytest.fixture

@@ -118,6 +118,7 @@ async def relay(options: argparse.Namespace) -> None:
     engine = create_engine(options.db, pool_size=2)
     redis = connect(options.redis)
     publisher = RedisStreamPublisher(redis, EventStreams.named(options.stream))
+    await publisher.open_feed()
     source = SqlOutboxSource(engine, lambda: datetime.now(UTC))
     await OutboxRelay(source, PausesBeforeMarking(publisher)).relay_once()
 

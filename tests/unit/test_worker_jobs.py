@@ -1,5 +1,6 @@
 """The worker's own jobs and checks, without Redis: the periodic sweep of expired
-reservations, and what it refuses to start with."""
+reservations, a part that fails being started again instead of stopping the worker, and what
+it refuses to start with."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from apps.jobs import every, expire_reservations
 from apps.settings import Settings
-from apps.worker import WorkerError, require_messaging, select_groups
+from apps.worker import WorkerError, require_messaging, run_supervised, select_groups
 from shopcore.inventory.commands import ReserveStock
 from tests.support.driver import build_driver
 
@@ -28,6 +29,31 @@ async def test_a_periodic_job_runs_at_once_then_on_its_interval_and_survives_fai
     await asyncio.wait_for(every(0.01, job, stop), timeout=2)
 
     assert runs == [0, 1, 2, 3]
+
+
+async def test_a_failing_part_is_started_again_while_the_others_keep_running() -> None:
+    starts = 0
+    ticks = 0
+    stop = asyncio.Event()
+
+    async def flaky() -> None:  # Redis gone at start-up, twice
+        nonlocal starts
+        starts += 1
+        if starts < 3:
+            raise ConnectionError("Redis is not there yet")
+        await asyncio.sleep(0.05)
+        stop.set()
+
+    async def steady() -> None:
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(run_supervised([flaky, steady], stop, pause=0.01), timeout=5)
+
+    assert starts == 3
+    assert ticks > 1
 
 
 async def test_the_sweep_expires_the_lapsed_reservations() -> None:

@@ -15,6 +15,13 @@ change the same row are serialized by its row lock before they insert their outb
 On SQLite a claim reads without the write lock and marks in a short write transaction of its
 own, so that a slow publish never blocks the shop's writers. Two relays on one SQLite file may
 then publish a batch twice, which at-least-once delivery allows; the embedded shop runs one.
+
+A published row stays unconfirmed (`confirmed_at` null) until every consumer group has
+acknowledged its event. `rewind` (Redis lost the stream) makes those rows unpublished again;
+on PostgreSQL it first waits for the relay lock, so a claim that appended to the lost stream
+and marks its rows afterwards cannot slip past it. Marking also records the stream position of
+the batch's last entry (`outbox_feed`), so that a Redis that comes back with an older copy of
+its data can be told from one that has everything. Pruning deletes only rows confirmed long ago.
 """
 
 from __future__ import annotations
@@ -28,7 +35,8 @@ import msgspec
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from adapters.db.tables import outbox
+from adapters.db.session import dialect_insert
+from adapters.db.tables import outbox, outbox_feed
 from adapters.machinery.outbox import OutboxClaim, OutboxEntry
 from shopcore.shared.messages import Event
 
@@ -36,6 +44,10 @@ _encoder = msgspec.json.Encoder()
 
 # The advisory lock key of the relay ("shopoutb" in ASCII): any constant the app uses once.
 RELAY_LOCK_KEY = 0x73686F706F757462
+# Ids per confirming statement: well under any driver's limit of bound parameters.
+_CONFIRM_CHUNK = 1_000
+# The one row of outbox_feed.
+_FEED = 1
 
 
 def event_type(event: Event) -> str:
@@ -62,11 +74,11 @@ async def write_outbox(connection: AsyncConnection, events: Sequence[Event], now
 @dataclass
 class _Claim:
     entries: Sequence[OutboxEntry]
-    _mark: Callable[[Sequence[int]], Awaitable[None]]
+    _mark: Callable[[Sequence[int], str], Awaitable[None]]
 
-    async def mark_published(self, ids: Sequence[int]) -> None:
+    async def mark_published(self, ids: Sequence[int], position: str) -> None:
         if ids:
-            await self._mark(ids)
+            await self._mark(ids, position)
 
 
 class SqlOutboxSource:
@@ -80,7 +92,9 @@ class SqlOutboxSource:
             async with self._engine.connect() as connection, connection.begin():
                 # No rows when another relay holds the lock: let it publish, look again later.
                 entries = await _unpublished(connection, limit, relay_lock=True)
-                yield _Claim(entries, lambda ids: _mark(connection, ids, self._now()))
+                yield _Claim(
+                    entries, lambda ids, position: _mark(connection, ids, position, self._now())
+                )
             return
         async with self._engine.connect() as reader:
             await reader.execution_options(shopcore_read_only=True)
@@ -88,9 +102,9 @@ class SqlOutboxSource:
             await reader.rollback()
         yield _Claim(entries, self._mark_now)
 
-    async def _mark_now(self, ids: Sequence[int]) -> None:
+    async def _mark_now(self, ids: Sequence[int], position: str) -> None:
         async with self._engine.begin() as connection:
-            await _mark(connection, ids, self._now())
+            await _mark(connection, ids, position, self._now())
 
     async def record_failure(self, ids: Sequence[int]) -> None:
         async with self._engine.begin() as connection:
@@ -98,12 +112,47 @@ class SqlOutboxSource:
                 update(outbox).where(outbox.c.id.in_(ids)).values(attempts=outbox.c.attempts + 1)
             )
 
-    async def prune(self, published_before: timedelta) -> int:
-        cutoff = self._now() - published_before
+    async def confirm(self, ids: Sequence[int]) -> None:
+        if not ids:
+            return
+        now = self._now()
+        async with self._engine.begin() as connection:
+            for start in range(0, len(ids), _CONFIRM_CHUNK):
+                await connection.execute(
+                    update(outbox)
+                    .where(
+                        outbox.c.id.in_(ids[start : start + _CONFIRM_CHUNK]),
+                        outbox.c.confirmed_at.is_(None),
+                    )
+                    .values(confirmed_at=now)
+                )
+
+    async def rewind(self) -> int:
+        async with self._engine.begin() as connection:
+            if self._engine.dialect.name == "postgresql":
+                # Waits for the claim in progress: its marks commit before this reads them.
+                await connection.execute(select(func.pg_advisory_xact_lock(RELAY_LOCK_KEY)))
+            result = await connection.execute(
+                update(outbox)
+                .where(outbox.c.confirmed_at.is_(None), outbox.c.published_at.is_not(None))
+                .values(published_at=None)
+            )
+            await _record_position(connection, None, self._now())
+        return int(result.rowcount)
+
+    async def fed_position(self) -> str | None:
+        async with self._engine.connect() as connection:
+            position = await connection.scalar(
+                select(outbox_feed.c.stream_position).where(outbox_feed.c.id == _FEED)
+            )
+        return None if position is None else str(position)
+
+    async def prune(self, confirmed_before: timedelta) -> int:
+        cutoff = self._now() - confirmed_before
         async with self._engine.begin() as connection:
             result = await connection.execute(
                 delete(outbox).where(
-                    outbox.c.published_at.is_not(None), outbox.c.published_at < cutoff
+                    outbox.c.confirmed_at.is_not(None), outbox.c.confirmed_at < cutoff
                 )
             )
         return int(result.rowcount)
@@ -146,9 +195,25 @@ async def _unpublished(
     ]
 
 
-async def _mark(connection: AsyncConnection, ids: Sequence[int], now: datetime) -> None:
+async def _mark(
+    connection: AsyncConnection, ids: Sequence[int], position: str, now: datetime
+) -> None:
     await connection.execute(
         update(outbox)
         .where(outbox.c.id.in_(ids))
         .values(published_at=now, attempts=outbox.c.attempts + 1)
+    )
+    await _record_position(connection, position, now)
+
+
+async def _record_position(
+    connection: AsyncConnection, position: str | None, now: datetime
+) -> None:
+    """In the transaction that marks (or rewinds), under the relay lock on PostgreSQL: the
+    position only moves forward, and is never ahead of what was marked."""
+    values = {"stream_position": position, "updated_at": now}
+    await connection.execute(
+        dialect_insert(connection, outbox_feed)
+        .values(id=_FEED, **values)
+        .on_conflict_do_update(index_elements=[outbox_feed.c.id], set_=values)
     )

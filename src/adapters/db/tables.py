@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     text,
 )
 
@@ -227,8 +228,11 @@ outbox = Table(
     Column("event_type", String(100), nullable=False),
     Column("payload", Text, nullable=False),  # the event as msgspec JSON, tag included
     Column("created_at", UtcDateTime, nullable=False),
-    Column("published_at", UtcDateTime),
+    Column("published_at", UtcDateTime),  # appended to the event stream
     Column("attempts", Integer, nullable=False, server_default=text("0")),
+    # Acknowledged by every consumer group: from then on a Redis that restarts empty need not
+    # get the event again (adapters.machinery.outbox).
+    Column("confirmed_at", UtcDateTime),
 )
 # The relay's scan: unpublished rows in commit order, without reading the published ones.
 Index(
@@ -236,6 +240,45 @@ Index(
     outbox.c.id,
     postgresql_where=outbox.c.published_at.is_(None),
     sqlite_where=outbox.c.published_at.is_(None),
+)
+# The rewind after Redis lost the stream: the few rows not yet confirmed, not the week kept.
+Index(
+    "ix_outbox_unconfirmed",
+    outbox.c.id,
+    postgresql_where=outbox.c.confirmed_at.is_(None),
+    sqlite_where=outbox.c.confirmed_at.is_(None),
+)
+
+# How far the relay has fed the event stream: the stream position of the last entry it marked
+# published, written in the marking transaction. A Redis that comes back with an older copy of
+# its data (a snapshot, or an append-only file a second behind) ends before this position: the
+# relay then knows the stream lost entries the outbox counts as published. One row.
+outbox_feed = Table(
+    "outbox_feed",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("stream_position", String(50)),  # null: nothing published since the last rewind
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# Events a consumer group gave up on (adapters.messaging.consumer), kept in the database so
+# that Redis restarting empty does not lose them; one per group and event.
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("group_name", String(100), nullable=False),
+    Column("event_id", String(100), nullable=False),
+    Column("event_type", String(100), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("message_id", String(50), nullable=False),  # the stream entry it was read from
+    Column("deliveries", Integer, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("traceback", Text),
+    Column("failed_at", UtcDateTime, nullable=False),
+    UniqueConstraint("group_name", "event_id"),
 )
 
 # Which event handler has handled which event: written in the handler's own transaction, so a

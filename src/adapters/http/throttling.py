@@ -3,16 +3,14 @@
 
 The limits are built with the app from its configuration (`app.state["limits"]`, see
 `app.rate_limits`), after the controllers are defined, so a route names its bucket and the
-limiter is looked up on the first request the route sees.
+limiter is looked up on the first request the route sees. With Redis the counts are shared by
+every API process, and kept per process while Redis does not answer (`rate_counts.py`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request
@@ -21,9 +19,8 @@ from litestar.middleware.rate_limit import DURATION_VALUES, RateLimitConfig, Rat
 from litestar.stores.base import Store
 from litestar.stores.redis import RedisStore
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from redis.asyncio import Redis
 
-logger = logging.getLogger("shopcore.rate_limit")
+from adapters.http.rate_counts import SharedCounts
 
 
 def limited(bucket: str) -> Callable[[ASGIApp], ASGIApp]:
@@ -44,132 +41,6 @@ def limited(bucket: str) -> Callable[[ASGIApp], ASGIApp]:
         return call
 
     return wrap
-
-
-# Count requests and start the window on the first: one atomic round trip to Redis.
-_COUNT = """
-local n = redis.call('INCRBY', KEYS[1], ARGV[2])
-if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-local ttl = redis.call('TTL', KEYS[1])
-if ttl < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
-return {n, ttl}
-"""
-
-
-# In-flight counts per limiter and process. redis-py's pool refuses a connection beyond its
-# maximum (100 by default) instead of waiting, and hundreds of concurrent requests (a flash
-# sale) would each want one at once; a count takes a fraction of a millisecond, so a few
-# connections per limiter serve tens of thousands of requests a second.
-REDIS_SLOTS = 16
-
-# Local counting (see SharedCounts): a process hands its counts to Redis this often.
-FLUSH_SECONDS = 0.05
-# Limits under this many a window are always counted in Redis first, request by request.
-LOCAL_FROM = 100
-
-
-@dataclass
-class _Window:
-    """What this process knows of one client's window in Redis."""
-
-    closes: float  # monotonic time the window closes
-    shared: int  # the count Redis last answered
-    synced: float  # when it answered
-    pending: int = 0  # admitted here, not yet sent
-    sending: int = 0  # sent, not yet answered
-    flushing: bool = False
-
-
-class SharedCounts:
-    """The counts of one limiter in Redis, with most requests admitted on what this process
-    already knows.
-
-    Counting every request in Redis costs a round trip each, which was half of a cached
-    catalog read's time. Here, while a client is far from its limit, a request is admitted on
-    the last count Redis gave plus what this process admitted since, and the process sends
-    its admissions in one INCRBY every FLUSH_SECONDS. A request is counted in Redis before it
-    is answered (exactly, as before) when this process knows nothing recent of the client,
-    when its count is within a tenth of the limit, when this process has a tenth of the limit
-    unsent, and always for limits under LOCAL_FROM (the auth and checkout limits). One
-    process is exact; with several, a client can get past the limit by what the others
-    admitted in their last flush interval, under a tenth of the limit each.
-    """
-
-    def __init__(self, redis: Redis, limit: int, window: int) -> None:
-        self._script = redis.register_script(_COUNT)
-        self._slots = asyncio.Semaphore(REDIS_SLOTS)
-        self._limit = limit
-        self._window = window
-        self._margin = limit // 10 if limit >= LOCAL_FROM else 0
-        self._windows: dict[str, _Window] = {}
-        self._flushes: set[asyncio.Task[None]] = set()
-
-    async def count(self, key: str) -> tuple[int, int]:
-        """This request's count in the window and the seconds until the window closes."""
-        now = time.monotonic()
-        known = self._windows.get(key)
-        if known is not None and self._admits_here(known, now):
-            known.pending += 1
-            if not known.flushing:
-                known.flushing = True
-                flush = asyncio.create_task(self._flush(key, known))
-                self._flushes.add(flush)
-                flush.add_done_callback(self._flushes.discard)
-            estimate = known.shared + known.sending + known.pending
-            return estimate, max(0, round(known.closes - now))
-        return await self._count_now(key, known, now)
-
-    def _admits_here(self, known: _Window, now: float) -> bool:
-        return (
-            self._margin > 0
-            and now < known.closes
-            and now - known.synced < 2 * FLUSH_SECONDS + 1
-            and known.pending + known.sending < self._margin
-            and known.shared + known.sending + known.pending + 1 <= self._limit - self._margin
-        )
-
-    async def _count_now(self, key: str, known: _Window | None, now: float) -> tuple[int, int]:
-        unsent = 0
-        if known is not None and now < known.closes:
-            unsent, known.pending = known.pending, 0
-        async with self._slots:
-            count, ttl = await self._script(keys=[key], args=[self._window, unsent + 1])
-        count, ttl = int(count), int(ttl)
-        answered = time.monotonic()
-        current = self._windows.get(key)
-        if current is None or answered >= current.closes or current is not known:
-            self._forget_closed(answered)
-            self._windows[key] = _Window(answered + ttl, count, answered)
-        else:
-            current.shared, current.synced = max(current.shared, count), answered
-        return count, ttl
-
-    async def _flush(self, key: str, known: _Window) -> None:
-        try:
-            while known.pending:
-                await asyncio.sleep(FLUSH_SECONDS)
-                sending, known.pending = known.pending, 0
-                known.sending += sending
-                try:
-                    async with self._slots:
-                        count, _ttl = await self._script(keys=[key], args=[self._window, sending])
-                except Exception:
-                    known.pending += sending  # sent again with the next flush
-                    logger.warning("could not send %d rate-limit counts", sending, exc_info=True)
-                    await asyncio.sleep(1)
-                    continue
-                finally:
-                    known.sending -= sending
-                known.shared, known.synced = max(known.shared, int(count)), time.monotonic()
-        finally:
-            known.flushing = False
-
-    def _forget_closed(self, now: float) -> None:
-        """Keeps one entry per client only while its window is open."""
-        if len(self._windows) < 10_000:
-            return
-        for key in [k for k, w in self._windows.items() if w.closes <= now and not w.flushing]:
-            del self._windows[key]
 
 
 class FixedWindowRateLimitMiddleware(RateLimitMiddleware):

@@ -28,7 +28,10 @@ Stampedes: concurrent misses of a key in one process share one load (single flig
 processes the first to take `lock:<key>` (SET NX PX) loads while the others poll for the entry,
 and load themselves only if the holder has not filled it within `lock_ms`.
 
-Redis trouble never fails a read: the body is loaded and served uncached. The scripts touch
+Redis trouble never fails a read: the body is loaded and served uncached, one load per key. A
+failure opens an outage (`adapters.machinery.outage`, logged once) in which reads go straight
+to the database and one a second tries Redis again; the near copy is bypassed while the
+listener is disconnected (at once when Redis dies: its connection closes). The scripts touch
 keys they find in the tag sets, so they suit a single Redis server, not Redis Cluster.
 """
 
@@ -53,6 +56,7 @@ from adapters.machinery.cached_reads import (
     filed_as,
     tags_of,
 )
+from adapters.machinery.outage import Outage
 from adapters.machinery.single_flight import SingleFlight
 
 logger = logging.getLogger("shopcore.catalog_cache")
@@ -134,6 +138,7 @@ class RedisCatalogCache:
         self._near = near
         self._subscribed = False  # the near copy is used only while this holds
         self._listener: asyncio.Task[None] | None = None
+        self._outage = Outage("Redis (catalog cache; reading the database)", logger)
 
     @property
     def near_live(self) -> bool:
@@ -195,7 +200,10 @@ class RedisCatalogCache:
                 raise
             except Exception:
                 failures += 1
-                logger.warning("catalog invalidations unreachable; near cache off", exc_info=True)
+                if failures == 1:
+                    logger.warning(
+                        "catalog invalidations unreachable; near cache off", exc_info=True
+                    )
             finally:
                 self._subscribed = False
                 near.clear()
@@ -218,12 +226,14 @@ class RedisCatalogCache:
         self, key: str, load: Callable[[], Awaitable[CatalogRead]]
     ) -> tuple[Cached, tuple[str, ...]]:
         """The entry from Redis, loading and filling it on a miss; with its tags."""
+        if not self._outage.should_try():
+            return await self._flights.run(key, lambda: _uncached(load))
         try:
             hit = await self._get(key)
-        except RedisError:
-            logger.warning("catalog cache unavailable; serving %s uncached", key, exc_info=True)
-            read = await load()
-            return cached(read), tags_of(read)
+        except RedisError as error:
+            self._outage.failed(error)
+            return await self._flights.run(key, lambda: _uncached(load))
+        self._outage.succeeded()
         if hit is not None:
             return hit
         return await self._flights.run(key, lambda: self._miss(key, load))
@@ -262,10 +272,9 @@ class RedisCatalogCache:
                 hit = await self._get(key)
                 if hit is not None:
                     return hit
-        except RedisError:
-            logger.warning("catalog cache unavailable; serving %s uncached", key, exc_info=True)
-            read = await load()
-            return cached(read), tags_of(read)
+        except RedisError as error:
+            self._outage.failed(error)
+            return await _uncached(load)
         # The holder did not fill it in time (slow, or gone): never wait longer than that.
         return await self._load(key, load)
 
@@ -278,7 +287,11 @@ class RedisCatalogCache:
     async def _load(
         self, key: str, load: Callable[[], Awaitable[CatalogRead]]
     ) -> tuple[Cached, tuple[str, ...]]:
-        started = int(await self._redis.get(self._prefix + "clock") or 0)
+        try:
+            started = int(await self._redis.get(self._prefix + "clock") or 0)
+        except RedisError as error:
+            self._outage.failed(error)
+            return await _uncached(load)
         read = await load()
         result, tags = cached(read), tags_of(read)
         keys = [self._prefix + f"entry:{key}"]
@@ -287,6 +300,11 @@ class RedisCatalogCache:
         value = b"\n".join([result.etag.encode(), msgspec.json.encode(tags), result.body])
         try:
             await self._fill(keys=keys, args=[value, self._ttl_ms, started])
-        except RedisError:
-            logger.warning("could not cache %s", key, exc_info=True)
+        except RedisError as error:
+            self._outage.failed(error)
         return result, tags
+
+
+async def _uncached(load: Callable[[], Awaitable[CatalogRead]]) -> tuple[Cached, tuple[str, ...]]:
+    read = await load()
+    return cached(read), tags_of(read)

@@ -1,9 +1,11 @@
 """Events as Redis stream entries, and back.
 
-An entry has three fields: `event_id` (consumers dedupe on it), `type` (the event's class name,
-so a consumer group skips what it does not handle without decoding) and `payload` (the tagged
-event as msgspec JSON, exactly as the outbox stored it). Decoding reads the payload's tag and
-builds the right Event class from the union of every event type the shop declares.
+An entry has these fields: `event_id` (consumers dedupe on it), `type` (the event's class name,
+so a consumer group skips what it does not handle without decoding), `payload` (the tagged
+event as msgspec JSON, exactly as the outbox stored it) and, when the relay appended it,
+`outbox_id` (its outbox row: how the outbox learns which rows every group has acknowledged).
+Decoding reads the payload's tag and builds the right Event class from the union of every event
+type the shop declares.
 """
 
 from __future__ import annotations
@@ -26,9 +28,17 @@ class UndecodableEntry(ValueError):
     """A stream entry that is no event this code knows: retrying cannot help."""
 
 
+OUTBOX_ID = "outbox_id"
+
+
 def entry_fields(entry: OutboxEntry) -> Fields:
     """An outbox entry as stream fields; the payload is forwarded as stored, never re-encoded."""
-    return {"event_id": entry.event_id, "type": entry.event_type, "payload": entry.payload.decode()}
+    return {
+        "event_id": entry.event_id,
+        "type": entry.event_type,
+        "payload": entry.payload.decode(),
+        OUTBOX_ID: str(entry.id),
+    }
 
 
 def event_fields(event: Event) -> Fields:

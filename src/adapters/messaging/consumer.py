@@ -10,8 +10,17 @@ the longest a handler runs, or a slow entry is handled again while it is still r
 processed-event record makes the second one a no-op for database effects).
 
 XAUTOCLAIM counts deliveries. An entry whose handling fails for the `max_deliveries`-th time,
-or that arrives for a delivery beyond that (its consumers died each time), is appended to the
-dead-letter stream with the error and acknowledged, so one poison entry cannot hold up the rest.
+or that arrives for a delivery beyond that (its consumers died each time), is recorded as a
+dead letter with the error (`dead_letters`: the database in the worker, so that a Redis restart
+cannot lose it) and then acknowledged, so one poison entry cannot hold up the rest.
+
+Redis going away is routine, not fatal: every read and creation of the group that fails is
+tried again with backoff (up to MAX_BACKOFF seconds), logged when the outage starts and when it
+ends; an acknowledgement that fails leaves its entry pending, to be handled (and skipped) again.
+A Redis that comes back empty has lost the group: the consumer creates it again from the start
+of the stream, and the relay publishes again whatever the group had not acknowledged
+(`adapters.machinery.outbox`); an acknowledgement lost with the old Redis costs a redelivery
+that the processed-event records skip.
 
 `run(stop)` returns once `stop` is set and the entries already read have been handled (up to
 `shutdown_grace` seconds; what is still running then stays pending for another consumer).
@@ -20,25 +29,30 @@ dead-letter stream with the error and acknowledged, so one poison entry cannot h
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
 import socket
-import traceback
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from adapters.machinery.outbox import DeadLetters
 from adapters.messaging.codec import Fields, UndecodableEntry, decode_event
+from adapters.messaging.dead_letters import StreamDeadLetters, letter_for
 from adapters.messaging.streams import EventStreams
 from shopcore.shared.messages import Event
 
 logger = logging.getLogger("shopcore.consumer")
 
 Deliver = Callable[[Event], Awaitable[None]]
+
+# Longest wait between two tries while Redis fails: also the longest a consumer may take to see
+# that Redis is back.
+MAX_BACKOFF = 2.0
 
 
 def consumer_name() -> str:
@@ -80,9 +94,11 @@ class StreamConsumer:
         deliver: Deliver,
         *,
         handles: Collection[str] | None = None,
+        dead_letters: DeadLetters | None = None,
     ) -> None:
         """`handles`: the event type names the group has handlers for; other entries are
-        acknowledged without being decoded. None: deliver every entry."""
+        acknowledged without being decoded. None: deliver every entry. `dead_letters`: where
+        given-up entries are kept (default: the stream `streams.dead`)."""
         if settings.concurrency < 1:
             raise ValueError("a consumer needs at least one slot")
         self._redis = redis
@@ -90,6 +106,7 @@ class StreamConsumer:
         self._settings = settings
         self._deliver = deliver
         self._handles = None if handles is None else frozenset(handles)
+        self._dead_letters = dead_letters or StreamDeadLetters(redis, streams.dead)
         self._in_flight: dict[str, asyncio.Task[None]] = {}
         self._cursor = "0-0"
         self.acknowledged = 0
@@ -112,17 +129,20 @@ class StreamConsumer:
                 raise
 
     async def run(self, stop: asyncio.Event) -> None:
-        await self.ensure_group()
         loop = asyncio.get_running_loop()
         # Reclaim first: a restarted worker takes over what its predecessor left pending.
         next_claim = loop.time()
         failures = 0
+        grouped = False
         while not stop.is_set():
             free = self._settings.concurrency - len(self._in_flight)
             if free <= 0:
                 await asyncio.wait(self._in_flight.values(), return_when=asyncio.FIRST_COMPLETED)
                 continue
             try:
+                if not grouped:
+                    await self.ensure_group()
+                    grouped = True
                 batch: list[_Entry] = []
                 if loop.time() >= next_claim:
                     batch = await self._reclaim(free)
@@ -132,16 +152,31 @@ class StreamConsumer:
                 if not batch:
                     batch = await self._read(free)
             except Exception as error:
-                failures += 1
-                logger.exception("%s could not read %s", self.name, self._streams.events)
                 if isinstance(error, ResponseError) and "NOGROUP" in str(error):
-                    await self._recreate_group()
-                await asyncio.sleep(min(5.0, 0.05 * 2**failures))
+                    # Redis lost the group (restarted empty): create it again, from the start,
+                    # at once (Redis answers again, and the relay is publishing).
+                    logger.warning(
+                        "%s: group %s is gone; creating it", self.name, self._settings.group
+                    )
+                    grouped, self._cursor = False, "0-0"
+                    await self._pause(stop, 0.05)
+                    continue
+                failures += 1
+                if failures == 1:
+                    logger.exception("%s could not read %s", self.name, self._streams.events)
+                await self._pause(stop, min(MAX_BACKOFF, 0.05 * 2**failures))
                 continue
+            if failures:
+                logger.warning("%s reads %s again", self.name, self._streams.events)
             failures = 0
             for entry in batch:
                 self._start(entry)
         await self._drain()
+
+    @staticmethod
+    async def _pause(stop: asyncio.Event, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=seconds)
 
     def _claim_interval(self) -> float:
         return self._settings.claim_idle_ms / 2000
@@ -191,12 +226,6 @@ class StreamConsumer:
             logger.info("%s reclaimed %s (delivery %d)", self.name, entry_id, deliveries)
             entries.append(_Entry(entry_id, fields, deliveries))
         return entries
-
-    async def _recreate_group(self) -> None:
-        try:
-            await self.ensure_group()
-        except Exception:
-            logger.exception("%s could not create group %s", self.name, self._settings.group)
 
     def _start(self, entry: _Entry) -> None:
         task = asyncio.create_task(self._settle(entry), name=f"{self.name}:{entry.id}")
@@ -249,21 +278,13 @@ class StreamConsumer:
     async def _dead_letter(
         self, entry: _Entry, error: str, exception: BaseException | None = None
     ) -> None:
-        letter: Fields = {
-            **entry.fields,
-            "group": self._settings.group,
-            "message_id": entry.id,
-            "deliveries": str(entry.deliveries),
-            "error": error[:2_000],
-            "failed_at": datetime.now(UTC).isoformat(),
-        }
-        if exception is not None:
-            letter["traceback"] = "".join(traceback.format_exception(exception))[-4_000:]
-        # Together: a dead letter is never both acknowledged and missing, nor written twice.
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(self._streams.dead, letter)  # type: ignore[arg-type]
-            pipe.xack(self._streams.events, self._settings.group, entry.id)
-            await pipe.execute()
+        letter = letter_for(
+            entry.fields, self._settings.group, entry.id, entry.deliveries, error, exception
+        )
+        # Recorded before it is acknowledged: a dead letter is never acknowledged and missing
+        # (a consumer dying in between records it again, which the record absorbs).
+        await self._dead_letters.record(letter)
+        await self._ack(entry)
         self.dead_lettered += 1
         logger.error("%s dead-lettered %s: %s", self.name, entry.id, error)
 

@@ -12,6 +12,16 @@ The reader publishes under a lock that a resume also takes while it reads the ba
 reader's position: everything up to that position comes from the backlog, everything after it
 live, nothing twice and nothing missed.
 
+Redis may go away at any time. The reader then retries with backoff (up to 2 s) and the open
+streams keep waiting, with their heartbeats, for the updates that follow when it is back; a new
+subscription is refused meanwhile with Busy (503 with Retry-After), since the feed cannot
+promise it anything. If Redis came back empty, its stream starts again below the reader's
+position: the reader notices and follows the new stream from its start, where the relay
+publishes again the events that no consumer group had acknowledged (older stock levels first,
+then the newest: a stream shows them in order and ends on the current level). A client that
+resumes with a position from the old stream is older than anything the new one holds, so it
+gets a fresh snapshot.
+
 The events reach the stream through the outbox relay (`shopcore worker` or `shopcore relay`).
 On PostgreSQL the commit itself wakes the relay (a NOTIFY trigger on the outbox), so the time
 from commit to browser is the relay's claim and XADD (a few round trips), the blocking XREAD
@@ -67,6 +77,7 @@ class RedisStockFeed:
         self._fan_out = StockFanOut(capacity)
         self._lock = asyncio.Lock()
         self._last: str | None = None  # the last entry id the reader has handled
+        self._reachable = False  # the reader's last call to Redis succeeded
         self._reader: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -86,6 +97,7 @@ class RedisStockFeed:
         self._stopping = False
         try:
             self._last = await asyncio.wait_for(self._head(), timeout=2)
+            self._reachable = True
         except Exception:
             logger.warning("the event stream %s is unreachable for now", self._stream)
         self._reader = asyncio.create_task(self._follow(), name="stock-feed-reader")
@@ -106,8 +118,8 @@ class RedisStockFeed:
 
     async def subscribe(self, skus: Collection[str], after: str | None) -> StockSubscription:
         wanted = frozenset(skus)
-        if self._last is None:
-            raise Busy("live stock is not connected to the event stream yet; retry shortly")
+        if self._last is None or not self._reachable:
+            raise Busy("live stock is not connected to the event stream; retry shortly")
         if after is None or not _STREAM_ID.fullmatch(after):
             return self._fan_out.open(wanted, position=self._last, resumed=False)
         async with self._lock:  # the reader publishes nothing meanwhile
@@ -124,21 +136,42 @@ class RedisStockFeed:
         failures = 0
         while not self._stopping:
             try:
-                if self._last is None:
-                    self._last = await self._head()
-                reply: _ReadReply = await self._redis.xread(  # type: ignore[assignment]
-                    {self._stream: self._last}, count=self._batch, block=self._block_ms
+                after = (
+                    await self._find_position() if self._last is None or failures else self._last
                 )
+                reply: _ReadReply = await self._redis.xread(  # type: ignore[assignment]
+                    {self._stream: after}, count=self._batch, block=self._block_ms
+                )
+                self._reachable = True
                 async with self._lock:
                     for _stream, entries in reply or ():
                         for entry_id, fields in entries:
                             self._publish(entry_id, fields)
                             self._last = entry_id
-                failures = 0
             except Exception:
+                self._reachable = False
                 failures += 1
-                logger.exception("could not read %s; retrying", self._stream)
-                await asyncio.sleep(min(5.0, 0.05 * 2**failures))
+                if failures == 1:
+                    logger.exception("could not read %s; retrying with backoff", self._stream)
+                await asyncio.sleep(min(2.0, 0.05 * 2**failures))
+                continue
+            if failures:
+                logger.warning("following %s again after %d failed reads", self._stream, failures)
+            failures = 0
+
+    async def _find_position(self) -> str:
+        """Where to follow from, at start and after Redis was unreachable: the stream's end,
+        or its start when it now ends below the last entry read (Redis came back empty)."""
+        head = await self._head()
+        async with self._lock:  # a resume reading the backlog sees one position throughout
+            if self._last is None:
+                self._last = head
+            elif stream_id(head) < stream_id(self._last):
+                logger.warning(
+                    "%s starts again (Redis lost it): following it from its start", self._stream
+                )
+                self._last = "0-0"
+            return self._last
 
     async def _head(self) -> str:
         """The newest entry id: the reader follows what comes after it."""

@@ -1,29 +1,67 @@
 """The event stream: where the outbox relay appends committed events for consumer groups.
 
 One stream holds every event (`shopcore:events` by default), so a consumer group sees all
-events in the order the relay published them and reads only the types it handles. Failed
-entries go to a dead-letter stream beside it (`<stream>:dead`).
+events in the order the relay published them and reads only the types it handles. Each entry
+carries the id of its outbox row (`codec.entry_fields`), which is how the outbox learns what
+every group has acknowledged.
 
-Appending never trims. XADD's MAXLEN would drop the oldest entries whether or not a group has
-read and acknowledged them, so a stopped worker would lose its backlog. Instead every
-`trim_every` appended entries the publisher trims with MINID below the lowest entry still
-pending or unread for any group (`trimming.py`): retention bounds the stream in the normal
-case, and a lagging group holds back the trim instead of losing events.
+Redis may restart empty; the outbox, not the stream, is the record of what must be delivered
+(`adapters.machinery.outbox`). A key beside the stream (`<stream>:fed`) says that this stream
+is the one the outbox has been feeding: `open_feed` sets it, after creating every consumer
+group the shop has (so each sees every entry from the first), and the append script refuses
+to add anything to a stream without it (`FeedLost`). A Redis that lost its data has lost that
+key too, so the relay finds out on its next append or settle and publishes again what no
+longer is anywhere. A Redis that came back with an older copy of its data still has the key,
+but its stream ends before the last entry the outbox marked published (`acknowledged(fed)`).
+
+`acknowledged` reads, from where it last stopped (`<stream>:confirmed`) up to the last entry
+every group has acknowledged (`trimming.acknowledged_through`), the outbox ids of those
+entries; once the outbox has confirmed them, `release` moves that cursor on (only if the feed
+is still the one they were read from: `<stream>:fed` holds a token of each opening) and, every
+`trim_every` appended entries, trims the stream with MINID: never past the cursor, so no entry
+leaves the stream before its row is confirmed (and so never one that a group still needs).
+XADD's MAXLEN is never used: it drops the oldest entries whether or not a group has them.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
-from adapters.machinery.outbox import OutboxEntry
-from adapters.messaging.codec import entry_fields
-from adapters.messaging.trimming import trim_stream
+from adapters.machinery.outbox import Acknowledged, FeedLost, OutboxEntry
+from adapters.messaging.codec import OUTBOX_ID, entry_fields
+from adapters.messaging.trimming import acknowledged_through, stream_id, trim_stream
 
 logger = logging.getLogger("shopcore.streams")
+
+# Entries read per settle: more than the relay publishes in a second (bench item 5).
+SETTLE_BATCH = 5_000
+
+# The batch is appended whole, in order, with nothing interleaved (a script runs alone), and
+# only to a stream the outbox has been feeding. ARGV[1]: how many arguments each XADD takes.
+# The confirmation cursor moves only within the feed it was read in: a settle that read the
+# old stream must not leave its cursor in the new one (whose ids may be lower).
+_MOVE_CURSOR = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[2], ARGV[2]) end
+"""
+
+_APPEND = """
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  return redis.error_reply('NOFEED this stream is not fed by the outbox')
+end
+local width = tonumber(ARGV[1])
+local ids = {}
+for i = 2, #ARGV, width do
+  ids[#ids + 1] = redis.call('XADD', KEYS[1], '*', unpack(ARGV, i, i + width - 1))
+end
+return ids
+"""
 
 
 @dataclass(frozen=True)
@@ -37,6 +75,16 @@ class EventStreams:
     def named(cls, events: str) -> EventStreams:
         return cls(events=events, dead=f"{events}:dead")
 
+    @property
+    def fed(self) -> str:
+        """The key that says the outbox feeds this stream."""
+        return f"{self.events}:fed"
+
+    @property
+    def confirmed(self) -> str:
+        """The last entry whose outbox row is confirmed."""
+        return f"{self.events}:confirmed"
+
 
 class RedisStreamPublisher:
     def __init__(
@@ -44,29 +92,94 @@ class RedisStreamPublisher:
         redis: Redis,
         streams: EventStreams | None = None,
         *,
+        groups: Sequence[str] = (),
         retain: int = 100_000,
         trim_every: int = 1_000,
     ) -> None:
+        """`groups`: the consumer groups that must see every entry (the shop's handler
+        groups), created whenever the feed opens."""
         self._redis = redis
-        self._stream = (streams or EventStreams()).events
+        self._streams = streams or EventStreams()
+        self._stream = self._streams.events
+        self._groups = tuple(groups)
+        self._append = redis.register_script(_APPEND)
+        self._move_cursor = redis.register_script(_MOVE_CURSOR)
+        self._feed: str | None = None  # the feed `acknowledged` last read from
         self._retain = retain
         self._trim_every = trim_every
         self._since_trim = 0
 
     async def publish(self, entries: Sequence[OutboxEntry]) -> list[str]:
-        # MULTI/EXEC: the batch is appended whole, in order, with nothing interleaved.
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for entry in entries:
-                pipe.xadd(self._stream, entry_fields(entry))  # type: ignore[arg-type]
-            ids: list[str] = await pipe.execute()
-        self._since_trim += len(entries)
-        if self._since_trim >= self._trim_every:
-            self._since_trim = 0
-            await self._trim()
-        return ids
-
-    async def _trim(self) -> None:
+        if not entries:
+            return []
+        args: list[str | int] = []
+        for entry in entries:
+            for name, value in entry_fields(entry).items():
+                args += [name, value]
+        width = len(args) // len(entries)
         try:
-            await trim_stream(self._redis, self._stream, retain=self._retain)
-        except Exception:  # trimming is housekeeping: the events are published either way
+            ids = await self._append(keys=[self._stream, self._streams.fed], args=[width, *args])
+        except ResponseError as error:
+            if str(error).startswith("NOFEED"):
+                raise FeedLost(f"{self._stream} is not fed by the outbox") from error
+            raise
+        self._since_trim += len(entries)
+        return [str(entry_id) for entry_id in ids]
+
+    async def open_feed(self) -> None:
+        for group in self._groups:
+            try:
+                await self._redis.xgroup_create(self._stream, group, id="0", mkstream=True)
+            except ResponseError as error:
+                if "BUSYGROUP" not in str(error):
+                    raise
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self._streams.confirmed)
+            # When it was opened, and by whom: tells this feed from any earlier one.
+            pipe.set(self._streams.fed, f"{datetime.now(UTC).isoformat()} {secrets.token_hex(4)}")
+            await pipe.execute()
+
+    async def acknowledged(self, fed: str | None) -> Acknowledged:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.get(self._streams.fed)
+            pipe.exists(self._stream)
+            pipe.get(self._streams.confirmed)
+            self._feed, exists, cursor = await pipe.execute()
+        if self._feed is None:
+            raise FeedLost(f"{self._stream} is not fed by the outbox")
+        if fed is not None and stream_id(await self._end() if exists else "0-0") < stream_id(fed):
+            raise FeedLost(f"{self._stream} ends before {fed}, the last entry the outbox published")
+        through = await acknowledged_through(self._redis, self._stream) if exists else None
+        if through is None or through == "0-0":  # no group, or one that has read nothing
+            return Acknowledged()
+        start = "-" if cursor is None else f"({cursor}"
+        entries = await self._redis.xrange(self._stream, start, through, count=SETTLE_BATCH)
+        if not entries:
+            return Acknowledged()
+        ids = [
+            int(fields[OUTBOX_ID])
+            for _entry_id, fields in entries
+            if fields and fields.get(OUTBOX_ID, "").isdigit()
+        ]
+        return Acknowledged(outbox_ids=ids, through=str(entries[-1][0]))
+
+    async def _end(self) -> str:
+        """The id of the last entry ever appended (trimming does not move it)."""
+        info = await self._redis.xinfo_stream(self._stream)
+        return str(info["last-generated-id"])
+
+    async def release(self, acknowledged: Acknowledged) -> None:
+        through = acknowledged.through
+        if through is not None and self._feed is not None:
+            keys = [self._streams.fed, self._streams.confirmed]
+            await self._move_cursor(keys=keys, args=[self._feed, through])
+        if self._since_trim < self._trim_every:
+            return
+        self._since_trim = 0
+        try:
+            # The cursor as this feed holds it (not `through`, which may be from a lost one).
+            cursor = await self._redis.get(self._streams.confirmed)
+            if cursor is not None:  # nothing confirmed yet: nothing may go
+                await trim_stream(self._redis, self._stream, retain=self._retain, floor=str(cursor))
+        except Exception:  # trimming is housekeeping: the events are confirmed either way
             logger.exception("could not trim %s", self._stream)

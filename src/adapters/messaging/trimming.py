@@ -24,26 +24,50 @@ def stream_id(value: str) -> tuple[int, int]:
     return int(milliseconds), int(sequence or 0)
 
 
-async def needed_floor(redis: Redis, stream: str) -> str | None:
-    """The lowest id that some group has not acknowledged, or None without groups."""
-    floor: str | None = None
+async def _positions(redis: Redis, stream: str) -> list[tuple[str, str | None]]:
+    """Per group: its last-delivered id, and its lowest pending id (None: nothing pending)."""
+    positions: list[tuple[str, str | None]] = []
     for group in await redis.xinfo_groups(stream):
+        lowest = None
         if int(group["pending"]) > 0:
-            summary = await redis.xpending(stream, group["name"])
-            candidate = summary["min"] or group["last-delivered-id"]
-        else:
-            # Every entry up to the last delivered one is acknowledged; keep that one anyway
-            # (MINID keeps ids equal to the threshold), which costs nothing.
-            candidate = group["last-delivered-id"]
-        if floor is None or stream_id(candidate) < stream_id(floor):
-            floor = candidate
-    return floor
+            lowest = (await redis.xpending(stream, group["name"]))["min"]
+        positions.append((str(group["last-delivered-id"]), lowest and str(lowest)))
+    return positions
 
 
-async def trim_stream(redis: Redis, stream: str, *, retain: int, approximate: bool = True) -> int:
-    """Trim `stream` to about `retain` entries, never below what a group still needs; returns
-    how many entries were removed. `approximate` lets Redis trim whole internal nodes only,
-    which is cheaper and may keep a few more entries, never fewer."""
+async def needed_floor(redis: Redis, stream: str) -> str | None:
+    """The lowest id that some group has not acknowledged, or None without groups. (Without
+    pending entries that is the last-delivered id itself, which is acknowledged: it is kept
+    anyway, as MINID keeps ids equal to the threshold, which costs nothing.)"""
+    candidates = [lowest or delivered for delivered, lowest in await _positions(redis, stream)]
+    return min(candidates, key=stream_id) if candidates else None
+
+
+async def acknowledged_through(redis: Redis, stream: str) -> str | None:
+    """The highest id up to which every group has acknowledged every entry ("0-0" while some
+    group has acknowledged none), or None without groups."""
+    candidates = [
+        delivered if lowest is None else _before(lowest)
+        for delivered, lowest in await _positions(redis, stream)
+    ]
+    return min(candidates, key=stream_id) if candidates else None
+
+
+def _before(entry_id: str) -> str:
+    """The highest possible id below `entry_id`."""
+    milliseconds, sequence = stream_id(entry_id)
+    if sequence:
+        return f"{milliseconds}-{sequence - 1}"
+    return f"{milliseconds - 1}-{2**64 - 1}" if milliseconds else "0-0"
+
+
+async def trim_stream(
+    redis: Redis, stream: str, *, retain: int, floor: str | None = None, approximate: bool = True
+) -> int:
+    """Trim `stream` to about `retain` entries, never below `floor` (by default, the lowest
+    entry some group still needs); returns how many entries were removed. `approximate` lets
+    Redis trim whole internal nodes only, which is cheaper and may keep a few more entries,
+    never fewer."""
     excess = int(await redis.xlen(stream)) - retain
     if excess <= 0:
         return 0
@@ -51,7 +75,8 @@ async def trim_stream(redis: Redis, stream: str, *, retain: int, approximate: bo
     if not oldest:  # emptied meanwhile
         return 0
     threshold = str(oldest[-1][0])  # the first entry retention keeps
-    floor = await needed_floor(redis, stream)
+    if floor is None:
+        floor = await needed_floor(redis, stream)
     if floor is not None and stream_id(floor) < stream_id(threshold):
         threshold = floor
     removed = await redis.xtrim(stream, minid=threshold, approximate=approximate)
