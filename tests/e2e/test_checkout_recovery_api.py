@@ -31,7 +31,7 @@ from shopcore.shared.address import Address
 from shopcore.shared.ids import new_id
 from tests.e2e.conftest import BACKENDS, database_url
 from tests.support.api import Api, test_settings
-from tests.support.crashes import Crash, CrashingGateway, CrashPlan
+from tests.support.crashes import Crash, CrashingGateway, CrashPlan, database_failed
 from tests.support.storefront import (
     ADDRESS,
     assert_problem,
@@ -184,3 +184,24 @@ async def test_a_request_that_died_before_paying_is_undone_and_may_be_retried(
     assert "idempotent-replayed" not in placed.headers
     orders = await orders_of(scene.api, scene.customer.id)
     assert sorted(str(order.status) for order in orders) == ["cancelled", "confirmed"]
+
+
+async def test_a_checkout_the_database_failed_answers_503_and_its_retry_the_outcome(
+    scene: Scene,
+) -> None:
+    """The bank authorized, then writing it down failed (Busy): the answer is 503, the order
+    lives on, and the key waits for it; once the checkout's time is up, the retry gets it."""
+    scene.plan.at, scene.plan.armed, scene.plan.fault = 1, True, database_failed
+
+    first = await scene.retry()  # the first request, through the API
+
+    assert_problem(first, 503, "busy")
+    assert first.headers["retry-after"]
+    early = await scene.retry()
+    assert_problem(early, 409, "idempotency-key-in-use")
+    await after_the_deadline()
+    retried = await scene.retry()
+    assert retried.status_code == 201, retried.text
+    [order] = await orders_of(scene.api, scene.customer.id)
+    assert retried.json()["id"] == order.id
+    assert len(scene.api.gateway.charges) == 1

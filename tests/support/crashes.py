@@ -9,12 +9,14 @@ to the gateway whose answer the shop never got to write down.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from adapters.memory.store import MemoryStore
 from adapters.memory.unit_of_work import MemoryUnitOfWork
 from adapters.payments.simulated import SimulatedGateway
 from shopcore.payments.ports import GatewayResponse
+from shopcore.shared.errors import Busy
 from shopcore.shared.money import Money
 
 
@@ -22,14 +24,26 @@ class Crash(BaseException):
     """The process died here."""
 
 
+def killed(what: str) -> BaseException:
+    return Crash(f"killed after {what}")
+
+
+def database_failed(what: str) -> BaseException:
+    """The process lives on, but its database failed for good after `what` (every retry
+    used up): the error the shop sees is Busy."""
+    return Busy(f"the database failed after {what}")
+
+
 @dataclass
 class CrashPlan:
-    """Crash after boundary number `at` (1-based; 0: never). A boundary is a commit or a
-    gateway answer; `seen` lists them as they pass, for a test to know how many there are."""
+    """Fail after boundary number `at` (1-based; 0: never), with `fault` (a kill, or the
+    database failing). A boundary is a commit or a gateway answer; `seen` lists them as they
+    pass, for a test to know how many there are."""
 
     at: int = 0
     armed: bool = False
     seen: list[str] = field(default_factory=list)
+    fault: Callable[[str], BaseException] = killed
 
     def passed(self, what: str) -> None:
         if not self.armed:
@@ -37,7 +51,7 @@ class CrashPlan:
         self.seen.append(what)
         if len(self.seen) == self.at:
             self.armed = False  # the restarted process runs without the plan
-            raise Crash(f"killed after {what} (boundary {self.at})")
+            raise self.fault(f"{what} (boundary {self.at})")
 
 
 class CrashingUnitOfWork(MemoryUnitOfWork):

@@ -29,7 +29,13 @@ from shopcore.ordering.queries import get_order
 from shopcore.shared.errors import ShopError
 from shopcore.shared.money import Money
 from tests.support.books import all_orders, assert_books_settled
-from tests.support.crashes import Crash, CrashingGateway, CrashingUnitOfWork, CrashPlan
+from tests.support.crashes import (
+    Crash,
+    CrashingGateway,
+    CrashingUnitOfWork,
+    CrashPlan,
+    database_failed,
+)
 from tests.support.driver import ADDRESS, ShopDriver, build_driver
 
 RECEIVED = {"TEE-M": 5}
@@ -112,6 +118,29 @@ async def test_a_checkout_killed_after_any_step_is_finished_or_undone(token: str
         if not any(order.status is OrderStatus.CONFIRMED for order in orders):
             await shop.checkout()
             await assert_books_settled(shop.driver, RECEIVED)
+
+
+@pytest.mark.parametrize("token", ["tok_visa", "tok_decline"])
+async def test_a_checkout_whose_database_failed_after_any_step_is_finished_or_undone(
+    token: str,
+) -> None:
+    """Not a kill: the process lives on and answers 503, but the database failed at a step
+    (Busy, every retry used up). A failure before the order is saved leaves nothing; after,
+    the order lives on, unsettled, and recovery finishes it."""
+    steps = await boundaries(token)
+    for at in range(1, len(steps) + 1):
+        shop = await scene()
+        shop.plan.at, shop.plan.armed, shop.plan.fault = at, True, database_failed
+        # 503 (or the card's own answer); after the confirm, the order's answer is 201.
+        with contextlib.suppress(ShopError):
+            await shop.checkout(token)
+
+        await shop.restart_and_recover()
+
+        try:
+            await assert_books_settled(shop.driver, RECEIVED)
+        except AssertionError as error:
+            raise AssertionError(f"failed after step {at} ({steps[at - 1]}): {error}") from error
 
 
 async def test_the_recovery_job_leaves_a_checkout_within_its_time_alone() -> None:

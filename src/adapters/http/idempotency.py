@@ -49,12 +49,15 @@ def _raw(status: int, body: bytes, *, replayed: bool) -> Response[bytes]:
 
 @dataclass(frozen=True)
 class Resource:
-    """Work that creates something durable (a checkout's order): its id, claimed with the key,
-    and how to answer from it when the request that started the work died. `answer` returns
-    None while the outcome is not known yet (the work may still be running)."""
+    """Work that creates something durable (a checkout's order): its id, claimed with the key;
+    how to answer from it when the request that started the work died (`answer` returns None
+    while the outcome is not known yet: the work may still be running); and whether the work
+    lives on after its request answered 5xx (`alive`: then the key waits for its outcome
+    instead of being freed for a new attempt)."""
 
     id: str
     answer: Callable[[str, datetime], Awaitable[Response[Any] | None]]
+    alive: Callable[[str], Awaitable[bool]]
 
 
 async def run_once(
@@ -122,7 +125,19 @@ async def run_once(
             await _quietly(store.abandon(owner, key))
         # else: the work's resource may exist; a retry is answered from it, never re-run.
         raise
+    failed = (response.status_code or 200) >= 500
+    if resource is not None and failed and await _still_alive(resource):
+        # A fault of the shop's own left the work unfinished: the key waits for its outcome
+        # (a retry is answered from the resource), and nothing is written.
+        return response
     return await _record(request, store, owner, key, response, replayed=False)
+
+
+async def _still_alive(resource: Resource) -> bool:
+    try:
+        return await resource.alive(resource.id)
+    except Exception:  # cannot tell (the database is down): keep the key for the outcome
+        return True
 
 
 async def _answer_in_flight(

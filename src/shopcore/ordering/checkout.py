@@ -37,7 +37,14 @@ from shopcore.ordering.pricing import compute_totals, price_lines
 from shopcore.ordering.settling import Settler, authorize_key
 from shopcore.shared.address import Address
 from shopcore.shared.clock import Clock
-from shopcore.shared.errors import AlreadyExists, CheckoutInterrupted, InvalidInput, ShopError
+from shopcore.shared.errors import (
+    AlreadyExists,
+    Busy,
+    CheckoutInterrupted,
+    InvalidInput,
+    ShopError,
+    TransientConflict,
+)
 from shopcore.shared.money import total
 
 logger = logging.getLogger("shopcore.checkout")
@@ -93,6 +100,10 @@ async def place_order(
             token=command.payment_token,
             idempotency_key=authorize_key(order.id),
         )
+    except (Busy, TransientConflict):
+        # The shop's own fault (its database), not the checkout's: the order lives on, and
+        # the recovery job finishes it once its time is up (a retry is answered from it).
+        raise
     except ShopError as error:
         await settler.fail(order.id, error)
     return await settler.complete_checkout(order)

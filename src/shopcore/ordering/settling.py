@@ -32,6 +32,7 @@ from shopcore.ordering.model import Failure, Order, OrderStatus
 from shopcore.ordering.ports import CartSource, OrderingUnitOfWork, Payments, StockReservations
 from shopcore.shared.clock import Clock
 from shopcore.shared.errors import (
+    Busy,
     CheckoutInterrupted,
     IllegalTransition,
     NotFound,
@@ -39,6 +40,7 @@ from shopcore.shared.errors import (
     PaymentDeclined,
     PaymentGatewayUnavailable,
     ShopError,
+    TransientConflict,
 )
 
 logger = logging.getLogger("shopcore.settling")
@@ -102,6 +104,8 @@ class Settler:
         try:
             await self.stock.allocate(order.reservation_id)
             confirmed = await self.change(order.id, lambda o: _confirm(o, self.clock))
+        except (Busy, TransientConflict):
+            raise  # the shop's own fault: the order lives on, unsettled, for recovery
         except OutOfStock as error:
             # The hold lapsed while the customer paid, and the stock went to someone else.
             await self.fail(order.id, error, reason="stock_shortfall")

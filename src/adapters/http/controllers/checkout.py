@@ -26,6 +26,7 @@ from adapters.http.services import ApiServices
 from adapters.http.throttling import limited
 from shopcore.ordering.commands import PlaceOrder, ResumeOrder
 from shopcore.ordering.model import Order, OrderStatus
+from shopcore.ordering.queries import get_order
 from shopcore.shared.errors import Busy, CheckoutInterrupted, IllegalTransition, NotFound
 from shopcore.shared.ids import new_id
 
@@ -144,6 +145,10 @@ class CheckoutController(Controller):
                 return None  # the first request is still within its time
             return _answer(order)
 
+        async def alive(order_id: str) -> bool:
+            order = await get_order(services.shop.uow(), order_id, None)
+            return order is not None and not order.settled
+
         return await run_once(
             request,
             services.idempotency,
@@ -151,7 +156,7 @@ class CheckoutController(Controller):
             key=idempotency_key,
             ttl=timedelta(hours=services.config.idempotency_hours),
             work=place,
-            resource=Resource(order_id, answer),
+            resource=Resource(order_id, answer, alive),
         )
 
 
