@@ -75,7 +75,9 @@ class CheckoutController(Controller):
         "replays the first answer (with `Idempotent-Replayed: true`), with another body is "
         "422, and while the first request still runs is 409 `idempotency-key-in-use`. "
         "A declined card (402) releases the stock and gives the cart back; a gateway outage "
-        "(503, `Retry-After`) too, and the same key may then be retried.",
+        "(503, `Retry-After`) too, and the same key may then be retried. A request that died "
+        "half-way is finished by the shop (confirmed, or undone): a retry with its key gets "
+        "409 while the checkout's time runs, then the outcome.",
         response_headers=[
             ResponseHeader(
                 name="Idempotent-Replayed",
@@ -105,7 +107,9 @@ class CheckoutController(Controller):
             503: problem(
                 503,
                 "payment-gateway-unavailable",
-                "The payment gateway failed; retry after `Retry-After` seconds",
+                "The payment gateway failed, the shop's database did (`busy`), or a fault "
+                "interrupted the checkout and it was undone (`checkout-interrupted`); retry "
+                "with the same key after `Retry-After` seconds",
             ),
         },
     )
