@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -57,20 +58,23 @@ class Operator:
 
     @contextlib.asynccontextmanager
     async def terminating(self, every: float) -> AsyncIterator[None]:
-        """Terminate every backend of the database every `every` seconds while the block runs."""
+        """Terminate every backend of the database every `every` seconds while the block runs.
+
+        From a thread of its own: an ASGI test client may run each request to its end without
+        letting the test's event loop turn, and the terminations must land during requests."""
+        stop = threading.Event()
 
         async def repeat() -> None:
-            while True:
-                await asyncio.sleep(every)
+            while not stop.wait(every):
                 await self.terminate_all()
 
-        task = asyncio.create_task(repeat())
+        thread = threading.Thread(target=asyncio.run, args=(repeat(),), daemon=True)
+        thread.start()
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            stop.set()
+            await asyncio.to_thread(thread.join)
 
     @contextlib.asynccontextmanager
     async def locking(self, select_for_update: str) -> AsyncIterator[None]:
