@@ -13,7 +13,9 @@ from collections.abc import Awaitable, Callable
 from litestar import Litestar
 from litestar.stores.redis import RedisStore
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.db.errors import translated
 from adapters.db.idempotency import SqlIdempotencyStore
 from adapters.http import ApiServices, create_app
 from adapters.http.config import HttpConfig
@@ -23,6 +25,7 @@ from apps.components import Components
 from apps.jobs import Periodic, recover_orders
 from apps.settings import Settings
 from shopcore.application.idempotency import IdempotencyStore
+from shopcore.shared.errors import ConnectionLost
 
 logger = logging.getLogger("shopcore.api")
 
@@ -65,8 +68,7 @@ def build_app(components: Components) -> Litestar:
         idempotency = SqlIdempotencyStore(engine)
 
         async def database() -> None:
-            async with engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
+            await database_answers(engine)
 
         readiness.append(("database", database))
     else:
@@ -110,6 +112,20 @@ def build_app(components: Components) -> Litestar:
         stock_feed=feed,
     )
     return create_app(services)
+
+
+async def database_answers(engine: AsyncEngine) -> None:
+    """Readiness: the database answers a query. A pooled connection the server dropped fails
+    the first try and takes the pool's older connections with it; the second asks on a fresh
+    one, so a dropped connection does not take a healthy process out of rotation."""
+    for attempt in range(2):
+        try:
+            async with translated(), engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+            return
+        except ConnectionLost:
+            if attempt:
+                raise
 
 
 def app_from_env() -> Litestar:

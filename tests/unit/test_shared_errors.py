@@ -21,6 +21,7 @@ from shopcore.shared.errors import OutOfStock, ShopError
         (errors.AlreadyExists, "already-exists", errors.Conflict),
         (errors.ConcurrencyConflict, "concurrency-conflict", errors.Conflict),
         (errors.TransientConflict, "transient-conflict", errors.ConcurrencyConflict),
+        (errors.ConnectionLost, "connection-lost", errors.TransientConflict),
         (errors.IllegalTransition, "illegal-transition", errors.Conflict),
         (errors.InsufficientStock, "insufficient-stock", errors.Conflict),
         (errors.PaymentDeclined, "payment-declined", errors.ShopError),

@@ -35,6 +35,7 @@ import msgspec
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.db.errors import lost_connection_ignored, translated
 from adapters.db.session import dialect_insert
 from adapters.db.tables import outbox, outbox_feed
 from adapters.machinery.outbox import OutboxClaim, OutboxEntry
@@ -88,26 +89,37 @@ class SqlOutboxSource:
 
     @asynccontextmanager
     async def claim(self, limit: int) -> AsyncIterator[OutboxClaim]:
+        """The batch to publish. Its database work is translated (a lost connection is
+        ConnectionLost); the publishing in between is the caller's and is not."""
         if self._engine.dialect.name == "postgresql":
-            async with self._engine.connect() as connection, connection.begin():
-                # No rows when another relay holds the lock: let it publish, look again later.
-                entries = await _unpublished(connection, limit, relay_lock=True)
+            async with translated():
+                connection = await self._engine.connect()
+            try:
+                async with translated():
+                    await connection.begin()
+                    # No rows when another relay holds the lock: let it publish, look again.
+                    entries = await _unpublished(connection, limit, relay_lock=True)
                 yield _Claim(
                     entries, lambda ids, position: _mark(connection, ids, position, self._now())
                 )
+                async with translated():
+                    await connection.commit()
+            finally:
+                async with lost_connection_ignored():
+                    await connection.close()  # rolls back what was not committed
             return
-        async with self._engine.connect() as reader:
+        async with translated(), self._engine.connect() as reader:
             await reader.execution_options(shopcore_read_only=True)
             entries = await _unpublished(reader, limit)
             await reader.rollback()
         yield _Claim(entries, self._mark_now)
 
     async def _mark_now(self, ids: Sequence[int], position: str) -> None:
-        async with self._engine.begin() as connection:
+        async with translated(), self._engine.begin() as connection:
             await _mark(connection, ids, position, self._now())
 
     async def record_failure(self, ids: Sequence[int]) -> None:
-        async with self._engine.begin() as connection:
+        async with translated(), self._engine.begin() as connection:
             await connection.execute(
                 update(outbox).where(outbox.c.id.in_(ids)).values(attempts=outbox.c.attempts + 1)
             )
@@ -116,7 +128,7 @@ class SqlOutboxSource:
         if not ids:
             return
         now = self._now()
-        async with self._engine.begin() as connection:
+        async with translated(), self._engine.begin() as connection:
             for start in range(0, len(ids), _CONFIRM_CHUNK):
                 await connection.execute(
                     update(outbox)
@@ -128,7 +140,7 @@ class SqlOutboxSource:
                 )
 
     async def rewind(self) -> int:
-        async with self._engine.begin() as connection:
+        async with translated(), self._engine.begin() as connection:
             if self._engine.dialect.name == "postgresql":
                 # Waits for the claim in progress: its marks commit before this reads them.
                 await connection.execute(select(func.pg_advisory_xact_lock(RELAY_LOCK_KEY)))
@@ -141,7 +153,7 @@ class SqlOutboxSource:
         return int(result.rowcount)
 
     async def fed_position(self) -> str | None:
-        async with self._engine.connect() as connection:
+        async with translated(), self._engine.connect() as connection:
             position = await connection.scalar(
                 select(outbox_feed.c.stream_position).where(outbox_feed.c.id == _FEED)
             )
@@ -149,7 +161,7 @@ class SqlOutboxSource:
 
     async def prune(self, confirmed_before: timedelta) -> int:
         cutoff = self._now() - confirmed_before
-        async with self._engine.begin() as connection:
+        async with translated(), self._engine.begin() as connection:
             result = await connection.execute(
                 delete(outbox).where(
                     outbox.c.confirmed_at.is_not(None), outbox.c.confirmed_at < cutoff
@@ -159,7 +171,7 @@ class SqlOutboxSource:
 
     async def unpublished_count(self) -> int:
         """How far the relay is behind (readiness checks, tests)."""
-        async with self._engine.connect() as connection:
+        async with translated(), self._engine.connect() as connection:
             count = await connection.scalar(
                 select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
             )
@@ -198,12 +210,13 @@ async def _unpublished(
 async def _mark(
     connection: AsyncConnection, ids: Sequence[int], position: str, now: datetime
 ) -> None:
-    await connection.execute(
-        update(outbox)
-        .where(outbox.c.id.in_(ids))
-        .values(published_at=now, attempts=outbox.c.attempts + 1)
-    )
-    await _record_position(connection, position, now)
+    async with translated():
+        await connection.execute(
+            update(outbox)
+            .where(outbox.c.id.in_(ids))
+            .values(published_at=now, attempts=outbox.c.attempts + 1)
+        )
+        await _record_position(connection, position, now)
 
 
 async def _record_position(

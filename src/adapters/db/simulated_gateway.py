@@ -38,7 +38,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from adapters.db.errors import sqlstate
+from adapters.db.disconnects import sqlstate
 from adapters.db.session import insert_or_skip
 from adapters.db.tables import simulated_gateway_answers as answer_rows
 from adapters.db.tables import simulated_gateway_charges as charge_rows

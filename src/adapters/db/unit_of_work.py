@@ -10,6 +10,11 @@ and for the same reason its reads before the first write run outside a transacti
 begins the transaction on that same connection. A commit that is one version-checked UPDATE
 and nothing else (no outbox rows, no child rows) needs no transaction either: a single
 statement is atomic on its own.
+
+A connection lost mid-unit (the server dropped it) surfaces as `ConnectionLost` from whichever
+statement found it, and the unit's rollback then has nothing to undo: the server rolled the
+transaction back when the connection died. The bus runs the command again with a new unit of
+work, which gets a new connection (errors.py argues why that is safe, COMMIT included).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from adapters.db.errors import translated
+from adapters.db.errors import lost_connection_ignored, translated
 from adapters.db.outbox import write_outbox
 from adapters.db.processed import SqlProcessedEvents
 from adapters.db.repositories import (
@@ -66,21 +71,27 @@ class SqlUnitOfWork:
         in autocommit on PostgreSQL."""
         if self._connection is not None:
             return self._connection
+        # Opening one may find the server gone, and a pool with no connection free in time is
+        # Busy: translated like any statement.
+        async with translated():
+            return await self._open(write)
+
+    async def _open(self, write: bool) -> AsyncConnection:
         if not write:
             if self._reader is None:
-                reader = await self._checkout()
+                # Kept before its mode is set, so that a failure there still closes it at exit.
+                reader = self._reader = await self._engine.connect()
                 if self._split_reads:
                     await reader.execution_options(shopcore_read_only=True)
                 else:
                     await reader.execution_options(isolation_level="AUTOCOMMIT")
-                self._reader = reader
             return self._reader
         if self._reader is not None and not self._split_reads:
             self._connection = await self._transactional(self._reader)
             self._reader = None
             return self._connection
         await self._close_reader()
-        self._connection = await self._checkout()
+        self._connection = await self._engine.connect()
         return self._connection
 
     async def _transactional(self, reader: AsyncConnection) -> AsyncConnection:
@@ -90,10 +101,6 @@ class SqlUnitOfWork:
         level = self._engine.dialect.default_isolation_level or "READ COMMITTED"
         await reader.execution_options(isolation_level=level)
         return reader
-
-    async def _checkout(self) -> AsyncConnection:
-        async with translated():  # a pool that gives no connection in time is Busy
-            return await self._engine.connect()
 
     async def _close_reader(self) -> None:
         if self._reader is not None:
@@ -182,7 +189,8 @@ class SqlUnitOfWork:
         self._events.rolled_back()
         for connection in (self._connection, self._reader):
             if connection is not None and connection.in_transaction():
-                await connection.rollback()
+                async with lost_connection_ignored():
+                    await connection.rollback()
 
     def emit(self, event: Event) -> None:
         self._events.emit(event)

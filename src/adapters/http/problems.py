@@ -24,6 +24,7 @@ from shopcore.shared.errors import (
     CheckoutInterrupted,
     ConcurrencyConflict,
     Conflict,
+    ConnectionLost,
     IllegalTransition,
     InsufficientStock,
     InvalidInput,
@@ -60,6 +61,9 @@ STATUS_OF: tuple[tuple[type[ShopError], int, str], ...] = (
     (InsufficientStock, 409, "Insufficient stock"),
     (AlreadyExists, 409, "Already exists"),
     (IllegalTransition, 409, "Illegal state transition"),
+    # A TransientConflict the bus did not retry (a read outside any command, an idempotency
+    # key's claim): the database, not the request, failed; try again shortly.
+    (ConnectionLost, 503, "Database connection lost"),
     (ConcurrencyConflict, 409, "Concurrent change"),
     (Conflict, 409, "Conflict"),
     (InvalidInput, 422, "Invalid input"),

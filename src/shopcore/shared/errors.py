@@ -12,7 +12,10 @@ ShopError
 │   ├── AlreadyExists            unique email, SKU or slug taken
 │   ├── ConcurrencyConflict      someone else changed the aggregate first; retry
 │   │   └── TransientConflict    the database gave up on a deadlock or serialization
-│   │                            failure; the bus retries the command with backoff
+│   │       │                    failure; the bus retries the command with backoff
+│   │       └── ConnectionLost   the database connection dropped mid-unit (a restart, a
+│   │                            failover, pg_terminate_backend); the bus retries on a fresh
+│   │                            connection; outside the bus it answers 503, not 409
 │   ├── IllegalTransition        an order, payment or reservation state change the table forbids
 │   ├── OutOfStock               not enough available stock; carries the short SKUs
 │   └── InsufficientStock        an adjustment would push stock below what is promised
@@ -79,6 +82,14 @@ class ConcurrencyConflict(Conflict):
 
 class TransientConflict(ConcurrencyConflict):
     code = "transient-conflict"
+
+
+class ConnectionLost(TransientConflict):
+    """A TransientConflict of its own so that logs and problem responses say what happened:
+    the transaction died with its connection, so re-running the command is a retry like any
+    other (the SQL adapter argues the case of a COMMIT cut off, in adapters/db/errors.py)."""
+
+    code = "connection-lost"
 
 
 class IllegalTransition(Conflict):
