@@ -130,7 +130,10 @@ class Settler:
         order = await self.change(
             order_id, lambda o: _end(o, failure, reason or failure.code, self.clock)
         )
-        await self.undo(order)
+        if order.status in (S.PAYMENT_FAILED, S.CANCELLED):
+            await self.undo(order)
+        # else placed meanwhile (a recovery running beside a stalled request went forward):
+        # nothing of it is undone.
         raise error
 
     async def undo(self, order: Order) -> Order:
