@@ -9,10 +9,14 @@ a 503 with Retry-After, and a transport error only where an API process was down
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -41,9 +45,11 @@ class Answer:
 
 @dataclass
 class Answers:
-    """The run's record; `origin` is time.monotonic() at the run's start."""
+    """The run's record; `origin` is time.monotonic() at the run's start, `began` the same
+    moment by the wall clock (for the processes' own timestamps)."""
 
     origin: float = field(default_factory=time.monotonic)
+    began: datetime = field(default_factory=lambda: datetime.now(UTC))
     items: list[Answer] = field(default_factory=list)
 
     def now(self) -> float:
@@ -51,6 +57,12 @@ class Answers:
 
     def counts(self) -> Counter[str]:
         return Counter(answer.label for answer in self.items)
+
+    def save(self, path: Path) -> None:
+        """Every answer, one JSON line each, for a look after the run."""
+        with path.open("w") as file:
+            for answer in self.items:
+                file.write(json.dumps(dataclasses.asdict(answer)) + "\n")
 
 
 class Client:

@@ -3,7 +3,8 @@
 A fault is over when what it broke is back: the killed process started again (an API: ready
 again), Redis listening again, the stopped worker continued, the terminated connections
 (their processes open new ones by themselves). `Injected.down` is when an API instance could
-not answer: the only time a client may get no answer at all.
+not answer: the only time a client may get no answer at all. A fault whose moment comes
+while the one before it is still in progress waits for it, and then GAP more.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from tests.faults.schedule import (
 )
 from tests.support.databases import POSTGRES_URL
 
+GAP = 1.0  # seconds between one fault's repair and the next fault, at least
+
 
 @dataclass(frozen=True)
 class Injected:
@@ -43,6 +46,12 @@ class Injected:
             return self.started, self.ended
         return None
 
+    def struck(self) -> str | None:
+        """The worker this fault killed or stopped ("worker-1"), if it did."""
+        if self.planned.kind in (KILL_WORKER, PAUSE_WORKER):
+            return f"worker-{self.planned.target + 1}"
+        return None
+
     def describe(self) -> str:
         what = self.planned.describe().rsplit(" at ", 1)[0]
         extra = f", {self.detail}" if self.detail else ""
@@ -54,7 +63,8 @@ async def run_schedule(
 ) -> list[Injected]:
     done: list[Injected] = []
     for fault in planned:
-        await asyncio.sleep(max(0.0, load_start + fault.at - now()))
+        after = done[-1].ended + GAP if done else 0.0
+        await asyncio.sleep(max(0.0, load_start + fault.at - now(), after - now()))
         started = now()
         detail = await inject(deployment, fault)
         done.append(Injected(fault, started, now(), detail))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
 from dataclasses import dataclass
 
 import httpx
@@ -55,7 +54,7 @@ class Evidence:
     attempts: list[Attempt]
     tokens: dict[str, str]  # customer id -> access token
     received: dict[str, int]
-    mail_keys: Counter[str]
+    emails: mail.Copies
 
 
 async def settled(engine: AsyncEngine, within: float = SETTLE_DEADLINE) -> float:
@@ -76,6 +75,7 @@ async def check_all(
 ) -> tuple[Snapshot, list[Check]]:
     snapshot = await read(engine)
     answers, attempts = evidence.answers, evidence.attempts
+    repeated, unexplained = mail.repeats(evidence.emails, evidence.faults)
     found = {
         "no 500; every other 5xx is a 503 with Retry-After": answer_checks.no_server_errors(
             answers
@@ -95,8 +95,11 @@ async def check_all(
         "money conserved (captured - refunded per order)": money_checks.money_conserved(snapshot),
         "payment records agree with the gateway": money_checks.payments_agree(snapshot),
         "no cart left checking_out": book_checks.carts_released(snapshot),
-        "one confirmation per placed order, one notice per shipped": mail.one_email_each(
-            snapshot, evidence.mail_keys
+        "a confirmation for each placed order, a notice for each shipped, none other": (
+            mail.each_order_mailed(snapshot, evidence.emails)
+        ),
+        f"an email sent twice only by a worker killed or stopped then ({len(repeated)} so)": (
+            unexplained
         ),
         "dead_letters empty": book_checks.no_dead_letters(snapshot),
         "every 201 names a placed order": answer_checks.created_orders_placed(attempts, snapshot),

@@ -4,9 +4,13 @@ status, every invariant's result, and where the logs are."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
+from tests.faults.logs import server_errors
 from tests.faults.run import Outcome
+
+_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def report(outcome: Outcome) -> str:
@@ -32,6 +36,9 @@ def report(outcome: Outcome) -> str:
     if outcome.snapshot is not None:
         statuses = Counter(str(order.status) for order in outcome.snapshot.orders.values())
         lines += ["orders:", *_table(statuses)]
+    errors = Counter(_ID.sub("{id}", error) for error in server_errors(outcome.directory))
+    if errors:
+        lines += ["500s the API processes logged:", *_table(errors)]
     lines += ["invariants:", *(f"  {check.describe()}" for check in outcome.checks)]
     lines.append(f"logs and mail: {outcome.directory}")
     return "\n".join(lines)

@@ -82,7 +82,9 @@ async def run(options: Options, database_url: str, directory: Path) -> Outcome:
 async def _load_and_check(outcome: Outcome, deployment: Deployment, cast: Cast) -> None:
     options = outcome.options
     answers = outcome.answers = Answers()
-    limits = httpx.Limits(max_connections=4 * options.shoppers + 20)
+    # Idle connections are dropped after 1 s, before the server's keep-alive timeout (5 s)
+    # can close one under a request being sent: that race is the client's to avoid.
+    limits = httpx.Limits(max_connections=4 * options.shoppers + 20, keepalive_expiry=1.0)
     async with httpx.AsyncClient(timeout=30, limits=limits) as http:
         actors = random.Random(options.seed + 1)  # each actor's own stream, from the seed
 
@@ -113,13 +115,14 @@ async def _load_and_check(outcome: Outcome, deployment: Deployment, cast: Cast) 
                 attempts=[a for shopper in shoppers for a in shopper.attempts],
                 tokens=dict(cast.customers),
                 received=cast.received,
-                mail_keys=mail.sent(deployment.mail_files),
+                emails=mail.sent(deployment.mail_files, answers.began),
             )
             outcome.snapshot, outcome.checks = await check_all(
                 engine, http, deployment.bases[0], evidence
             )
             outcome.timings["check"] = time.monotonic() - checking
         finally:
+            answers.save(outcome.directory / "answers.jsonl")
             await engine.dispose()
 
 
