@@ -33,12 +33,14 @@ from shopcore.ordering.ports import CartSource, OrderingUnitOfWork, Payments, St
 from shopcore.shared.clock import Clock
 from shopcore.shared.errors import (
     CheckoutInterrupted,
+    ConcurrencyConflict,
     IllegalTransition,
     NotFound,
     OutOfStock,
     PaymentDeclined,
     PaymentGatewayUnavailable,
     ShopError,
+    TransientConflict,
 )
 
 logger = logging.getLogger("shopcore.settling")
@@ -82,7 +84,9 @@ class Settler:
     async def change(self, order_id: str, step: Callable[[Order], None]) -> Order:
         """Load the order, apply `step` and commit (version-checked); tried again after a
         transient failure, so `step` must check what it finds (a lost answer to a commit
-        that went through leaves the order changed already)."""
+        that went through leaves the order changed already). Losing the version check is
+        such a failure too: the recovery job may be finishing this very work (a slow
+        request, overtaken past its `settle_by`), and the step, read again, finds it done."""
 
         async def once() -> Order:
             async with self.uow:
@@ -90,7 +94,10 @@ class Settler:
                 if order is None:
                     raise NotFound(f"order {order_id} not found")
                 step(order)
-                await self.uow.commit()
+                try:
+                    await self.uow.commit()
+                except ConcurrencyConflict as conflict:
+                    raise TransientConflict(conflict.detail) from conflict
             return order
 
         return await retried(once, f"changing order {order_id}")
