@@ -73,6 +73,9 @@ async def run(options: Options, database_url: str, directory: Path) -> Outcome:
             await deployment.start()
             outcome.timings["start"] = time.monotonic() - began
             await _load_and_check(outcome, deployment, cast)
+        except Exception:
+            print(f"the fault run stopped; the processes' logs end so:\n{deployment.logs()}")
+            raise
         finally:
             await deployment.stop()
     outcome.timings["total"] = time.monotonic() - began
