@@ -193,7 +193,10 @@ class Settler:
     # -- shipping and refunds --------------------------------------------------------------
 
     async def ship(self, order: Order) -> Order:
-        """Capture, take the stock off the shelf, mark the order shipped (and settled)."""
+        """Capture, take the stock off the shelf, mark the order shipped (and settled). The
+        cart is checked out first: the checkout may have left that step to recovery, and
+        settling the order here ends what recovery would do for it."""
+        await self.carts.complete(order.cart_id, order.id)
         try:
             await self.payments.capture(order.id, capture_key(order.id))
         except ShopError:
