@@ -19,7 +19,7 @@ export UV_PYTHON := $(PYTHON)
 export UV_COMPILE_BYTECODE := 1
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install run check test lint typecheck imports unit bench lock fmt clean
+.PHONY: install run check test lint typecheck imports unit bench faults lock fmt clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -63,6 +63,16 @@ check: lint imports typecheck
 # this machine (installs wrk and nginx from Debian's packages when missing); under 10 minutes.
 bench: install
 	$(BIN)/python -m bench.run
+
+# Not part of `make test`: the operator's fault run as a soak (tests/faults/): two APIs and two
+# workers on PostgreSQL and a Redis of its own, SHOPPERS customers for SECONDS seconds while
+# workers, APIs, Redis and the database's connections are killed one at a time; prints the
+# answers, the faults and every invariant, and fails if one broke. SEED replays a run's plan.
+SEED ?=
+SECONDS ?= 60
+SHOPPERS ?= 40
+faults: install
+	$(BIN)/python -m tests.faults $(if $(SEED),--seed $(SEED)) --seconds $(SECONDS) --shoppers $(SHOPPERS)
 
 lock: $(UV)
 	$(UV) lock

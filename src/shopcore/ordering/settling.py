@@ -34,6 +34,7 @@ from shopcore.shared.clock import Clock
 from shopcore.shared.errors import (
     Busy,
     CheckoutInterrupted,
+    ConcurrencyConflict,
     IllegalTransition,
     NotFound,
     OutOfStock,
@@ -84,7 +85,9 @@ class Settler:
     async def change(self, order_id: str, step: Callable[[Order], None]) -> Order:
         """Load the order, apply `step` and commit (version-checked); tried again after a
         transient failure, so `step` must check what it finds (a lost answer to a commit
-        that went through leaves the order changed already)."""
+        that went through leaves the order changed already). Losing the version check is
+        such a failure too: the recovery job may be finishing this very work (a slow
+        request, overtaken past its `settle_by`), and the step, read again, finds it done."""
 
         async def once() -> Order:
             async with self.uow:
@@ -92,7 +95,10 @@ class Settler:
                 if order is None:
                     raise NotFound(f"order {order_id} not found")
                 step(order)
-                await self.uow.commit()
+                try:
+                    await self.uow.commit()
+                except ConcurrencyConflict as conflict:
+                    raise TransientConflict(conflict.detail) from conflict
             return order
 
         return await retried(once, f"changing order {order_id}")
@@ -193,7 +199,10 @@ class Settler:
     # -- shipping and refunds --------------------------------------------------------------
 
     async def ship(self, order: Order) -> Order:
-        """Capture, take the stock off the shelf, mark the order shipped (and settled)."""
+        """Capture, take the stock off the shelf, mark the order shipped (and settled). The
+        cart is checked out first: the checkout may have left that step to recovery, and
+        settling the order here ends what recovery would do for it."""
+        await self.carts.complete(order.cart_id, order.id)
         try:
             await self.payments.capture(order.id, capture_key(order.id))
         except ShopError:
