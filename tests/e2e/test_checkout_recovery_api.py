@@ -129,6 +129,15 @@ async def after_the_deadline() -> None:
     await asyncio.sleep(SETTLE_WITHIN + 0.2)
 
 
+def assert_waited_or_answered(early: httpx.Response, order_id: str) -> None:
+    """A retry within the checkout's time waits for it (409 in use); on a machine slow enough
+    that the time ran out before the retry, it already gets the outcome. Never anything else."""
+    if early.status_code == 409:
+        assert_problem(early, 409, "idempotency-key-in-use")
+    else:
+        assert (early.status_code, early.json()["id"]) == (201, order_id), early.text
+
+
 async def test_a_request_that_died_after_its_order_was_placed_replays_the_order(
     scene: Scene,
 ) -> None:
@@ -152,13 +161,13 @@ async def test_a_request_that_died_after_the_bank_authorized_is_confirmed_on_ret
     await scene.first_request_dies(after=1)
 
     early = await scene.retry()
-    assert_problem(early, 409, "idempotency-key-in-use")
     await after_the_deadline()
     retried = await scene.retry()
 
     assert retried.status_code == 201, retried.text
     [order] = await orders_of(scene.api, scene.customer.id)
     assert retried.json()["id"] == order.id
+    assert_waited_or_answered(early, order.id)
     assert await available(scene.api, "RC-M1") == 1
     assert await cart_status(scene.api, scene.cart_id, scene.customer.id) == "checked_out"
     assert len(scene.api.gateway.charges) == 1
@@ -198,10 +207,10 @@ async def test_a_checkout_the_database_failed_answers_503_and_its_retry_the_outc
     assert_problem(first, 503, "busy")
     assert first.headers["retry-after"]
     early = await scene.retry()
-    assert_problem(early, 409, "idempotency-key-in-use")
     await after_the_deadline()
     retried = await scene.retry()
     assert retried.status_code == 201, retried.text
     [order] = await orders_of(scene.api, scene.customer.id)
     assert retried.json()["id"] == order.id
+    assert_waited_or_answered(early, order.id)
     assert len(scene.api.gateway.charges) == 1

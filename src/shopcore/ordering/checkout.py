@@ -105,7 +105,7 @@ async def place_order(
         # the recovery job finishes it once its time is up (a retry is answered from it).
         raise
     except ShopError as error:
-        await settler.fail(order.id, error)
+        return await settler.fail(order.id, error)
     return await settler.complete_checkout(order)
 
 

@@ -25,7 +25,6 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NoReturn
 
 from shopcore.application.bus import retried
 from shopcore.ordering.model import Failure, Order, OrderStatus
@@ -114,10 +113,10 @@ class Settler:
             raise  # the shop's own fault: the order lives on, unsettled, for recovery
         except OutOfStock as error:
             # The hold lapsed while the customer paid, and the stock went to someone else.
-            await self.fail(order.id, error, reason="stock_shortfall")
+            return await self.fail(order.id, error, reason="stock_shortfall")
         except IllegalTransition as error:
             # Cancelled while paying (its stock released, so not allocated either).
-            await self.fail(order.id, error)
+            return await self.fail(order.id, error)
         try:
             await self.carts.complete(confirmed.cart_id, confirmed.id)
             return await self.change(order.id, _settle)
@@ -129,17 +128,20 @@ class Settler:
 
     # -- back ------------------------------------------------------------------------------
 
-    async def fail(self, order_id: str, error: ShopError, *, reason: str = "") -> NoReturn:
-        """End a checkout that cannot go on and undo what it did; then raise `error`. An
-        order that ended already (cancelled meanwhile) keeps its own end."""
+    async def fail(self, order_id: str, error: ShopError, *, reason: str = "") -> Order:
+        """End a checkout that cannot go on and undo what it did. The answer is then what the
+        order says, as a retry of its key would be told: the error it ended with (this one,
+        or the one it ended with already when someone else ended it first), raised; or the
+        order itself, when the recovery job running beside a stalled request placed it."""
         failure = Failure.of(error)
         order = await self.change(
             order_id, lambda o: _end(o, failure, reason or failure.code, self.clock)
         )
-        if order.status in (S.PAYMENT_FAILED, S.CANCELLED):
-            await self.undo(order)
-        # else placed meanwhile (a recovery running beside a stalled request went forward):
-        # nothing of it is undone.
+        if order.status not in (S.PAYMENT_FAILED, S.CANCELLED):
+            return order  # placed: nothing of it is undone
+        await self.undo(order)
+        if order.failure is not None and order.failure.code != failure.code:
+            raise order.failure.error() from error
         raise error
 
     async def undo(self, order: Order) -> Order:
@@ -180,7 +182,7 @@ class Settler:
                 idempotency_key=authorize_key(order.id),
             ):
                 return await self.complete_checkout(order)
-            await self.fail(
+            return await self.fail(
                 order.id,
                 CheckoutInterrupted(
                     "the checkout was interrupted before its payment went through; nothing is "
