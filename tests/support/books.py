@@ -2,9 +2,11 @@
 stock ledger, the carts and the bank agree, and nothing is held for an order that will not
 ship.
 
-- every order is settled: confirmed (stock allocated, payment authorized or captured, cart
-  checked out) or ended (nothing held for it: no active or allocated stock, no open
-  authorization, its cart not held);
+- every order is settled: confirmed (stock allocated, payment authorized, cart checked out),
+  shipped (stock sent, payment captured, no refund half-done) or ended (nothing held for it:
+  no active or allocated stock, no open authorization on the books or at the bank, its cart
+  not held); `assert_order_settled` checks one order, as the state machine does for each
+  order the recovery job finishes;
 - per SKU, on hand is what was received, nothing is reserved any more, and what is allocated
   is exactly what confirmed orders ordered: no unit is sold twice or lost;
 - the bank holds an open authorization for exactly the confirmed orders;
@@ -18,13 +20,15 @@ from collections import Counter
 from shopcore.cart.model import CartStatus
 from shopcore.inventory.model import ReservationStatus
 from shopcore.inventory.queries import stock_levels
-from shopcore.ordering.model import Order, OrderStatus
+from shopcore.ordering.model import CAPTURED_STATES, Order, OrderStatus
 from shopcore.ordering.queries import list_orders
+from shopcore.ordering.settling import authorize_key
 from shopcore.payments.model import PaymentStatus
 from shopcore.payments.queries import payments_for_order
 from tests.support.driver import ShopDriver
 
 ENDED = (OrderStatus.PAYMENT_FAILED, OrderStatus.CANCELLED)
+PAID = (PaymentStatus.CAPTURED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
 
 
 async def all_orders(driver: ShopDriver) -> list[Order]:
@@ -33,31 +37,47 @@ async def all_orders(driver: ShopDriver) -> list[Order]:
     return list(page.items)
 
 
+async def assert_order_settled(driver: ShopDriver, order: Order) -> None:
+    """One order's part of the books: it is settled, and holds what its status says."""
+    assert order.settled, f"order {order.id} ({order.status}) was left unsettled"
+    reservation = await driver.shop.uow().stock.reservation(order.reservation_id)
+    payments = await payments_for_order(driver.shop.uow(), order.id)
+    cart = driver.store.carts.peek(order.cart_id)
+    if order.status is OrderStatus.CONFIRMED:
+        assert reservation is not None
+        assert reservation.status is ReservationStatus.ALLOCATED, order.id
+        assert [p.status for p in payments] == [PaymentStatus.AUTHORIZED], order.id
+        assert cart is not None
+        assert (cart.status, cart.order_id) == (CartStatus.CHECKED_OUT, order.id)
+    elif order.status in CAPTURED_STATES:
+        assert reservation is not None
+        assert reservation.status is ReservationStatus.SHIPPED, order.id
+        assert [p.status in PAID for p in payments] == [True], order.id
+        assert not order.refund_pending.amount, f"{order.id} has a refund half-done"
+    else:
+        assert order.status in ENDED, order.status
+        if reservation is not None:
+            assert reservation.status not in (
+                ReservationStatus.ACTIVE,
+                ReservationStatus.ALLOCATED,
+            ), f"{order.id} ({order.status}) holds stock"
+        assert all(p.status is not PaymentStatus.AUTHORIZED for p in payments), order.id
+        assert cart is None or cart.status is not CartStatus.CHECKING_OUT, order.id
+        answer = await driver.gateway.lookup(authorize_key(order.id))
+        if answer is not None and answer.reference is not None:
+            charge = driver.gateway.charges[answer.reference]
+            assert charge.voided, f"the bank holds money for {order.id} ({order.status})"
+
+
 async def assert_books_settled(driver: ShopDriver, received: dict[str, int]) -> None:
     orders = await all_orders(driver)
     allocated: Counter[str] = Counter()
     for order in orders:
-        assert order.settled, f"order {order.id} ({order.status}) was left unsettled"
-        reservation = await driver.shop.uow().stock.reservation(order.reservation_id)
-        payments = await payments_for_order(driver.shop.uow(), order.id)
-        cart = driver.store.carts.peek(order.cart_id)
+        await assert_order_settled(driver, order)
+        assert order.status not in CAPTURED_STATES, "these books know no shipment"
         if order.status is OrderStatus.CONFIRMED:
-            assert reservation is not None
-            assert reservation.status is ReservationStatus.ALLOCATED, order.id
-            assert [p.status for p in payments] == [PaymentStatus.AUTHORIZED], order.id
-            assert cart is not None
-            assert (cart.status, cart.order_id) == (CartStatus.CHECKED_OUT, order.id)
             for line in order.lines:
                 allocated[line.sku] += line.quantity
-        else:
-            assert order.status in ENDED, order.status
-            if reservation is not None:
-                assert reservation.status not in (
-                    ReservationStatus.ACTIVE,
-                    ReservationStatus.ALLOCATED,
-                ), f"{order.id} ({order.status}) holds stock"
-            assert all(p.status is not PaymentStatus.AUTHORIZED for p in payments), order.id
-            assert cart is None or cart.status is not CartStatus.CHECKING_OUT, order.id
     for cart in driver.store.carts:
         assert cart.status is not CartStatus.CHECKING_OUT, f"cart {cart.id} stranded"
     levels = await stock_levels(driver.shop.uow(), sorted(received), driver.clock.now())

@@ -22,7 +22,7 @@ from shopcore import (
     RefundOrder,
     ShipOrder,
 )
-from shopcore.cart.model import Cart
+from shopcore.cart.model import Cart, CartStatus
 from shopcore.customers.model import Customer
 from shopcore.ordering.model import OrderStatus
 from shopcore.ordering.queries import get_order
@@ -174,6 +174,30 @@ async def test_a_checkout_whose_payment_went_through_before_the_crash_is_confirm
     (order,) = await all_orders(shop.driver)
     assert order.status is OrderStatus.CONFIRMED
     await assert_books_settled(shop.driver, RECEIVED)
+
+
+async def test_shipping_an_order_whose_checkout_died_checks_its_cart_out() -> None:
+    """Killed after confirming, before checking the cart out: the order can be shipped
+    before the recovery job comes, and shipping settles it, so the shipment must finish the
+    checkout's last step too, or the cart stays held for an order nobody will recover."""
+    steps = await boundaries("tok_visa")
+    for at in range(1, len(steps) + 1):
+        shop = await scene()
+        shop.plan.at, shop.plan.armed = at, True
+        with pytest.raises(Crash):
+            await shop.checkout()
+        placed = await all_orders(shop.driver)
+        if not placed or placed[0].status is not OrderStatus.CONFIRMED:
+            continue
+        await shop.driver.handle(ShipOrder(order_id=placed[0].id))
+
+        await shop.restart_and_recover()
+
+        (shipped,) = await all_orders(shop.driver)
+        assert (shipped.status, shipped.settled) == (OrderStatus.SHIPPED, True), steps[at - 1]
+        cart = shop.driver.store.carts.peek(shop.cart.id)
+        assert cart is not None
+        assert (cart.status, cart.order_id) == (CartStatus.CHECKED_OUT, shipped.id), at
 
 
 async def test_a_cancellation_killed_after_any_step_still_hands_everything_back() -> None:

@@ -201,9 +201,10 @@ class Settler:
     # -- shipping and refunds --------------------------------------------------------------
 
     async def ship(self, order: Order) -> Order:
-        """Capture, take the stock off the shelf, mark the order shipped (and settled). The
-        cart is checked out first: the checkout may have left that step to recovery, and
-        settling the order here ends what recovery would do for it."""
+        """Check the cart out, capture, take the stock off the shelf, mark the order shipped
+        (and settled). A checkout that died after confirming left its cart held for the
+        recovery job, which never comes back to an order settled by its shipment: so the
+        shipment finishes that step first (a no-op once the cart is checked out)."""
         await self.carts.complete(order.cart_id, order.id)
         try:
             await self.payments.capture(order.id, capture_key(order.id))
