@@ -260,8 +260,13 @@ class ShopModel:
         """Settler.resume: finish an overdue order's work, forward or back."""
         s = order.state
         if s.status is S.PENDING_PAYMENT:
-            held = record_answer(s).payment is P.AUTHORIZED  # on the books or at the bank
-            if not held:
+            known = record_answer(s).payment  # on the books, or at the bank and recorded
+            if known is P.DECLINED:
+                return [record_answer, end(S.PAYMENT_FAILED, "payment-declined"), *self.undo()]
+            if known is P.FAILED:
+                ended = end(S.PAYMENT_FAILED, "payment-gateway-unavailable")
+                return [record_answer, ended, *self.undo()]
+            if known is not P.AUTHORIZED:
                 return [record_answer, end(S.CANCELLED, "checkout-interrupted"), *self.undo()]
             if not self._allocatable(order):
                 return [record_answer, end(S.CANCELLED, "out-of-stock"), *self.undo()]

@@ -200,6 +200,42 @@ async def test_shipping_an_order_whose_checkout_died_checks_its_cart_out() -> No
         assert (cart.status, cart.order_id) == (CartStatus.CHECKED_OUT, shipped.id), at
 
 
+async def test_a_confirmed_order_whose_cart_was_taken_over_still_settles_and_ships() -> None:
+    """Killed after confirming, before checking the cart out, and nobody recovered it for
+    longer than a cart's checkout hold: the customer's next checkout takes the cart over. The
+    first order is paid and its lines are its own, so recovery settles it and it ships; the
+    cart belongs to the second checkout, which goes through too."""
+    steps = await boundaries("tok_visa")
+    for at in range(1, len(steps) + 1):
+        shop = await scene()
+        shop.plan.at, shop.plan.armed = at, True
+        with pytest.raises(Crash):
+            await shop.checkout()
+        placed = await all_orders(shop.driver)
+        cart = shop.driver.store.carts.peek(shop.cart.id)
+        assert cart is not None
+        if not placed or placed[0].status is not OrderStatus.CONFIRMED:
+            continue
+        if cart.status is not CartStatus.CHECKING_OUT:
+            continue
+        shop.driver.clock.advance(seconds=RESERVATION_TTL + 1)
+        await shop.checkout()
+
+        await shop.restart_and_recover()
+        first = placed[0]
+        await shop.driver.handle(ShipOrder(order_id=first.id))
+
+        orders = {order.id: order for order in await all_orders(shop.driver)}
+        assert orders[first.id].status is OrderStatus.SHIPPED
+        (second,) = [order for order in orders.values() if order.id != first.id]
+        assert (second.status, second.settled) == (OrderStatus.CONFIRMED, True)
+        cart = shop.driver.store.carts.peek(shop.cart.id)
+        assert cart is not None
+        assert (cart.status, cart.order_id) == (CartStatus.CHECKED_OUT, second.id)
+        return
+    raise AssertionError(f"no step leaves a confirmed order holding its cart: {steps}")
+
+
 async def test_a_cancellation_killed_after_any_step_still_hands_everything_back() -> None:
     shop = await scene()
     await shop.checkout()

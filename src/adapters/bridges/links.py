@@ -21,7 +21,7 @@ from shopcore.inventory.commands import (
     ReserveStock,
     ShipReservation,
 )
-from shopcore.ordering.ports import CartContents, PriceQuote
+from shopcore.ordering.ports import CartContents, PaymentStanding, PriceQuote
 from shopcore.payments.commands import (
     AuthorizePayment,
     CapturePayment,
@@ -35,6 +35,18 @@ from shopcore.shared.messages import Command
 from shopcore.shared.money import Money
 
 Result = TypeVar("Result")
+
+
+# How ordering sees each state of a payment.
+STANDING = {
+    PaymentStatus.AUTHORIZED: PaymentStanding.HELD,
+    PaymentStatus.DECLINED: PaymentStanding.DECLINED,
+    PaymentStatus.FAILED: PaymentStanding.FAILED,
+    PaymentStatus.CAPTURED: PaymentStanding.CLOSED,
+    PaymentStatus.VOIDED: PaymentStanding.CLOSED,
+    PaymentStatus.PARTIALLY_REFUNDED: PaymentStanding.CLOSED,
+    PaymentStatus.REFUNDED: PaymentStanding.CLOSED,
+}
 
 
 class Sender(Protocol):
@@ -123,9 +135,9 @@ class PaymentsLink:
             )
         )
 
-    async def held(
+    async def standing(
         self, *, payment_id: str, order_id: str, amount: Money, idempotency_key: str
-    ) -> bool:
+    ) -> PaymentStanding:
         payment = await self._bus.handle(
             ReconcilePayment(
                 payment_id=payment_id,
@@ -134,7 +146,7 @@ class PaymentsLink:
                 idempotency_key=idempotency_key,
             )
         )
-        return payment is not None and payment.status is PaymentStatus.AUTHORIZED
+        return PaymentStanding.NONE if payment is None else STANDING[payment.status]
 
     async def capture(self, payment_id: str, idempotency_key: str) -> None:
         await self._bus.handle(

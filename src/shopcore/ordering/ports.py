@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from enum import StrEnum
 from typing import Protocol
 
 import msgspec
@@ -21,6 +22,16 @@ from shopcore.shared.money import Money
 class CartContents(msgspec.Struct, frozen=True, kw_only=True):
     currency: str
     lines: tuple[tuple[str, int], ...]  # (sku, quantity)
+
+
+class PaymentStanding(StrEnum):
+    """A payment as an order's work needs to know it."""
+
+    NONE = "none"  # neither the books nor the gateway know of it: nothing was authorized
+    HELD = "held"  # an authorization is held
+    DECLINED = "declined"
+    FAILED = "failed"  # the gateway failed; nothing authorized as far as anyone knows
+    CLOSED = "closed"  # captured, voided or refunded: nothing is held for the order any more
 
 
 class PriceQuote(msgspec.Struct, frozen=True, kw_only=True):
@@ -86,12 +97,12 @@ class Payments(Protocol):
         """PaymentDeclined or PaymentGatewayUnavailable when it does not go through."""
         ...
 
-    async def held(
+    async def standing(
         self, *, payment_id: str, order_id: str, amount: Money, idempotency_key: str
-    ) -> bool:
-        """Whether an authorization for this payment is held: on the shop's books, or at the
-        gateway under `idempotency_key` (a process died between the gateway's answer and the
-        books: the books are brought up to date first)."""
+    ) -> PaymentStanding:
+        """Where this payment stands: on the shop's books, or, when the books do not know it,
+        at the gateway under `idempotency_key` (a process died between the gateway's answer
+        and the books: the books are brought up to date first)."""
         ...
 
     async def capture(self, payment_id: str, idempotency_key: str) -> None: ...

@@ -28,7 +28,13 @@ from dataclasses import dataclass
 
 from shopcore.application.bus import retried
 from shopcore.ordering.model import Failure, Order, OrderStatus
-from shopcore.ordering.ports import CartSource, OrderingUnitOfWork, Payments, StockReservations
+from shopcore.ordering.ports import (
+    CartSource,
+    OrderingUnitOfWork,
+    Payments,
+    PaymentStanding,
+    StockReservations,
+)
 from shopcore.shared.clock import Clock
 from shopcore.shared.errors import (
     Busy,
@@ -118,13 +124,23 @@ class Settler:
             # Cancelled while paying (its stock released, so not allocated either).
             return await self.fail(order.id, error)
         try:
-            await self.carts.complete(confirmed.cart_id, confirmed.id)
+            await self.check_out_cart(confirmed)
             return await self.change(order.id, _settle)
         except ShopError:
             # The order is placed and its answer is the order: what is left (checking the
             # cart out) the recovery job finishes.
             logger.warning("order %s is confirmed; its cart is left to recovery", order.id)
             return confirmed
+
+    async def check_out_cart(self, order: Order) -> None:
+        """The last step of a placed order's checkout. A cart held longer than its checkout
+        hold (the recovery job did not run for that long) may have been taken over by the
+        customer's next checkout; the order is paid and keeps its own copy of the lines, so it
+        goes on without the cart rather than never settling or shipping."""
+        try:
+            await self.carts.complete(order.cart_id, order.id)
+        except IllegalTransition as error:
+            logger.warning("order %s goes on without its cart: %s", order.id, error.detail)
 
     # -- back ------------------------------------------------------------------------------
 
@@ -150,12 +166,7 @@ class Settler:
         with contextlib.suppress(NotFound):  # died before it reserved: nothing to give back
             await self.stock.release(order.reservation_id)
         await self.carts.abandon(order.cart_id, order.id)
-        if await self.payments.held(
-            payment_id=order.id,
-            order_id=order.id,
-            amount=order.total,
-            idempotency_key=authorize_key(order.id),
-        ):
+        if await self._payment(order) is PaymentStanding.HELD:
             await self.payments.void(order.id, void_key(order.id))
         return await self.change(order.id, lambda o: _settle_unless_running(o, self.clock))
 
@@ -175,28 +186,26 @@ class Settler:
         if order.settled:
             return order
         if order.status is S.PENDING_PAYMENT:
-            if await self.payments.held(
-                payment_id=order.id,
-                order_id=order.id,
-                amount=order.total,
-                idempotency_key=authorize_key(order.id),
-            ):
+            standing = await self._payment(order)
+            if standing is PaymentStanding.HELD:
                 return await self.complete_checkout(order)
-            return await self.fail(
-                order.id,
-                CheckoutInterrupted(
-                    "the checkout was interrupted before its payment went through; nothing is "
-                    "held, so it may be tried again"
-                ),
-            )
+            return await self.fail(order.id, _why_not_paid(standing))
         if order.status in (S.PAYMENT_FAILED, S.CANCELLED):
             return await self.undo(order)
         if order.status is S.CONFIRMED and order.shipping_started_at is not None:
             return await self.ship(order)
         if order.status is S.CONFIRMED:
-            await self.carts.complete(order.cart_id, order.id)
+            await self.check_out_cart(order)
             return await self.change(order.id, _settle)
         return await self.finish_refunds(order)
+
+    async def _payment(self, order: Order) -> PaymentStanding:
+        return await self.payments.standing(
+            payment_id=order.id,
+            order_id=order.id,
+            amount=order.total,
+            idempotency_key=authorize_key(order.id),
+        )
 
     # -- shipping and refunds --------------------------------------------------------------
 
@@ -205,7 +214,7 @@ class Settler:
         (and settled). A checkout that died after confirming left its cart held for the
         recovery job, which never comes back to an order settled by its shipment: so the
         shipment finishes that step first (a no-op once the cart is checked out)."""
-        await self.carts.complete(order.cart_id, order.id)
+        await self.check_out_cart(order)
         try:
             await self.payments.capture(order.id, capture_key(order.id))
         except ShopError:
@@ -226,6 +235,18 @@ class Settler:
                 continue
             order = await self.change(order.id, _complete_refund(entry.key, self.clock))
         return await self.change(order.id, _settle)
+
+
+def _why_not_paid(standing: PaymentStanding) -> ShopError:
+    """The answer of a checkout recovery ends: what the gateway said, when it said it."""
+    if standing is PaymentStanding.DECLINED:
+        return PaymentDeclined("the payment was declined")
+    if standing is PaymentStanding.FAILED:
+        return PaymentGatewayUnavailable("the payment gateway did not answer; try again")
+    return CheckoutInterrupted(
+        "the checkout was interrupted before its payment went through; nothing is held, so "
+        "it may be tried again"
+    )
 
 
 # -- the state changes, each safe to apply twice ---------------------------------------------
