@@ -28,12 +28,33 @@ class Row:
     target: str = ""
     met: bool | None = None
     note: str = ""
+    # Other figures the row reports (a p99 in its note) that could not be read.
+    missing: tuple[str, ...] = ()
 
     @property
     def ratio(self) -> float | None:
         if self.shopcore is None or not self.ceiling:
             return None
         return self.shopcore / self.ceiling
+
+    @property
+    def absent(self) -> tuple[str, ...]:
+        """Every figure of this row that could not be read, its own first."""
+        own = ("figure",) if self.shopcore is None else ()
+        return own + self.missing
+
+    @property
+    def verdict(self) -> bool | None:
+        """Met, not met, or nothing to meet. A row with a figure missing is never met: a
+        latency the bench could not read is as likely as not the one that failed."""
+        if self.absent:
+            return False
+        return self.met
+
+
+def missing(**figures: float | None) -> tuple[str, ...]:
+    """The names of those `figures` that could not be read."""
+    return tuple(name.replace("_", " ") for name, value in figures.items() if value is None)
 
 
 @dataclass
@@ -44,10 +65,14 @@ class Report:
 
     def add(self, row: Row) -> Row:
         self.rows.append(row)
-        shown = f"{row.shopcore:,.1f}" if row.shopcore is not None else "n/a"
+        shown = f"{row.shopcore:,.1f}" if row.shopcore is not None else "missing"
         ceiling = f" vs {row.ceiling:,.1f}" if row.ceiling else ""
         ratio = f" = {row.ratio:.2f}x" if row.ratio is not None else ""
-        print(f"  {row.item:<3} {row.measure:<52} {shown} {row.unit}{ceiling}{ratio}", flush=True)
+        lost = f" (missing: {', '.join(row.absent)})" if row.absent else ""
+        print(
+            f"  {row.item:<3} {row.measure:<52} {shown} {row.unit}{ceiling}{ratio}{lost}",
+            flush=True,
+        )
         return row
 
 
@@ -56,7 +81,7 @@ def log(message: str) -> None:
 
 
 def fmt(value: float | None, digits: int = 1) -> str:
-    return "n/a" if value is None else f"{value:,.{digits}f}"
+    return "missing" if value is None else f"{value:,.{digits}f}"
 
 
 def wrk_summary(result: wrk.WrkResult) -> dict[str, Any]:
@@ -67,6 +92,7 @@ def wrk_summary(result: wrk.WrkResult) -> dict[str, Any]:
         "socket_errors": result.socket_errors,
         "p50_ms": result.p50_ms,
         "p99_ms": result.p99_ms,
+        "percentiles_ms": result.percentiles_ms,
     }
 
 
@@ -99,12 +125,17 @@ def markdown(report: Report, meta: dict[str, Any]) -> str:
         "| --- | --- | ---: | ---: | ---: | --- | --- | --- |",
     ]
     for row in report.rows:
-        met = "" if row.met is None else ("yes" if row.met else "**no**")
+        verdict = row.verdict
+        met = "" if verdict is None else ("yes" if verdict else "**no**")
         ratio = "" if row.ratio is None else f"{row.ratio:.2f}x"
         ceiling = "" if row.ceiling is None else f"{fmt(row.ceiling)} {row.unit}"
+        shown = "**missing**" if row.shopcore is None else f"{fmt(row.shopcore)} {row.unit}"
+        note = row.note
+        if row.absent:
+            note = f"**could not read: {', '.join(row.absent)}**; {note}".rstrip("; ")
         lines.append(
-            f"| {row.item} | {row.measure} | {fmt(row.shopcore)} {row.unit} | {ceiling} | "
-            f"{ratio} | {row.target} | {met} | {row.note} |"
+            f"| {row.item} | {row.measure} | {shown} | {ceiling} | "
+            f"{ratio} | {row.target} | {met} | {note} |"
         )
     sql_info = report.details.get("checkout_sql")
     if sql_info:
@@ -124,7 +155,10 @@ def json_payload(report: Report, meta: dict[str, Any]) -> dict[str, Any]:
     """Everything `latest.json` keeps: the rows with their ratios, every raw figure, the notes."""
     return {
         "meta": meta,
-        "rows": [asdict(row) | {"ratio": row.ratio} for row in report.rows],
+        "rows": [
+            asdict(row) | {"ratio": row.ratio, "met": row.verdict, "missing": list(row.absent)}
+            for row in report.rows
+        ],
         "details": report.details,
         "notes": report.notes,
     }

@@ -15,6 +15,7 @@ import asyncio
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -29,10 +30,11 @@ from bench.scenarios import Scenario, memory, selected
 
 
 def wanted_items() -> dict[str, Scenario]:
-    """The items to run: all of them, or those named in BENCH_ITEMS (comma-separated, e.g.
-    `BENCH_ITEMS=reads,streams`) while working on one; a partial run writes `partial.*`."""
-    wanted = [name.strip() for name in os.environ.get("BENCH_ITEMS", "").split(",") if name.strip()]
-    return selected(wanted)
+    """The items to run: all of them, or those BENCH_ITEMS names or numbers (separated by
+    commas or spaces, e.g. `BENCH_ITEMS=reads,streams` or `BENCH_ITEMS=2`) while working on
+    one; a partial run writes `partial.*`."""
+    wanted = re.split(r"[,\s]+", os.environ.get("BENCH_ITEMS", "").strip())
+    return selected([name for name in wanted if name])
 
 
 def main() -> int:

@@ -21,7 +21,7 @@ from bench import capture, config, loadgen
 from bench.backlog import forget_pgbench_events
 from bench.context import Context
 from bench.preparation import PGBENCH_CLIENTS
-from bench.report import Row, log, pgbench_summary, wrk_summary
+from bench.report import Row, fmt, log, missing, pgbench_summary, wrk_summary
 from bench.traffic import (
     CARTS_PER_CHECKOUT_SECOND,
     CHECKOUT_CONNECTIONS,
@@ -56,8 +56,10 @@ def run(ctx: Context) -> None:
             ceiling.tps,
             unit="orders/s",
             target=">= 0.5x",
-            note=f"{confirmed} orders confirmed, {peak.non_2xx} non-2xx, "
+            note=f"p99 {fmt(peak.p99_ms)} ms; {confirmed} orders confirmed, "
+            f"{peak.non_2xx} non-2xx, "
             f"{CHECKOUT_CONNECTIONS} connections vs {PGBENCH_CLIENTS} pgbench clients",
+            missing=missing(p99=peak.p99_ms),
         )
     )
     row.met = row.ratio is not None and row.ratio >= 0.5 and spare == 0

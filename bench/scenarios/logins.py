@@ -21,7 +21,7 @@ from pathlib import Path
 
 from bench import config, loadgen, wrk
 from bench.context import Context
-from bench.report import Row, latency_summary, log, wrk_summary
+from bench.report import Row, fmt, latency_summary, log, missing, wrk_summary
 from bench.traffic import LISTING, api_url
 
 
@@ -73,7 +73,8 @@ def run(ctx: Context) -> None:
             logins.rps,
             unit="logins/s",
             target="reads keep their p99",
-            note=f"{logins.non_2xx} non-2xx; login p50 {logins.p50_ms or 0:.0f} ms",
+            note=f"{logins.non_2xx} non-2xx; login p50 {fmt(logins.p50_ms, 0)} ms",
+            missing=missing(login_p50=logins.p50_ms),
         )
     )
     a, b = alone.pct(99), loaded.pct(99)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bench import config, procs, wrk
 from bench.context import Context
-from bench.report import Row, fmt, log, wrk_summary
+from bench.report import Row, fmt, log, missing, wrk_summary
 from bench.traffic import LISTING, api_url, read_peak
 
 
@@ -62,6 +62,7 @@ def run(ctx: Context) -> None:
             ceil[name].rps,
             target=">= 0.7x",
             note=f"p99 {fmt(cached.p99_ms)} ms; ceiling p99 {fmt(ceil[name].p99_ms)} ms",
+            missing=missing(p99=cached.p99_ms, ceiling_p99=ceil[name].p99_ms),
         )
         row.met = bool(cache and row.ratio is not None and row.ratio >= 0.7)
         ctx.report.add(row)
@@ -73,6 +74,7 @@ def run(ctx: Context) -> None:
                 cold.rps,
                 ceil[name].rps,
                 note=f"p99 {fmt(cold.p99_ms)} ms",
+                missing=missing(p99=cold.p99_ms),
             )
         )
     ctx.report.details["reads"] = {k: wrk_summary(v) for k, v in results.items()} | {

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.report import Report, Row, json_payload, markdown
+from bench import procs, run
+from bench.report import Report, Row, json_payload, markdown, missing
 from bench.scenarios import SCENARIOS, selected
 
 META = {
@@ -35,16 +36,36 @@ def test_named_items_run_in_the_runs_order_not_in_the_order_named() -> None:
     assert chosen["reads"] is SCENARIOS["reads"]
 
 
-def test_an_unknown_item_is_refused_with_the_names_it_could_have_been() -> None:
+def test_items_are_picked_by_the_numbers_the_table_shows_as_well_as_by_name() -> None:
+    assert list(selected(["2"])) == ["checkout"]
+    assert list(selected(["8", "reads", "6"])) == ["reads", "logins", "nginx"]
+
+
+def test_an_unknown_item_is_refused_with_the_names_and_numbers_it_could_have_been() -> None:
     with pytest.raises(SystemExit) as refused:
-        selected(["reads", "nosuch"])
+        selected(["reads", "nosuch", "9"])
 
-    assert str(refused.value) == f"BENCH_ITEMS: unknown ['nosuch']; known {list(SCENARIOS)}"
+    message = str(refused.value)
+    assert message.startswith("BENCH_ITEMS: unknown 9, nosuch; known: 1 reads, 2 checkout,")
+    assert "7 memory" in message
 
 
-def test_memory_is_not_selectable_since_every_run_ends_with_it() -> None:
-    with pytest.raises(SystemExit):
-        selected(["memory"])
+def test_memory_alone_runs_no_other_item_since_every_run_ends_with_it() -> None:
+    assert selected(["memory"]) == {}
+    assert selected(["7"]) == {}
+
+
+def test_an_unknown_item_is_refused_before_the_run_installs_or_loads_anything(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def must_not_run() -> list[str]:
+        raise AssertionError("the run started before BENCH_ITEMS was checked")
+
+    monkeypatch.setattr(procs, "ensure_tools", must_not_run)
+    monkeypatch.setenv("BENCH_ITEMS", "2, 11")
+
+    with pytest.raises(SystemExit, match="unknown 11"):
+        run.main()
 
 
 def test_a_row_has_a_ratio_only_when_both_sides_were_measured() -> None:
@@ -101,3 +122,25 @@ def test_the_json_keeps_each_rows_ratio_beside_its_figures() -> None:
     assert payload["rows"][0]["ratio"] == 0.1
     assert payload["rows"][0]["shopcore"] == 15.0
     assert payload["meta"] is META
+
+
+def test_a_row_whose_figure_could_not_be_read_is_shown_missing_and_not_met() -> None:
+    report = Report()
+    unread = report.add(Row("2", "checkout p99", None, unit="ms p99", target="p99 < 50 ms"))
+    unread.met = True  # whatever the item decided, a missing figure is never met
+    no_target = report.add(Row("1", "listing, uncached", 111.4, 6870.3, note="p99 missing ms"))
+    no_target.missing = missing(p99=None, p50=12.0)
+
+    lines = markdown(report, META).splitlines()
+    rows = json_payload(report, META)["rows"]
+
+    assert lines[6:] == [
+        "| 2 | checkout p99 | **missing** |  |  | p99 < 50 ms | **no** | "
+        "**could not read: figure** |",
+        "| 1 | listing, uncached | 111.4 req/s | 6,870.3 req/s | 0.02x |  | **no** | "
+        "**could not read: p99**; p99 missing ms |",
+    ]
+    assert [(row["met"], row["missing"]) for row in rows] == [
+        (False, ["figure"]),
+        (False, ["p99"]),
+    ]
