@@ -11,7 +11,9 @@ pipelines, the way asyncpg sends them), with the values that must differ per che
 into pgbench variables:
 
 - every id the checkout generated (order, reservation, payment, event ids, idempotency key)
-  becomes `'pgb<k>-' || :client_id || '-' || :n`, where `n` counts each client's checkouts;
+  becomes `'pgb<k>-' || :client_id || '-' || :n`, where `n` counts each client's checkouts,
+  also where it is part of a longer value (the gateway's `<order id>:authorize` keys, its
+  `ch_<id>` references);
 - the cart becomes `'pgbc-' || :client_id || '-' || :n`, one of the open carts copied from the
   recorded cart before the recording (so each pgbench checkout, like each API checkout, moves
   a fresh cart through its version-checked updates);
@@ -40,7 +42,7 @@ from sqlalchemy.engine import Engine
 from bench import config
 
 _PARAM = re.compile(r"\$(\d+)")
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 @dataclass
@@ -169,10 +171,27 @@ class Rules:
                 return f"('{self.cart_prefix}-' || :client_id || '-' || :n)"
             if value in self.skus:
                 return self.skus[value]
-            if _UUID.match(value) and value not in self.keep:
-                tag = self._ids.setdefault(value, f"pgb{len(self._ids)}")
-                return f"('{tag}-' || :client_id || '-' || :n)"
+            if not value.startswith(("{", "[")):
+                ids = [m for m in _UUID.finditer(value) if m.group() not in self.keep]
+                if ids:
+                    return self._with_ids(value, ids)
         return _literal(value)
+
+    def _with_ids(self, value: str, ids: list[re.Match[str]]) -> str:
+        """`value` with each generated id in it made per-transaction: an id alone, or inside a
+        key or reference (`<order id>:authorize`, `ch_<id>`), which the database keeps unique
+        as well."""
+        parts: list[str] = []
+        at = 0
+        for match in ids:
+            if match.start() > at:
+                parts.append(_literal(value[at : match.start()]))
+            tag = self._ids.setdefault(match.group(), f"pgb{len(self._ids)}")
+            parts.append(f"('{tag}-' || :client_id || '-' || :n)")
+            at = match.end()
+        if at < len(value):
+            parts.append(_literal(value[at:]))
+        return "(" + " || ".join(parts) + ")"
 
 
 def render_statement(statement: Statement, rules: Rules) -> list[str]:

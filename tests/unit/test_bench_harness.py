@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench import procs, run
+from bench.capture import Rules
 from bench.report import Report, Row, json_payload, markdown, missing
 from bench.scenarios import SCENARIOS, selected
 
@@ -144,3 +145,16 @@ def test_a_row_whose_figure_could_not_be_read_is_shown_missing_and_not_met() -> 
         (False, ["figure"]),
         (False, ["p99"]),
     ]
+
+
+def test_the_pgbench_script_makes_every_generated_id_per_transaction_also_inside_a_key() -> None:
+    order, customer = "01a24fb2-cb1a-7a52-b8db-c089c5c20676", "01a24fb2-0000-7000-8000-000000000001"
+    rules = Rules(cart_id="cart", cart_prefix="pgbc", keep={customer}, skus={})
+
+    assert rules.render(order) == "(('pgb0-' || :client_id || '-' || :n))"
+    assert rules.render(f"ch_{order}") == "('ch_' || ('pgb0-' || :client_id || '-' || :n))"
+    assert rules.render(f"{order}:authorize") == (
+        "(('pgb0-' || :client_id || '-' || :n) || E'\\x3aauthorize')"
+    )
+    assert rules.render(customer) == f"'{customer}'"
+    assert rules.render(f'["{order}"]') == f"'[\"{order}\"]'"  # JSON stays as recorded
