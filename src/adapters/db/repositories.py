@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, delete, exists, select
+from sqlalchemy import Select, Table, bindparam, delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.db import tables
@@ -39,6 +39,17 @@ from shopcore.shared.errors import AlreadyExists
 A = TypeVar("A", bound=Aggregate)
 
 
+# Built once per table: building a statement costs more Python than running it does.
+_BY_ID: dict[str, Select[Any]] = {}
+
+
+def _by_id(table: Table) -> Select[Any]:
+    statement = _BY_ID.get(table.name)
+    if statement is None:
+        statement = _BY_ID[table.name] = select(table).where(table.c.id == bindparam("id"))
+    return statement
+
+
 class _Repository(Generic[A]):
     mapper: AggregateMapper[A]
 
@@ -55,13 +66,15 @@ class _Repository(Generic[A]):
         known = self._session.known(self.mapper, key)
         if known is not None:
             return known
-        found = await self._select(select(self.mapper.table).where(self.mapper.table.c.id == key))
+        found = await self._select(_by_id(self.mapper.table), {"id": key})
         return found[0] if found else None
 
-    async def _select(self, statement: Select[Any]) -> list[A]:
+    async def _select(
+        self, statement: Select[Any], parameters: dict[str, Any] | None = None
+    ) -> list[A]:
         connection = await self._connections.connection(write=False)
         async with translated():
-            rows = (await connection.execute(statement)).mappings().all()
+            rows = (await connection.execute(statement, parameters)).mappings().all()
         return [self._register(await self._build(connection, row), row["id"]) for row in rows]
 
     async def _build(self, connection: AsyncConnection, row: Any) -> A:
@@ -136,10 +149,12 @@ class SqlProductRepository(_Repository[Product]):
         statement = statement.where(exists().where(in_range))
         return await self._select(statement)
 
-    async def _select(self, statement: Select[Any]) -> list[Product]:
+    async def _select(
+        self, statement: Select[Any], parameters: dict[str, Any] | None = None
+    ) -> list[Product]:
         connection = await self._connections.connection(write=False)
         async with translated():
-            rows = (await connection.execute(statement)).mappings().all()
+            rows = (await connection.execute(statement, parameters)).mappings().all()
             ids = [row["id"] for row in rows if self._session.known(PRODUCT, row["id"]) is None]
             children: dict[str, list[Any]] = defaultdict(list)
             if ids:
