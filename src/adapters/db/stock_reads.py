@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import BindParameter
 
 from adapters.db.tables import reservation_lines, reservations, stock_levels, stock_movements
 from shopcore.inventory.model import (
@@ -26,11 +27,9 @@ from shopcore.inventory.model import (
 levels_t, lines_t, res_t = stock_levels, reservation_lines, reservations
 
 
-async def read_levels(
-    connection: AsyncConnection, skus: Sequence[str], now: datetime
-) -> list[StockLevel]:
-    """The levels of these SKUs at every location, `reserved` without the lines of
-    reservations that lapsed but that no statement has un-held yet."""
+def _levels_statement() -> Any:
+    """Built once: the SKUs and the time are bound at each execution (an expanding IN)."""
+    skus: BindParameter[str] = bindparam("skus", expanding=True)
     lapsed = (
         select(
             lines_t.c.sku,
@@ -42,12 +41,12 @@ async def read_levels(
             lines_t.c.sku.in_(skus),
             lines_t.c.held.is_(True),
             res_t.c.status == ReservationStatus.ACTIVE.value,
-            res_t.c.expires_at <= now,
+            res_t.c.expires_at <= bindparam("now"),
         )
         .group_by(lines_t.c.sku, lines_t.c.location)
         .subquery()
     )
-    statement = (
+    return (
         select(
             levels_t.c.sku,
             levels_t.c.location,
@@ -67,16 +66,30 @@ async def read_levels(
         .where(levels_t.c.sku.in_(skus))
         .order_by(levels_t.c.sku, levels_t.c.location)
     )
-    rows = (await connection.execute(statement)).mappings().all()
+
+
+# Read on every reservation, allocation and stock change: building it per call cost about
+# three times what running it does in Python.
+_LEVELS = _levels_statement()
+
+
+async def read_levels(
+    connection: AsyncConnection, skus: Sequence[str], now: datetime
+) -> list[StockLevel]:
+    """The levels of these SKUs at every location, `reserved` without the lines of
+    reservations that lapsed but that no statement has un-held yet."""
+    if not skus:
+        return []
+    result = await connection.execute(_LEVELS, {"skus": list(skus), "now": now})
     return [
         StockLevel(
-            sku=row["sku"],
-            location=row["location"],
-            on_hand=int(row["on_hand"]),
-            reserved=int(row["reserved"]),
-            allocated=int(row["allocated"]),
+            sku=row.sku,
+            location=row.location,
+            on_hand=int(row.on_hand),
+            reserved=int(row.reserved),
+            allocated=int(row.allocated),
         )
-        for row in rows
+        for row in result
     ]
 
 
