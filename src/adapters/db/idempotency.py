@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.db.errors import translated
-from adapters.db.session import dialect_insert
 from adapters.db.tables import idempotency_keys as keys
 from shopcore.application.idempotency import (
     STALE_AFTER,
@@ -56,33 +57,16 @@ class SqlIdempotencyStore:
         async with self._statement() as connection:
             # A new key, or one whose old record expired or whose request died mid-flight.
             claimed = await connection.execute(
-                dialect_insert(connection, keys)
-                .values(
-                    owner=owner,
-                    key=key,
-                    fingerprint=fingerprint,
-                    resource=resource,
-                    created_at=now,
-                    expires_at=expires_at,
-                )
-                .on_conflict_do_update(
-                    index_elements=[keys.c.owner, keys.c.key],
-                    set_={
-                        "fingerprint": fingerprint,
-                        "resource": resource,
-                        "created_at": now,
-                        "expires_at": expires_at,
-                        "status_code": None,
-                        "response": None,
-                    },
-                    where=or_(
-                        keys.c.expires_at <= now,
-                        keys.c.status_code.is_(None)
-                        & keys.c.resource.is_(None)
-                        & (keys.c.created_at <= now - STALE_AFTER),
-                    ),
-                )
-                .returning(keys.c.owner)
+                _claim(connection.dialect.name),
+                {
+                    "owner": owner,
+                    "key": key,
+                    "fingerprint": fingerprint,
+                    "resource": resource,
+                    "now": now,
+                    "expires_at": expires_at,
+                    "stale_before": now - STALE_AFTER,
+                },
             )
             if claimed.first() is not None:
                 return Started()
@@ -116,3 +100,40 @@ class SqlIdempotencyStore:
     async def abandon(self, owner: str, key: str) -> None:
         async with self._statement() as connection:
             await connection.execute(delete(keys).where(keys.c.owner == owner, keys.c.key == key))
+
+
+# Built once per dialect: the claim runs on every request that carries a key, and building
+# this upsert cost more Python than sending it.
+_CLAIMS: dict[str, Any] = {}
+
+
+def _claim(dialect: str) -> Any:
+    statement = _CLAIMS.get(dialect)
+    if statement is None:
+        statement = _CLAIMS[dialect] = _claim_statement(dialect)
+    return statement
+
+
+def _claim_statement(dialect: str) -> Any:
+    insert = postgresql.insert(keys) if dialect == "postgresql" else sqlite.insert(keys)
+    now = bindparam("now", type_=keys.c.created_at.type)
+    fresh = {
+        "fingerprint": bindparam("fingerprint", type_=keys.c.fingerprint.type),
+        "resource": bindparam("resource", type_=keys.c.resource.type),
+        "created_at": now,
+        "expires_at": bindparam("expires_at", type_=keys.c.expires_at.type),
+    }
+    return (
+        insert.values(owner=bindparam("owner"), key=bindparam("key"), **fresh)
+        .on_conflict_do_update(
+            index_elements=[keys.c.owner, keys.c.key],
+            set_=fresh | {"status_code": None, "response": None},
+            where=or_(
+                keys.c.expires_at <= now,
+                keys.c.status_code.is_(None)
+                & keys.c.resource.is_(None)
+                & (keys.c.created_at <= bindparam("stale_before", type_=keys.c.created_at.type)),
+            ),
+        )
+        .returning(keys.c.owner)
+    )
