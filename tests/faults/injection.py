@@ -52,6 +52,12 @@ class Injected:
             return f"worker-{self.planned.target + 1}"
         return None
 
+    def strikes(self, worker: str) -> bool:
+        """Whether this fault can make `worker` send an email again: it killed or stopped
+        that worker, or it cut every database connection, so a send's record may have been
+        lost with its commit (emails go out at least once: docs/services/notifications)."""
+        return self.planned.kind == TERMINATE_POSTGRES or self.struck() == worker
+
     def describe(self) -> str:
         what = self.planned.describe().rsplit(" at ", 1)[0]
         extra = f", {self.detail}" if self.detail else ""

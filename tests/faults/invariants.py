@@ -98,7 +98,7 @@ async def check_all(
         "a confirmation for each placed order, a notice for each shipped, none other": (
             mail.each_order_mailed(snapshot, evidence.emails)
         ),
-        f"an email sent twice only by a worker killed or stopped then ({len(repeated)} so)": (
+        f"an email sent twice only by a worker killed, stopped or cut off then ({len(repeated)} so)": (
             unexplained
         ),
         "dead_letters empty": book_checks.no_dead_letters(snapshot),

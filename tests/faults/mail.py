@@ -67,7 +67,7 @@ def repeats(copies: Copies, faults: list[Injected]) -> tuple[list[str], list[str
 def _while_struck(copy: Copy, faults: list[Injected]) -> bool:
     sender, at = copy
     return any(
-        fault.struck() == sender and fault.started - MARGIN <= at <= fault.ended + MARGIN
+        fault.strikes(sender) and fault.started - MARGIN <= at <= fault.ended + MARGIN
         for fault in faults
     )
 
