@@ -1,6 +1,6 @@
 """The API's entry: settings -> `Components` -> `create_app(ApiServices(...))`.
 
-`shopcore serve` runs `app_from_env` under uvicorn (one call per worker process); tests call
+`shopcore serve` builds the app the same way in each granian worker (apps/server.py); tests call
 `build_app(Components(settings, gateway=...))` with the adapters they swap.
 """
 
@@ -129,5 +129,6 @@ async def database_answers(engine: AsyncEngine) -> None:
 
 
 def app_from_env() -> Litestar:
-    """uvicorn's factory: each worker reads the same environment."""
+    """A factory for any ASGI server (`uvicorn --factory apps.api:app_from_env`): each worker
+    process reads the same environment."""
     return build_app(Components(Settings.from_env()))

@@ -33,32 +33,25 @@ def demo() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--port", type=int, default=None, help="Port (default: $PORT or 8000).")
-@click.option("--workers", type=int, default=1, show_default=True, help="Worker processes.")
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes."
+)
 @click.option("--demo/--no-demo", default=None, help="Seed a demo catalog into an empty shop.")
 def serve(host: str, port: int | None, workers: int, demo: bool | None) -> None:
     """Start the HTTP API on the configured database (SQLite in the working directory unless
     SHOPCORE_DATABASE_URL says otherwise), migrating an embedded database on first start."""
-    import uvicorn
-
+    from apps import server
     from apps.serving import prepare_to_serve
 
     settings = _settings()
     port = port if port is not None else int(os.environ.get("PORT", "8000"))
-    prepare_to_serve(settings, seed_demo=demo, workers=workers)
-    click.echo(f"shopcore API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
-    uvicorn.run(
-        "apps.api:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        proxy_headers=False,
-        server_header=False,
-        log_level="warning",
-        # Open stock streams never finish by themselves: after this long a stop cuts them
-        # (their clients reconnect to another instance with Last-Event-ID).
-        timeout_graceful_shutdown=10,
-    )
+    try:
+        server.bindable(host, port)  # before the migrations and the seeding: fail at once
+        prepare_to_serve(settings, seed_demo=demo, workers=workers)
+        click.echo(f"shopcore API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
+        server.serve(host, port, workers)
+    except server.CannotServe as error:
+        raise click.ClickException(str(error)) from error
 
 
 @main.command()

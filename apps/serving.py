@@ -1,4 +1,5 @@
-"""What `shopcore serve` does before handing over to uvicorn, and the OpenAPI export."""
+"""What `shopcore serve` does before it starts serving (apps/server.py), and the OpenAPI
+export."""
 
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ def prepare_to_serve(settings: Settings, *, seed_demo: bool | None, workers: int
             workers,
             CACHE_SECONDS,
         )
-        os.environ[CACHE_SECONDS] = "0"  # uvicorn's worker processes inherit it
+        os.environ[CACHE_SECONDS] = "0"  # the worker processes inherit it
     if not settings.jwt_secret:
         logger.warning(
             "SHOPCORE_JWT_SECRET is not set: using a random signing key for this run; tokens "

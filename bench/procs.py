@@ -29,8 +29,11 @@ class Proc:
         return self.popen.pid
 
     def rss_peak(self) -> int:
-        """VmHWM of the process, in KiB (what it ever had resident), 0 once it is gone."""
-        self.peak_rss_kib = max(self.peak_rss_kib, vm_hwm(self.pid))
+        """VmHWM of the processes that serve, in KiB (what they ever had resident), 0 once
+        they are gone: `shopcore serve` (granian) serves from its children, one per worker,
+        while the started process only supervises; a process without children serves itself."""
+        serving = children(self.pid) or [self.pid]
+        self.peak_rss_kib = max(self.peak_rss_kib, sum(vm_hwm(pid) for pid in serving))
         return self.peak_rss_kib
 
     def stop(self, timeout: float = 15) -> None:
@@ -43,6 +46,17 @@ class Proc:
         except subprocess.TimeoutExpired:
             self.popen.kill()
             self.popen.wait(5)
+
+
+def children(pid: int) -> list[int]:
+    try:
+        return [
+            int(child)
+            for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()
+        ]
+    except OSError:
+        return []
 
 
 def vm_hwm(pid: int) -> int:

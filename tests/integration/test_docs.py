@@ -158,7 +158,7 @@ def test_hand_written_pages_cite_only_tests_and_files_that_exist() -> None:
 
 
 def _no_proxy_headers(_: Sources) -> bool:
-    return "proxy_headers=False" in (ROOT / "apps" / "cli.py").read_text(encoding="utf-8")
+    return "proxy_headers" not in (ROOT / "apps" / "server.py").read_text(encoding="utf-8")
 
 
 def _no_bench(_: Sources) -> bool:
@@ -167,7 +167,7 @@ def _no_bench(_: Sources) -> bool:
 
 # (page, phrase that makes the claim, what must still be true while the phrase is there)
 CLAIMS: list[tuple[str, str, Callable[[Sources], bool]]] = [
-    ("operations/scaling.md", "uvicorn with `proxy_headers=False`", _no_proxy_headers),
+    ("operations/scaling.md", "granian without its proxy-headers wrapper", _no_proxy_headers),
     ("operations/scaling.md", "there is no bench/ directory yet", _no_bench),
 ]
 
