@@ -25,6 +25,8 @@ import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.engine import make_url
 
+from adapters.machinery.backoff import backoff
+
 logger = logging.getLogger("shopcore.outbox_wakeup")
 
 OUTBOX_CHANNEL = "shopcore_outbox"  # what migration 0004's trigger notifies
@@ -120,7 +122,7 @@ class OutboxWakeup:
                 self._backend_pid = None
                 if connection is not None:
                     await self._close(connection)
-            delay = min(self._max_backoff, self._min_backoff * 2**failures)
+            delay = backoff(failures, self._min_backoff, self._max_backoff)
             await asyncio.sleep(delay * random.uniform(0.5, 1.0))
 
     def _notified(self, _connection: Any, _pid: int, _channel: str, _payload: str) -> None:

@@ -35,6 +35,7 @@ import random
 from collections.abc import Sequence
 from datetime import timedelta
 
+from adapters.machinery.backoff import backoff
 from adapters.machinery.outbox import EventPublisher, FeedLost, OutboxEntry, OutboxSource
 
 logger = logging.getLogger("shopcore.relay")
@@ -130,7 +131,7 @@ class OutboxRelay:
                     await self._source.prune(self._keep_confirmed)
             except Exception:
                 failures += 1
-                delay = min(self._max_backoff, self._poll * 2**failures)
+                delay = backoff(failures, self._poll, self._max_backoff)
                 if failures == 1:
                     logger.exception("outbox relay pass failed; retrying with backoff")
                 else:

@@ -47,6 +47,7 @@ import msgspec
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from adapters.machinery.backoff import backoff
 from adapters.machinery.cached_reads import (
     Cached,
     CatalogRead,
@@ -208,7 +209,7 @@ class RedisCatalogCache:
                 self._subscribed = False
                 near.clear()
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
-            await asyncio.sleep(min(5.0, 0.05 * 2**failures))
+            await asyncio.sleep(backoff(failures, 0.05, 5.0))
 
     @staticmethod
     def _apply(near: NearCache, data: object) -> None:

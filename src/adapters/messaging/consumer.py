@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from adapters.machinery.backoff import backoff
 from adapters.machinery.outbox import DeadLetters
 from adapters.messaging.codec import Fields, UndecodableEntry, decode_event
 from adapters.messaging.dead_letters import StreamDeadLetters, letter_for
@@ -164,7 +165,7 @@ class StreamConsumer:
                 failures += 1
                 if failures == 1:
                     logger.exception("%s could not read %s", self.name, self._streams.events)
-                await self._pause(stop, min(MAX_BACKOFF, 0.05 * 2**failures))
+                await self._pause(stop, backoff(failures, 0.05, MAX_BACKOFF))
                 continue
             if failures:
                 logger.warning("%s reads %s again", self.name, self._streams.events)

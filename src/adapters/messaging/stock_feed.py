@@ -41,6 +41,7 @@ from datetime import UTC, datetime
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from adapters.machinery.backoff import backoff
 from adapters.machinery.stock_fanout import StockFanOut, StockSubscription, StockUpdate
 from adapters.messaging.codec import Fields, UndecodableEntry, decode_event
 from adapters.messaging.streams import EventStreams
@@ -153,7 +154,7 @@ class RedisStockFeed:
                 failures += 1
                 if failures == 1:
                     logger.exception("could not read %s; retrying with backoff", self._stream)
-                await asyncio.sleep(min(2.0, 0.05 * 2**failures))
+                await asyncio.sleep(backoff(failures, 0.05, 2.0))
                 continue
             if failures:
                 logger.warning("following %s again after %d failed reads", self._stream, failures)
