@@ -30,7 +30,7 @@ from bench.dataset import FLASH_SKU
 from bench.preparation import FLASH_PGBENCH_CLIENTS
 from bench.report import Row, log, pgbench_summary
 
-SHOPCORE_CHECK = (
+API_CHECK = (
     """
     SELECT count(DISTINCT o.id) AS orders, coalesce(sum((l->>'quantity')::int), 0) AS units
     FROM orders o, jsonb_array_elements(o.body->'lines') l
@@ -60,8 +60,8 @@ def run(ctx: Context) -> None:
     thin_check = asyncio.run(_check(THIN_CHECK, config.THIN_DSN))
     thin_sql = _pgbench(ctx, "thin-flash", THIN_CHECK, config.THIN_DSN, config.THIN_DB)
     sale = _sale(ctx, config.API_PORT)
-    check = asyncio.run(_check(SHOPCORE_CHECK, config.ASYNCPG_DSN))
-    recorded_sql = _pgbench(ctx, "flash", SHOPCORE_CHECK, config.ASYNCPG_DSN, config.PG_DB)
+    check = asyncio.run(_check(API_CHECK, config.ASYNCPG_DSN))
+    recorded_sql = _pgbench(ctx, "flash", API_CHECK, config.ASYNCPG_DSN, config.PG_DB)
     asyncio.run(forget_pgbench_events())
     exact, thin_exact = _exact(check, sale), _exact(thin_check, thin)
     row = ctx.report.add(
