@@ -135,7 +135,7 @@ def recording() -> Iterator[Recording]:
         event.remove(Engine, "rollback", rollback)
 
 
-def _literal(value: Any) -> str:
+def literal(value: Any) -> str:
     if value is None:
         return "NULL"
     if isinstance(value, bool):
@@ -175,7 +175,7 @@ class Rules:
                 ids = [m for m in _UUID.finditer(value) if m.group() not in self.keep]
                 if ids:
                     return self._with_ids(value, ids)
-        return _literal(value)
+        return literal(value)
 
     def _with_ids(self, value: str, ids: list[re.Match[str]]) -> str:
         """`value` with each generated id in it made per-transaction: an id alone, or inside a
@@ -185,12 +185,12 @@ class Rules:
         at = 0
         for match in ids:
             if match.start() > at:
-                parts.append(_literal(value[at : match.start()]))
+                parts.append(literal(value[at : match.start()]))
             tag = self._ids.setdefault(match.group(), f"pgb{len(self._ids)}")
             parts.append(f"('{tag}-' || :client_id || '-' || :n)")
             at = match.end()
         if at < len(value):
-            parts.append(_literal(value[at:]))
+            parts.append(literal(value[at:]))
         return "(" + " || ".join(parts) + ")"
 
 
@@ -242,7 +242,9 @@ class PgbenchResult:
     raw: str
 
 
-def run_pgbench(script: Path, *, clients: int, transactions: int) -> PgbenchResult:
+def run_pgbench(
+    script: Path, *, clients: int, transactions: int, database: str = config.PG_DB
+) -> PgbenchResult:
     argv = [
         "pgbench",
         "-h",
@@ -264,7 +266,7 @@ def run_pgbench(script: Path, *, clients: int, transactions: int) -> PgbenchResu
         str(transactions),
         "-f",
         str(script),
-        config.PG_DB,
+        database,
     ]
     done = subprocess.run(argv, capture_output=True, text=True)
     out = done.stdout + done.stderr

@@ -1,9 +1,11 @@
-"""The read ceiling: a bare Litestar app on the same uvicorn settings as `shopcore serve`,
-answering the catalog's routes with the very bytes shopcore answered them with (captured at
-the start of the run), and doing nothing else: no database, no middleware, no validation.
+"""The cached-read ceiling: a bare Litestar app served as `shopcore serve` is (granian, one
+worker process, `procs.GRANIAN_FLAGS`), answering the catalog's routes with the very bytes
+shopcore answered them with (captured at the start of the run), and doing nothing else: no
+database, no middleware, no validation.
 
-    BENCH_CEILING_DIR=<dir with listing.json and detail.json> \\
-        uvicorn bench.ceiling_app:app --port N
+    BENCH_CEILING_DIR=<dir with listing.json and detail.json> granian --interface asgi \\
+        --workers 1 --loop uvloop --no-ws --no-access-log --log-level warning \\
+        --port N bench.ceiling_app:app
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Where the benchmark runs and how hard it pushes. Everything lives under names of its own
-(database `shopcore_bench`, Redis db 9, keys under `shopcore-bench`), so a bench run never
-touches the test suite's data or another shop's keys."""
+(databases `shopcore_bench` and `shopcore_thin`, Redis db 9, keys under `shopcore-bench`), so
+a bench run never touches the test suite's data or another shop's keys."""
 
 from __future__ import annotations
 
@@ -22,6 +22,9 @@ PG_ADMIN_DB = os.environ.get("BENCH_PG_ADMIN_DB", "test")  # to drop and create 
 PG_DB = os.environ.get("BENCH_PG_DB", "shopcore_bench")
 DATABASE_URL = f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{PG_DB}"
 ASYNCPG_DSN = f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{PG_DB}"
+# The thin app's own database (bench/thin_app.py), dropped, created and filled at every run.
+THIN_DB = os.environ.get("BENCH_THIN_DB", "shopcore_thin")
+THIN_DSN = f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{THIN_DB}"
 
 REDIS_HOST = os.environ.get("BENCH_REDIS_HOST", "127.0.0.1")
 REDIS_PORT = int(os.environ.get("BENCH_REDIS_PORT", "6379"))
@@ -33,6 +36,7 @@ EVENTS_STREAM = "shopcore-bench:events"
 API_PORT = int(os.environ.get("BENCH_API_PORT", "18000"))
 API_PORT_2 = API_PORT + 1
 CEILING_PORT = API_PORT + 10
+THIN_PORT = API_PORT + 11
 NGINX_PORT = API_PORT + 20
 
 JWT_SECRET = "bench-signing-key-" + "x" * 32
@@ -54,12 +58,12 @@ class Durations:
     read: float = 8
     checkout: float = 8
     latency: float = 8
-    pgbench_transactions: int = 400  # per client
+    pgbench_transactions: int = 200  # per client, for each checkout script
 
     @classmethod
     def from_env(cls) -> Durations:
         if os.environ.get("BENCH_QUICK"):
-            return cls(warmup=1, read=3, checkout=3, latency=3, pgbench_transactions=150)
+            return cls(warmup=1, read=3, checkout=3, latency=3, pgbench_transactions=100)
         return cls()
 
 

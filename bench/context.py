@@ -31,20 +31,27 @@ class Context:
     data: Dataset = field(default_factory=Dataset)
     procs: dict[str, processes.Proc] = field(default_factory=dict)
     token_for: dict[str, str] = field(default_factory=dict)  # customer id -> access token
-    scripts: dict[str, Path] = field(default_factory=dict)  # "checkout"/"flash" -> pgbench
+    # pgbench scripts: "checkout"/"flash" (shopcore's recorded SQL), "thin-checkout"/"thin-flash"
+    scripts: dict[str, Path] = field(default_factory=dict)
     next_cart: int = 0
+    next_thin_cart: int = 0  # the thin app's database holds its own copy of every cart
 
-    def take_carts(self, count: int) -> list[tuple[str, str]]:
-        carts = self.data.checkout_carts[self.next_cart : self.next_cart + count]
-        self.next_cart += len(carts)
+    def take_carts(self, count: int, *, thin: bool = False) -> list[tuple[str, str]]:
+        start = self.next_thin_cart if thin else self.next_cart
+        carts = self.data.checkout_carts[start : start + count]
+        if thin:
+            self.next_thin_cart += len(carts)
+        else:
+            self.next_cart += len(carts)
         if len(carts) < count:
-            self.report.notes.append(f"ran out of prepared carts ({count} wanted)")
+            app = "the thin app" if thin else "shopcore"
+            self.report.notes.append(f"ran out of prepared carts for {app} ({count} wanted)")
         return carts
 
-    def carts_file(self, name: str, count: int) -> Path:
+    def carts_file(self, name: str, count: int, *, thin: bool = False) -> Path:
         """The next `count` carts as wrk's `lua/checkout.lua` reads them."""
         path = config.WORK / f"{name}.tsv"
-        carts = self.take_carts(count)
+        carts = self.take_carts(count, thin=thin)
         path.write_text(
             "".join(f"{self.token_for[customer]}\t{cart}\n" for customer, cart in carts)
         )
@@ -53,6 +60,18 @@ class Context:
     def start_api(self, name: str, port: int, **env: str) -> processes.Proc:
         proc = processes.start_api(name, port, config.api_env(**env))
         self.procs[name] = proc
+        return proc
+
+    def start_thin(self) -> processes.Proc:
+        """The thin app (bench/thin_app.py) on its own database, served as the API is. Items
+        stop it when they are done with it, so that its pool holds no connections meanwhile."""
+        env = {
+            **config.api_env(),
+            "BENCH_THIN_DSN": config.THIN_DSN,
+            "BENCH_JWT_SECRET": config.JWT_SECRET,
+        }
+        proc = processes.start_granian("thin", "bench.thin_app:app", config.THIN_PORT, env)
+        self.procs["thin"] = proc
         return proc
 
     def start_worker(self, name: str) -> processes.Proc:

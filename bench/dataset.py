@@ -44,6 +44,9 @@ class Dataset:
     flash_carts: dict[str, list[str]] = field(default_factory=dict)  # customer id -> carts
     capture_carts: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (cust, cart)
     flash_product_id: str = ""
+    # Every cart written, and the flash product: the thin app's database is filled from them.
+    carts: list[Cart] = field(default_factory=list)
+    flash_product: Product | None = None
 
     def detail_path(self) -> str:
         return f"/v1/products/{self.products[len(self.products) // 2].id}"
@@ -175,6 +178,7 @@ async def load(seed: int = 7) -> Dataset:
         updated_at=now,
     )
     data.flash_product_id = flash.id
+    data.flash_product = flash
     all_products = [*data.products, flash]
 
     def customer(n: int, prefix: str) -> Customer:
@@ -217,6 +221,7 @@ async def load(seed: int = 7) -> Dataset:
         cart = _cart(capture_owner.id, lines, now)
         carts.append(cart)
         data.capture_carts[name] = (capture_owner.id, cart.id)
+    data.carts = carts
 
     conn = await asyncpg.connect(config.ASYNCPG_DSN)
     try:

@@ -1,5 +1,6 @@
-"""Before any item: the data loaded, its access tokens issued, and a checkout's SQL recorded
-as the pgbench scripts that are the ceilings of items 2 and 3.
+"""Before any item: the data loaded into shopcore's database and the thin app's, its access
+tokens issued, and the pgbench scripts of items 2 and 3 written: the thin app's statements
+(`bench/thin_pgbench.py`) and a shopcore checkout's SQL, recorded.
 
 The scripts are recorded, not hand-written (bench/README.md, "How the checkout's SQL is
 obtained"): one 3-line and one 1-line checkout go through the real app in this process,
@@ -18,7 +19,7 @@ import time
 from redis import Redis
 
 from adapters.http.security import TokenService
-from bench import capture, config, dataset
+from bench import capture, config, dataset, thin_data, thin_pgbench
 from bench.context import Context
 from bench.database import sql
 from bench.dataset import FLASH_SKU
@@ -54,10 +55,43 @@ async def prepare(ctx: Context) -> None:
     people = [*ctx.data.customers, *ctx.data.flash_buyers]
     ctx.token_for = {c.id: service.issue(c.id, Role.CUSTOMER) for c in people}
     ctx.report.details["load_seconds"] = round(time.perf_counter() - started, 1)
+    log(f"loaded in {ctx.report.details['load_seconds']} s; filling the thin app's database")
+    started = time.perf_counter()
+    await thin_data.load(ctx.data)
+    await _thin_scripts(ctx)
+    ctx.data.carts = []  # written to both databases: no longer needed in this process
+    ctx.report.details["thin_load_seconds"] = round(time.perf_counter() - started, 1)
     gc.collect()
     gc.freeze()  # the dataset stays for the whole run: keep it out of every collection
-    log(f"loaded in {ctx.report.details['load_seconds']} s; recording a checkout's SQL")
+    log(f"filled in {ctx.report.details['thin_load_seconds']} s; recording a checkout's SQL")
     await _record_scripts(ctx)
+
+
+async def _thin_scripts(ctx: Context) -> None:
+    """pgbench's scripts of the thin app's SQL, and the open carts their clients move."""
+    per_client = ctx.durations.pgbench_transactions
+    flash_per_client = max(1, config.FLASH_UNITS // FLASH_PGBENCH_CLIENTS)
+    customer, cart = ctx.data.capture_carts["checkout"]
+    await thin_data.copy_carts(cart, "pgbt", PGBENCH_CLIENTS, per_client)
+    buyer = ctx.data.flash_buyers[0].id
+    await thin_data.copy_carts(
+        ctx.data.flash_carts[buyer][0], "pgbtf", FLASH_PGBENCH_CLIENTS, flash_per_client
+    )
+    scripts = {
+        "thin-checkout": thin_pgbench.checkout_script(customer, "pgbt", config.PRODUCTS),
+        "thin-flash": thin_pgbench.flash_script(buyer, "pgbtf", FLASH_SKU),
+    }
+    for name, text in scripts.items():
+        path = config.WORK / f"{name}.pgbench.sql"
+        path.write_text(text)
+        ctx.scripts[name] = path
+    steps = thin_pgbench.checkout_steps(["'a'", "'b'", "'c'"], customer=customer, cart_prefix="x")
+    bounds = [step for step in steps if step.sql in (thin_pgbench.BEGIN, thin_pgbench.COMMIT)]
+    ctx.report.details["thin_sql"] = {
+        "statements": len(steps) - len(bounds),
+        "transactions": len(bounds) // 2,
+        "round_trips": len(steps),
+    }
 
 
 async def _record_scripts(ctx: Context) -> None:

@@ -1,4 +1,4 @@
-"""Starting and stopping the processes under test, and reading their memory."""
+"""Starting and stopping the processes under test, and reading their memory and CPU."""
 
 from __future__ import annotations
 
@@ -13,7 +13,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import config
+from bench import config, cpu
+
+# How `shopcore serve` runs (one granian worker process, ASGI, uvloop, no websockets, no
+# access log): the ceilings are served the same way, so the server is not in the ratio.
+GRANIAN_FLAGS = (
+    "--interface",
+    "asgi",
+    "--workers",
+    "1",
+    "--loop",
+    "uvloop",
+    "--no-ws",
+    "--no-access-log",
+    "--log-level",
+    "warning",
+)
 
 
 @dataclass
@@ -29,12 +44,16 @@ class Proc:
         return self.popen.pid
 
     def rss_peak(self) -> int:
-        """VmHWM of the processes that serve, in KiB (what they ever had resident), 0 once
-        they are gone: `shopcore serve` (granian) serves from its children, one per worker,
-        while the started process only supervises; a process without children serves itself."""
-        serving = children(self.pid) or [self.pid]
-        self.peak_rss_kib = max(self.peak_rss_kib, sum(vm_hwm(pid) for pid in serving))
+        """The largest VmHWM of the process and those below it (granian serves in a child
+        process), in KiB: what it ever had resident; the last figure read once it is gone."""
+        stats = cpu.read_stats()
+        peaks = [vm_hwm(pid) for pid in cpu.descendants(self.pid, stats)]
+        self.peak_rss_kib = max([self.peak_rss_kib, *peaks])
         return self.peak_rss_kib
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds the process and those below it have used so far (bench/cpu.py)."""
+        return cpu.cpu_seconds(self.pid)
 
     def stop(self, timeout: float = 15) -> None:
         if self.popen.poll() is not None:
@@ -85,6 +104,22 @@ def shopcore(*args: str) -> list[str]:
 
 def start_api(name: str, port: int, env: dict[str, str] | None = None) -> Proc:
     proc = start(name, shopcore("serve", "--port", str(port), "--no-demo"), env or config.api_env())
+    wait_http(f"http://127.0.0.1:{port}/health/ready", proc)
+    return proc
+
+
+def start_granian(name: str, target: str, port: int, env: dict[str, str]) -> Proc:
+    """`target` (module:app) served by granian as `shopcore serve` serves the API."""
+    argv = [
+        str(config.VENV_BIN / "granian"),
+        *GRANIAN_FLAGS,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        target,
+    ]
+    proc = start(name, argv, {**env, "PYTHONPATH": str(config.ROOT)})
     wait_http(f"http://127.0.0.1:{port}/health/ready", proc)
     return proc
 

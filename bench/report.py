@@ -146,6 +146,14 @@ def markdown(report: Report, meta: dict[str, Any]) -> str:
             f"rest in {sql_info['transactions']} transactions: {sql_info['round_trips']} round "
             "trips to PostgreSQL (BEGIN and COMMIT included), which pgbench replays as recorded.",
         ]
+    thin = report.details.get("thin_sql")
+    if thin:
+        lines += [
+            "",
+            f"The thin app's 3-line checkout sends {thin['statements']} statements, one of them "
+            f"alone (the idempotency key) and the rest in {thin['transactions']} transactions: "
+            f"{thin['round_trips']} round trips.",
+        ]
     if report.notes:
         lines += ["", *[f"- {note}" for note in report.notes]]
     return "\n".join(lines) + "\n"

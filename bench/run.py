@@ -1,8 +1,10 @@
-"""`make bench`: every figure of issue [5 of 6] against a ceiling measured in the same run.
+"""`make bench`: every figure against a ceiling measured in the same run (issues [5 of 6] and
+[3 of 8]: the thin app, bench/thin_app.py, is the ceiling of checkout and uncached reads).
 
-Order: load the data, record the checkout's SQL, then (one API instance, no worker) reads,
-checkout, flash sale, logins under reads; then the worker drains the events those runs left;
-then two instances behind nginx; then live stock streams on the two instances; memory last.
+Order: load the data (into shopcore's database and the thin app's), write the pgbench scripts,
+then (one API instance, no worker) reads, checkout, flash sale, logins under reads; then the
+worker drains the events those runs left and runs beside a checkout peak; then two instances
+behind nginx; then live stock streams on the two instances; memory last.
 Each item is a module of `bench.scenarios`, run in the order of `SCENARIOS`; this module
 only reads the environment, starts and stops the run and writes its results:
 bench/results/latest.md and latest.json (`partial.*` when BENCH_ITEMS picks some items);

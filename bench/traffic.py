@@ -6,16 +6,21 @@ are not in it. Checkouts go through `lua/checkout.lua`: each request takes a car
 own from a file of `token<TAB>cart` lines and sends the cart as its `Idempotency-Key`, so a
 request never replays another's answer; how many orders that confirmed is read from the
 database around the run, since wrk counts answers, not orders.
+
+Each peak also reads the CPU the serving process (and the processes below it) spent during
+the measured run only, warm-up excluded (`bench/cpu.py`), for CPU milliseconds per request.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from pathlib import Path
 
-from bench import config, wrk
+from bench import config, cpu, wrk
 from bench.config import Durations
 from bench.database import sql
+from bench.procs import Proc
 
 LISTING = "/v1/products"
 READ_CONNECTIONS = 32
@@ -24,6 +29,7 @@ WARMUP_CONNECTIONS = 8
 # Carts written per second of a checkout peak, well above any peak seen: a wrk thread that
 # runs out asks for /health/live instead, and item 2 counts those as `spare requests`.
 CARTS_PER_CHECKOUT_SECOND = 600
+THIN_CARTS_PER_CHECKOUT_SECOND = 1000  # the thin app's checkouts are cheaper
 CHECKOUT_LUA = config.BENCH / "lua" / "checkout.lua"
 
 
@@ -56,13 +62,41 @@ def checkouts(port: int, carts: Path, seconds: float, connections: int) -> wrk.W
     )
 
 
-def peak_checkouts(port: int, carts: Path, durations: Durations) -> tuple[wrk.WrkResult, int]:
-    """wrk's checkout run and the number of orders it confirmed."""
-    before = asyncio.run(confirmed_orders())
+@dataclass(frozen=True)
+class Peak:
+    """A peak run, with the CPU the server spent on it per answer (None: not measured)."""
+
+    result: wrk.WrkResult
+    cpu_ms: float | None = None
+    confirmed: int = 0  # orders, for checkouts
+
+
+def measured_read(port: int, path: str, durations: Durations, server: Proc) -> Peak:
+    """`read_peak`, with the CPU `server` spent per answered read during the run."""
+    warm(port, path, durations)
+    before = server.cpu_seconds()
+    result = wrk_get(port, path, durations.read)
+    return Peak(result, cpu.ms_per(before, server.cpu_seconds(), result.requests))
+
+
+def peak_checkouts(
+    port: int,
+    carts: Path,
+    durations: Durations,
+    server: Proc | None = None,
+    dsn: str = config.ASYNCPG_DSN,
+) -> Peak:
+    """wrk's checkout run, the number of orders it confirmed (in the database at `dsn`), and
+    the CPU `server` spent per confirmed order."""
+    before = asyncio.run(confirmed_orders(dsn))
+    cpu_before = server.cpu_seconds() if server else 0.0
     result = checkouts(port, carts, durations.checkout, CHECKOUT_CONNECTIONS)
-    return result, asyncio.run(confirmed_orders()) - before
+    cpu_after = server.cpu_seconds() if server else 0.0
+    confirmed = asyncio.run(confirmed_orders(dsn)) - before
+    cpu_ms = cpu.ms_per(cpu_before, cpu_after, confirmed) if server else None
+    return Peak(result, cpu_ms, confirmed)
 
 
-async def confirmed_orders() -> int:
-    rows = await sql("SELECT count(*) AS n FROM orders WHERE status = 'confirmed'")
+async def confirmed_orders(dsn: str = config.ASYNCPG_DSN) -> int:
+    rows = await sql("SELECT count(*) AS n FROM orders WHERE status = 'confirmed'", dsn=dsn)
     return int(rows[0]["n"])

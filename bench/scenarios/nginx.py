@@ -33,7 +33,8 @@ def run(ctx: Context) -> None:
         listing = read_peak(port, LISTING, ctx.durations)
         budget = int(CARTS_PER_CHECKOUT_SECOND * ctx.durations.checkout)
         cart_file = ctx.carts_file("checkout-nginx", budget)
-        checkout, confirmed = peak_checkouts(port, cart_file, ctx.durations)
+        run = peak_checkouts(port, cart_file, ctx.durations)
+        checkout, confirmed = run.result, run.confirmed
     finally:
         ngx.stop()
     one_read = single.rps
