@@ -12,13 +12,16 @@ row** with its stock raised so every transaction sells: the thin app's statement
 checkout, and shopcore's recorded ones.
 
 The check reads the database, not the answers: the invariant is that no more is sold than
-there is, whatever the buyers were told. Each pgbench runs after its app's check, so it never
+there is, whatever the buyers were told. Checkouts the overloaded API answered 503 live on as
+unsettled orders holding their units; the recovery job finishes them once overdue, so when
+the first count is short, the sale is counted again after item 5's worker ran it. Each pgbench runs after its app's check, so it never
 competes with the buyers and never stops for lack of stock.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import asdict
 from typing import Any
 
@@ -29,6 +32,9 @@ from bench.database import sql, sql_exec
 from bench.dataset import FLASH_SKU
 from bench.preparation import FLASH_PGBENCH_CLIENTS
 from bench.report import Row, log, pgbench_summary
+
+# Longer than an order's settle_by (60 s by default) plus the recovery job's interval.
+SETTLE_WAIT_SECONDS = 90
 
 API_CHECK = (
     """
@@ -76,6 +82,10 @@ def run(ctx: Context) -> None:
         )
     )
     row.met = exact and thin_exact and row.ratio is not None and row.ratio >= 0.5
+    if not exact and check["units_sold"] <= config.FLASH_UNITS:
+        # Checkouts the overloaded API answered 503 live on as unsettled orders, which the
+        # recovery job finishes once they are overdue: count again once a worker ran it.
+        ctx.after_worker.append(lambda: _settled_check(ctx, row, sale, thin_exact))
     ctx.report.add(
         Row(
             "3",
@@ -169,3 +179,32 @@ async def _check(queries: tuple[str, ...], dsn: str) -> dict[str, int]:
         "orders": int(sold["orders"]),
         "units_sold": int(sold["units"]),
     }
+
+
+def _settled_check(ctx: Context, row: Row, sale: loadgen.FlashResult, thin_exact: bool) -> None:
+    """The sale counted again once no order is unsettled (item 5's worker runs the recovery
+    job every few seconds; an order is overdue SHOPCORE_SETTLE_WITHIN_SECONDS after it began)."""
+    waited = asyncio.run(_until_settled(SETTLE_WAIT_SECONDS))
+    check = asyncio.run(_check(API_CHECK, config.ASYNCPG_DSN))
+    exact = (
+        check["units_sold"] == config.FLASH_UNITS
+        and check["available"] == 0
+        and check["reserved"] == 0
+        and check["on_hand"] == config.FLASH_UNITS
+    )
+    row.note += (
+        f"; once settled ({waited:.0f} s later, by the worker's recovery job): "
+        f"sold {check['units_sold']}, reserved {check['reserved']}, available {check['available']}"
+    )
+    row.met = exact and thin_exact and row.ratio is not None and row.ratio >= 0.5
+    ctx.report.details["flash"] |= {"settled_database": check, "settled_exactly_sold": exact}
+
+
+async def _until_settled(within: float) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < within:
+        rows = await sql("SELECT count(*) AS n FROM orders WHERE settle_by IS NOT NULL")
+        if not rows[0]["n"]:
+            break
+        await asyncio.sleep(1)
+    return time.monotonic() - started

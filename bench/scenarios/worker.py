@@ -85,6 +85,8 @@ def run(ctx: Context) -> None:
         "redis_benchmark_xadd": xadd,
     }
     _keeping_up(ctx)
+    for check in ctx.after_worker:
+        check()
 
 
 def _keeping_up(ctx: Context) -> None:
