@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import BindParameter, Select, and_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.db.tables import reservation_lines, reservations, stock_levels, stock_movements
@@ -26,11 +26,11 @@ from shopcore.inventory.model import (
 levels_t, lines_t, res_t = stock_levels, reservation_lines, reservations
 
 
-async def read_levels(
-    connection: AsyncConnection, skus: Sequence[str], now: datetime
-) -> list[StockLevel]:
-    """The levels of these SKUs at every location, `reserved` without the lines of
-    reservations that lapsed but that no statement has un-held yet."""
+def _levels_statement() -> Select[Any]:
+    """The levels of the SKUs in `:skus` at every location, `reserved` without the lines of
+    reservations that lapsed by `:now` but that no statement has un-held yet. Built once: a
+    statement built per call cost more Python than its execution."""
+    wanted: BindParameter[str] = bindparam("skus", expanding=True)
     lapsed = (
         select(
             lines_t.c.sku,
@@ -39,15 +39,15 @@ async def read_levels(
         )
         .join(res_t, res_t.c.id == lines_t.c.reservation_id)
         .where(
-            lines_t.c.sku.in_(skus),
+            lines_t.c.sku.in_(wanted),
             lines_t.c.held.is_(True),
             res_t.c.status == ReservationStatus.ACTIVE.value,
-            res_t.c.expires_at <= now,
+            res_t.c.expires_at <= bindparam("now"),
         )
         .group_by(lines_t.c.sku, lines_t.c.location)
         .subquery()
     )
-    statement = (
+    return (
         select(
             levels_t.c.sku,
             levels_t.c.location,
@@ -64,19 +64,29 @@ async def read_levels(
                 ),
             )
         )
-        .where(levels_t.c.sku.in_(skus))
+        .where(levels_t.c.sku.in_(wanted))
         .order_by(levels_t.c.sku, levels_t.c.location)
     )
-    rows = (await connection.execute(statement)).mappings().all()
+
+
+_LEVELS = _levels_statement()
+
+
+async def read_levels(
+    connection: AsyncConnection, skus: Sequence[str], now: datetime
+) -> list[StockLevel]:
+    """The levels of these SKUs at every location, `reserved` without the lines of
+    reservations that lapsed but that no statement has un-held yet."""
+    result = await connection.execute(_LEVELS, {"skus": list(skus), "now": now})
     return [
         StockLevel(
-            sku=row["sku"],
-            location=row["location"],
-            on_hand=int(row["on_hand"]),
-            reserved=int(row["reserved"]),
-            allocated=int(row["allocated"]),
+            sku=sku,
+            location=location,
+            on_hand=int(on_hand),
+            reserved=int(reserved),
+            allocated=int(allocated),
         )
-        for row in rows
+        for sku, location, on_hand, reserved, allocated in result
     ]
 
 
