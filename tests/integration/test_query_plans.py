@@ -16,6 +16,7 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.db.catalog_views import SqlCatalogViews
+from adapters.db.driver_reads import SqlReads
 from adapters.db.unit_of_work import SqlUnitOfWork
 from shopcore.catalog.ports import ProductFilter
 from shopcore.inventory.model import Reservation, ReservationLine, ReservationStatus
@@ -120,7 +121,8 @@ def _assert_indexed(plans: list[tuple[str, list[str]]]) -> None:
 
 
 async def test_product_listing_pages_use_indexes(big_shop: AsyncEngine) -> None:
-    views = SqlCatalogViews(big_shop)
+    # Through SQLAlchemy, whose events record the statements: the same text the driver gets.
+    views = SqlCatalogViews(big_shop, reads=SqlReads(big_shop))
 
     async def listing(uow: SqlUnitOfWork) -> None:
         first = await views.page(ProductFilter(), before=None, limit=20)

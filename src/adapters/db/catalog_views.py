@@ -4,9 +4,9 @@ own, and its rows become `ProductView`s directly.
 A listing page and a product come with their variants in the same statement (the page, or the
 product, joined to `product_variants`), so a read is one round trip; the unit of work's path
 took two (products, then their variants) and built aggregates with a copy of each for change
-tracking, which a read never uses. The statements are built once per shape of filter and kept:
-SQLAlchemy then finds each one's compiled form by a key it computed once, instead of building
-and walking a new statement object per request.
+tracking, which a read never uses. The statements are built once per shape of filter (and page
+size) and kept, and run by `driver_reads`: on PostgreSQL straight on asyncpg, elsewhere through
+SQLAlchemy, which then finds each one's compiled form by a key it computed once.
 
 The page size and the status are written into the statement's text, not sent as parameters.
 PostgreSQL plans a prepared statement with parameters afresh at each execution while the plan
@@ -14,24 +14,19 @@ it would keep (one for any LIMIT) looks worse than a fresh one, and for this lis
 does: on the bench's catalog a page cost the server 740-840 us per execution with a parameter
 LIMIT and 320-400 us with LIMIT 21 in the text (asyncpg, one connection, 300 runs). Each page
 size is then a statement of its own, prepared once per connection and planned once.
-
-On PostgreSQL the connection runs in autocommit, so a read sends its SELECT and nothing else
-(no BEGIN, no ROLLBACK); one statement is consistent on its own. On SQLite it reads in a
-deferred transaction like the unit of work's reader (engine.py), never taking the write lock.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Integer, Select, bindparam, exists, literal, or_, select
-from sqlalchemy.engine import Row
+from sqlalchemy import Integer, Select, String, bindparam, exists, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.db import tables
-from adapters.db.engine import is_sqlite
-from adapters.db.errors import translated
+from adapters.db.driver_reads import Reads, reads_for
 from shopcore.catalog.model import ProductStatus, Variant
 from shopcore.catalog.ports import ProductFilter
 from shopcore.catalog.views import ProductView
@@ -54,28 +49,20 @@ _VARIANT_COLUMNS = (
     _variants.c.currency,
     _variants.c.attributes,
 )
-_ACTIVE = ProductStatus.ACTIVE.value
+_ACTIVE_TEXT = literal_column(f"'{ProductStatus.ACTIVE.value}'", String)
 
 # Which filters a page statement applies: (include_archived, before, category, text, min, max).
 _Shape = tuple[bool, bool, bool, bool, bool, bool]
-_PAGES: dict[_Shape, Select[Any]] = {}
 
 
-def _page_statement(shape: _Shape) -> Select[Any]:
-    statement = _PAGES.get(shape)
-    if statement is None:
-        statement = _PAGES[shape] = _build_page(*shape)
-    return statement
-
-
-def _build_page(
-    include_archived: bool, before: bool, category: bool, text: bool, low: bool, high: bool
-) -> Select[Any]:
-    """The page's products (newest first, LIMIT applied to products, not rows) joined to their
+@functools.lru_cache(maxsize=256)
+def _page_statement(shape: _Shape, limit: int) -> Select[Any]:
+    """The page's products (newest first, at most `limit`: products, not rows) joined to their
     variants. The same indexes serve it as served the unit of work's two statements."""
+    include_archived, before, category, text, low, high = shape
     page = select(*_PRODUCT_COLUMNS).order_by(_products.c.id.desc())
     if not include_archived:
-        page = page.where(_products.c.status == literal(_ACTIVE, literal_execute=True))
+        page = page.where(_products.c.status == _ACTIVE_TEXT)
     if before:
         page = page.where(_products.c.id < bindparam("before"))
     if category:
@@ -91,7 +78,7 @@ def _build_page(
         if high:
             in_range = in_range & (priced.c.price_amount <= bindparam("high"))
         page = page.where(exists().where(in_range))
-    chosen = page.limit(bindparam("limit", type_=Integer, literal_execute=True)).subquery("page")
+    chosen = page.limit(literal_column(str(int(limit)), Integer)).subquery("page")
     return (
         select(chosen, *_VARIANT_COLUMNS)
         .join_from(chosen, _variants, _variants.c.product_id == chosen.c.id)
@@ -109,11 +96,10 @@ _BY_KEY = (
 
 
 class SqlCatalogViews:
-    def __init__(self, engine: AsyncEngine) -> None:
-        if is_sqlite(engine):
-            self._engine = engine.execution_options(shopcore_read_only=True)
-        else:
-            self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+    def __init__(self, engine: AsyncEngine, *, reads: Reads | None = None) -> None:
+        """`reads`: how the statements run, the engine's fastest way unless given (the query
+        plan tests give `SqlReads`, whose statements SQLAlchemy's events see)."""
+        self._reads = reads_for(engine) if reads is None else reads
 
     async def page(
         self, filters: ProductFilter, *, before: str | None, limit: int
@@ -126,7 +112,7 @@ class SqlCatalogViews:
             filters.min_price is not None,
             filters.max_price is not None,
         )
-        parameters: dict[str, Any] = {"limit": limit}
+        parameters: dict[str, Any] = {}
         if before is not None:
             parameters["before"] = before
         if filters.category is not None:
@@ -137,19 +123,14 @@ class SqlCatalogViews:
             parameters["low"] = filters.min_price
         if filters.max_price is not None:
             parameters["high"] = filters.max_price
-        return _views(await self._rows(_page_statement(shape), parameters))
+        return _views(await self._reads.rows(_page_statement(shape, limit), parameters))
 
     async def product(self, id_or_slug: str) -> ProductView | None:
-        found = _views(await self._rows(_BY_KEY, {"key": id_or_slug}))
+        found = _views(await self._reads.rows(_BY_KEY, {"key": id_or_slug}))
         for view in found:
             if view.id == id_or_slug:
                 return view
         return found[0] if found else None
-
-    async def _rows(self, statement: Select[Any], parameters: dict[str, Any]) -> Sequence[Any]:
-        async with translated(), self._engine.connect() as connection:
-            rows: Sequence[Row[Any]] = (await connection.execute(statement, parameters)).all()
-        return rows
 
 
 def _escape_like(text: str) -> str:
