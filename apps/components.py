@@ -43,6 +43,7 @@ from adapters.bridges import in_process_links
 from adapters.db.catalog_views import SqlCatalogViews
 from adapters.db.engine import create_engine
 from adapters.db.simulated_gateway import SqlSimulatedGateway
+from adapters.db.stock_views import SqlStockViews
 from adapters.db.unit_of_work import SqlUnitOfWork
 from adapters.machinery.cached_reads import CatalogReads, UncachedReads
 from adapters.machinery.stock_feed import StockFeed
@@ -51,6 +52,7 @@ from adapters.memory.catalog_views import MemoryCatalogViews
 from adapters.memory.clock import SystemClock
 from adapters.memory.notifier import LogNotifier
 from adapters.memory.stock_feed import InProcessStockFeed
+from adapters.memory.stock_views import MemoryStockViews
 from adapters.memory.store import MemoryStore
 from adapters.memory.unit_of_work import MemoryUnitOfWork
 from adapters.notify.file import FileNotifier
@@ -64,6 +66,7 @@ from shopcore.bootstrap import Ports, Shop, ShopUnitOfWork, bootstrap
 from shopcore.catalog.ports import CatalogCache, CatalogViews
 from shopcore.customers.ports import PasswordHasher
 from shopcore.inventory.events import StockChanged
+from shopcore.inventory.ports import StockViews
 from shopcore.ordering.ports import DiscountPolicy
 from shopcore.payments.ports import PaymentGateway
 from shopcore.shared.clock import Clock
@@ -166,6 +169,7 @@ class Components:
             settle_within=timedelta(seconds=settings.settle_within_seconds),
             catalog_cache=self.catalog_cache,
             catalog_views=self.catalog_views,
+            stock_views=self.stock_views,
         )
 
     # Storage ---------------------------------------------------------------------------
@@ -184,6 +188,13 @@ class Components:
         if self.settings.database_url is None:
             return MemoryCatalogViews(self.store)
         return SqlCatalogViews(self.engine)
+
+    @cached_property
+    def stock_views(self) -> StockViews:
+        """Stock levels for the storefront, read from where the units of work write."""
+        if self.settings.database_url is None:
+            return MemoryStockViews(self.store)
+        return SqlStockViews(self.engine)
 
     @cached_property
     def store(self) -> MemoryStore:

@@ -90,9 +90,9 @@ async def on_hand(shop: Shop, sku: str) -> int:
     to the same terminations, and its first read after them may find that out (a client
     would be told 503 and ask again)."""
     try:
-        levels = await stock_levels(shop.uow(), [sku], now())
+        levels = await stock_levels(shop.ports.stock_views, [sku], now())
     except ConnectionLost:
-        levels = await stock_levels(shop.uow(), [sku], now())
+        levels = await stock_levels(shop.ports.stock_views, [sku], now())
     return sum(level.on_hand for level in levels)
 
 

@@ -1,6 +1,6 @@
 """The hot queries use indexes: on PostgreSQL with large tables, EXPLAIN every statement the
-adapters send for a product listing and detail, an order listing and a stock reservation, and
-fail on a sequential scan of a large table."""
+adapters send for a product listing and detail, an order listing, a stock reservation and the
+storefront's stock levels, and fail on a sequential scan of a large table."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.db.catalog_views import SqlCatalogViews
 from adapters.db.driver_reads import SqlReads
+from adapters.db.stock_views import SqlStockViews
 from adapters.db.unit_of_work import SqlUnitOfWork
 from shopcore.catalog.ports import ProductFilter
 from shopcore.inventory.model import Reservation, ReservationLine, ReservationStatus
@@ -159,8 +160,11 @@ async def test_order_listing_pages_use_indexes(big_shop: AsyncEngine) -> None:
 
 
 async def test_stock_reservation_statements_use_indexes(big_shop: AsyncEngine) -> None:
+    views = SqlStockViews(big_shop, reads=SqlReads(big_shop))
+
     async def reserve(uow: SqlUnitOfWork) -> None:
         await uow.stock.levels(["SKU-50", "SKU-51"], NOW + timedelta(hours=2))
+        assert len(await views.levels(["SKU-50", "SKU-51"], NOW + timedelta(hours=2))) == 2
         reservation = Reservation(
             id=new_id(),
             lines=(

@@ -77,8 +77,8 @@ class DriverReads:
     async def rows(
         self, statement: Select[Any], parameters: Mapping[str, Any]
     ) -> Sequence[Sequence[Any]]:
-        sql, names = _compiled(statement, self._engine.dialect)
-        arguments = [parameters[name] for name in names]
+        sql, names, fixed = _compiled(statement, self._engine.dialect)
+        arguments = [parameters[name] if name in parameters else fixed[name] for name in names]
         async with translated(), self._engine.connect() as connection:
             driver: Any = (await connection.get_raw_connection()).driver_connection
             try:
@@ -92,10 +92,13 @@ class DriverReads:
 
 
 @functools.lru_cache(maxsize=512)
-def _compiled(statement: Select[Any], dialect: Dialect) -> tuple[str, tuple[str, ...]]:
-    """The statement's text for `dialect` and the names of its parameters in their order."""
+def _compiled(
+    statement: Select[Any], dialect: Dialect
+) -> tuple[str, tuple[str, ...], Mapping[str, Any]]:
+    """The statement's text for `dialect`, the names of its parameters in their order, and the
+    values the statement itself gives some of them (a literal SQLAlchemy made a parameter)."""
     compiled = statement.compile(dialect=dialect)
-    return compiled.string, tuple(compiled.positiontup or ())
+    return compiled.string, tuple(compiled.positiontup or ()), compiled.params
 
 
 async def _report_lost(connection: AsyncConnection) -> None:

@@ -6,11 +6,22 @@ reads (stock.py); none of them locks anything.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, Select, and_, bindparam, func, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    any_,
+    bindparam,
+    func,
+    select,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.db.tables import reservation_lines, reservations, stock_levels, stock_movements
@@ -26,11 +37,22 @@ from shopcore.inventory.model import (
 levels_t, lines_t, res_t = stock_levels, reservation_lines, reservations
 
 
-def _levels_statement() -> Select[Any]:
+def levels_statement(*, array: bool = False) -> Select[Any]:
     """The levels of the SKUs in `:skus` at every location, `reserved` without the lines of
     reservations that lapsed by `:now` but that no statement has un-held yet. Built once: a
-    statement built per call cost more Python than its execution."""
-    wanted: BindParameter[str] = bindparam("skus", expanding=True)
+    statement built per call cost more Python than its execution.
+
+    `array`: `:skus` is one PostgreSQL array (`= ANY`), for statements sent to the driver as
+    compiled once; else an IN list that SQLAlchemy expands to the SKUs given."""
+    wanted: ColumnElement[bool] | BindParameter[Any]
+    if array:
+        wanted = bindparam("skus", type_=postgresql.ARRAY(String))
+    else:
+        wanted = bindparam("skus", expanding=True)
+
+    def among(column: ColumnElement[str]) -> ColumnElement[bool]:
+        return column == any_(wanted) if array else column.in_(wanted)
+
     lapsed = (
         select(
             lines_t.c.sku,
@@ -39,7 +61,7 @@ def _levels_statement() -> Select[Any]:
         )
         .join(res_t, res_t.c.id == lines_t.c.reservation_id)
         .where(
-            lines_t.c.sku.in_(wanted),
+            among(lines_t.c.sku),
             lines_t.c.held.is_(True),
             res_t.c.status == ReservationStatus.ACTIVE.value,
             res_t.c.expires_at <= bindparam("now"),
@@ -64,12 +86,12 @@ def _levels_statement() -> Select[Any]:
                 ),
             )
         )
-        .where(levels_t.c.sku.in_(wanted))
+        .where(among(levels_t.c.sku))
         .order_by(levels_t.c.sku, levels_t.c.location)
     )
 
 
-_LEVELS = _levels_statement()
+_LEVELS = levels_statement()
 
 
 async def read_levels(
@@ -78,6 +100,11 @@ async def read_levels(
     """The levels of these SKUs at every location, `reserved` without the lines of
     reservations that lapsed but that no statement has un-held yet."""
     result = await connection.execute(_LEVELS, {"skus": list(skus), "now": now})
+    return levels_of(result)
+
+
+def levels_of(rows: Iterable[Sequence[Any]]) -> list[StockLevel]:
+    """The rows of a levels statement as StockLevels (the sums come back as decimals)."""
     return [
         StockLevel(
             sku=sku,
@@ -86,7 +113,7 @@ async def read_levels(
             reserved=int(reserved),
             allocated=int(allocated),
         )
-        for sku, location, on_hand, reserved, allocated in result
+        for sku, location, on_hand, reserved, allocated in rows
     ]
 
 

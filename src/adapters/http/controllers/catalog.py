@@ -117,7 +117,7 @@ class CatalogController(Controller):
             if product is None:
                 raise NotFoundException("no such product")
             skus = [variant.sku for variant in product.variants]
-            available = await availability(shop.uow(), skus, shop.ports.clock.now())
+            available = await availability(shop.ports.stock_views, skus, shop.ports.clock.now())
             return CatalogRead(
                 body=encode(ProductOut.of(product, available)),
                 product_ids=(product.id,),
