@@ -141,32 +141,31 @@ def _views(rows: Sequence[Any]) -> list[ProductView]:
     """Rows of (product columns, variant columns), a product's rows together and its variants
     in their order, folded into one view per product."""
     views: list[ProductView] = []
-    current: str | None = None
     head: Any = None
     variants: list[Variant] = []
     for row in rows:
-        product_id = row[0]
-        sku, amount, currency, attributes = row[8:]
-        if product_id != current:
+        if head is None or row[0] != head[0]:
             if head is not None:
                 views.append(_view(head, variants))
-            current, head, variants = product_id, row, []
-        variants.append(Variant(sku=sku, price=Money(amount, currency), attributes=attributes))
+            head, variants = row, []
+        variants.append(Variant(sku=row[8], price=Money(row[9], row[10]), attributes=row[11]))
     if head is not None:
         views.append(_view(head, variants))
     return views
 
 
+_STATUSES = {status.value: status for status in ProductStatus}
+
+
 def _view(head: Any, variants: list[Variant]) -> ProductView:
-    product_id, slug, name, description, category, status, created_at, updated_at = head[:8]
     return ProductView(
-        id=product_id,
-        slug=slug,
-        name=name,
-        description=description,
-        category=category,
-        status=ProductStatus(status),
+        id=head[0],
+        slug=head[1],
+        name=head[2],
+        description=head[3],
+        category=head[4],
+        status=_STATUSES[head[5]],
         variants=tuple(variants),
-        created_at=created_at,
-        updated_at=updated_at,
+        created_at=head[6],
+        updated_at=head[7],
     )
