@@ -88,8 +88,13 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         # Readers take a snapshot without the write lock; writers take the lock up front, so
-        # they queue on busy_timeout instead of failing half-way on a lock upgrade.
-        read_only = connection.get_execution_options().get("shopcore_read_only", False)
+        # they queue on busy_timeout instead of failing half-way on a lock upgrade. A
+        # connection that sends one SELECT and nothing else needs no BEGIN at all: SQLite runs
+        # a statement outside a transaction in one of its own, a snapshot as consistent.
+        options = connection.get_execution_options()
+        if options.get("shopcore_single_read", False):
+            return
+        read_only = options.get("shopcore_read_only", False)
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
