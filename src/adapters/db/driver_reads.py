@@ -1,113 +1,146 @@
 """Read-only statements for the hot read paths: one SELECT on a pooled connection, and its rows.
 
-`SqlReads` runs a SQLAlchemy statement with SQLAlchemy, as every adapter does. `DriverReads`, the
-PostgreSQL one, compiles the statement once and sends it to the asyncpg connection under the
-pooled SQLAlchemy connection: asyncpg prepares it once per connection and hands back its rows,
-and SQLAlchemy's execution (its execution context, cursor adaptation, result and row objects, a
-greenlet switch each way) is skipped. That was 200-250 us of CPU per catalog page of 21 products
-with 42 variant rows (PostgreSQL, in process: 520-570 us through SQLAlchemy, 310-320 us to the
-driver), a third of what an uncached listing costs the API.
+`SqlReads` runs a SQLAlchemy statement with SQLAlchemy, as every adapter does. `DriverReads`
+compiles the statement once per dialect and sends it to the driver's own connection (asyncpg,
+or aiosqlite) under the pooled SQLAlchemy connection: the driver prepares it once per connection
+and hands back its rows, and SQLAlchemy's execution (its execution context, cursor adaptation,
+result and row objects, a greenlet switch each way, and on SQLite two more trips to aiosqlite's
+thread) is skipped. For a catalog page of 21 products with 42 variant rows, in process: 520-570
+us of CPU through SQLAlchemy and 310-320 us to asyncpg; 840-940 us and 370-410 us on SQLite.
 
-The pool, its budget and its timeout (`Busy`) are SQLAlchemy's as for any statement. The one
-thing SQLAlchemy no longer sees is the statement's failure, so a connection found lost here is
-handed back to SQLAlchemy to find out for itself (`_report_lost`): it then throws it away, with
-the pool's older connections when the server hung up (disconnects.py), exactly as when one of
-its own statements meets a dead connection, and the read fails as `ConnectionLost` (a 503).
+The rows come out as SQLAlchemy would have made them: each column that SQLAlchemy would process
+for this dialect (timestamps made aware in UTC; on SQLite also parsed, and JSON documents
+decoded) goes through the very processor SQLAlchemy would have used.
 
-Only reads that need nothing SQLAlchemy's types do come here: the rows are asyncpg's, with the
-JSON documents decoded by the engine's own codec (engine.py) and timestamps aware in UTC.
+The pool, its budget and its timeout (`Busy`) are SQLAlchemy's as for any statement. When the
+driver fails, the statement runs again through SQLAlchemy on the same connection, and whatever
+happens then is reported as for any statement: a lost connection is thrown away, with the pool's
+older ones when the server hung up (disconnects.py), and the read fails as `ConnectionLost`; a
+locked SQLite is a `TransientConflict`; any other error is SQLAlchemy's. A read changes nothing,
+so running it twice is harmless.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.db.disconnects import connection_lost
 from adapters.db.errors import translated
-from shopcore.shared.errors import ConnectionLost
+
+Rows = Sequence[Sequence[Any]]
+# Sends (sql, positional arguments) on the driver's connection and returns its rows.
+_Fetch = Callable[[Any, str, list[Any]], Awaitable[Rows]]
 
 
 class Reads(Protocol):
-    async def rows(
-        self, statement: Select[Any], parameters: Mapping[str, Any]
-    ) -> Sequence[Sequence[Any]]:
+    async def rows(self, statement: Select[Any], parameters: Mapping[str, Any]) -> Rows:
         """The rows of `statement` (its columns in order), run with `parameters`."""
         ...
 
 
 def reads_for(engine: AsyncEngine) -> Reads:
-    return DriverReads(engine) if engine.dialect.driver == "asyncpg" else SqlReads(engine)
+    """The fastest way this engine's driver offers."""
+    if engine.dialect.driver in _FETCH:
+        return DriverReads(engine)
+    return SqlReads(engine)
+
+
+def _single_read(engine: AsyncEngine) -> AsyncEngine:
+    """The engine for connections that send one SELECT: in autocommit on PostgreSQL (no BEGIN,
+    no ROLLBACK), without BEGIN on SQLite (engine.py; never the write lock)."""
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(shopcore_single_read=True)
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 class SqlReads:
-    """Any database, through SQLAlchemy. On SQLite the statement goes without BEGIN (engine.py:
-    one statement is a transaction of its own), so it never takes the write lock and costs no
-    extra trips to aiosqlite's thread."""
+    """Any database, through SQLAlchemy."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        if engine.dialect.name == "sqlite":
-            self._engine = engine.execution_options(shopcore_single_read=True)
-        else:
-            self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._engine = _single_read(engine)
 
-    async def rows(
-        self, statement: Select[Any], parameters: Mapping[str, Any]
-    ) -> Sequence[Sequence[Any]]:
+    async def rows(self, statement: Select[Any], parameters: Mapping[str, Any]) -> Rows:
         async with translated(), self._engine.connect() as connection:
-            rows: Sequence[Sequence[Any]] = (
-                await connection.execute(statement, dict(parameters))
-            ).all()
+            rows: Rows = (await connection.execute(statement, dict(parameters))).all()
         return rows
 
 
 class DriverReads:
-    """PostgreSQL through asyncpg itself (see the module doc). No transaction is begun: the
-    statement goes alone, and one statement is consistent on its own."""
+    """asyncpg or aiosqlite itself (see the module doc). No transaction is begun: the statement
+    goes alone, and one statement is consistent on its own."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+        # On PostgreSQL the plain engine: nothing SQLAlchemy would send precedes the statement
+        # (its BEGIN waits for a statement of its own), and a checkout sets no isolation level.
+        self._engine = _single_read(engine) if engine.dialect.name == "sqlite" else engine
+        self._dialect = engine.dialect
+        self._fetch = _FETCH[engine.dialect.driver]
 
-    async def rows(
-        self, statement: Select[Any], parameters: Mapping[str, Any]
-    ) -> Sequence[Sequence[Any]]:
-        sql, names, fixed = _compiled(statement, self._engine.dialect)
-        arguments = [parameters[name] if name in parameters else fixed[name] for name in names]
+    async def rows(self, statement: Select[Any], parameters: Mapping[str, Any]) -> Rows:
+        plan = _plan(statement, self._dialect)
+        arguments = [
+            parameters[name] if name in parameters else plan.fixed[name] for name in plan.names
+        ]
         async with translated(), self._engine.connect() as connection:
-            driver: Any = (await connection.get_raw_connection()).driver_connection
+            driver = (await connection.get_raw_connection()).driver_connection
             try:
-                rows: Sequence[Sequence[Any]] = await driver.fetch(sql, *arguments)
-            except Exception as error:
-                if not (isinstance(error, OSError) or connection_lost(error)):
-                    raise
-                await _report_lost(connection)
-                raise ConnectionLost(f"the database connection was lost: {error}") from error
-        return rows
+                found = await self._fetch(driver, plan.sql, arguments)
+            except Exception:
+                # SQLAlchemy meets the failure itself, and reports it in its terms.
+                again: Rows = (await connection.execute(statement, dict(parameters))).all()
+                return again
+        return plan.processed(found)
+
+
+async def _asyncpg_fetch(driver: Any, sql: str, arguments: list[Any]) -> Rows:
+    rows: Rows = await driver.fetch(sql, *arguments)
+    return rows
+
+
+async def _aiosqlite_fetch(driver: Any, sql: str, arguments: list[Any]) -> Rows:
+    rows: Rows = await driver.execute_fetchall(sql, arguments)  # one trip to its thread
+    return rows
+
+
+_FETCH: dict[str, _Fetch] = {"asyncpg": _asyncpg_fetch, "aiosqlite": _aiosqlite_fetch}
+
+
+@dataclass(frozen=True)
+class _Plan:
+    sql: str
+    names: tuple[str, ...]  # the parameters, in their order in `sql`
+    fixed: Mapping[str, Any]  # values the statement gives itself (a literal made a parameter)
+    processors: tuple[tuple[int, Callable[[Any], Any]], ...]  # (column, SQLAlchemy's processor)
+
+    def processed(self, rows: Rows) -> Rows:
+        if not self.processors:
+            return rows
+        result = []
+        for row in rows:
+            values = list(row)
+            for index, process in self.processors:
+                values[index] = process(values[index])
+            result.append(values)
+        return result
 
 
 @functools.lru_cache(maxsize=512)
-def _compiled(
-    statement: Select[Any], dialect: Dialect
-) -> tuple[str, tuple[str, ...], Mapping[str, Any]]:
-    """The statement's text for `dialect`, the names of its parameters in their order, and the
-    values the statement itself gives some of them (a literal SQLAlchemy made a parameter)."""
+def _plan(statement: Select[Any], dialect: Dialect) -> _Plan:
     compiled = statement.compile(dialect=dialect)
-    return compiled.string, tuple(compiled.positiontup or ()), compiled.params
-
-
-async def _report_lost(connection: AsyncConnection) -> None:
-    """Let SQLAlchemy meet the lost connection itself, through a statement of its own: its
-    disconnect handling (and ours, disconnects.py) then throws the connection away, and the
-    pool's older ones too when the server hung up."""
-    with contextlib.suppress(DBAPIError):
-        await connection.exec_driver_sql("SELECT 1")
-    if not connection.invalidated:
-        # It answered after all: the failure wrecked only this connection's state.
-        await connection.invalidate()
+    processors = []
+    for index, column in enumerate(statement.selected_columns):
+        process = column.type.dialect_impl(dialect).result_processor(dialect, None)
+        if process is not None:
+            processors.append((index, process))
+    return _Plan(
+        sql=compiled.string,
+        names=tuple(compiled.positiontup or ()),
+        fixed=compiled.params,
+        processors=tuple(processors),
+    )
