@@ -44,11 +44,11 @@ def levels_statement(*, array: bool = False) -> Select[Any]:
 
     `array`: `:skus` is one PostgreSQL array (`= ANY`), for statements sent to the driver as
     compiled once; else an IN list that SQLAlchemy expands to the SKUs given."""
-    wanted: ColumnElement[bool] | BindParameter[Any]
-    if array:
-        wanted = bindparam("skus", type_=postgresql.ARRAY(String))
-    else:
-        wanted = bindparam("skus", expanding=True)
+    wanted: BindParameter[Any] = (
+        bindparam("skus", type_=postgresql.ARRAY(String))
+        if array
+        else bindparam("skus", expanding=True)
+    )
 
     def among(column: ColumnElement[str]) -> ColumnElement[bool]:
         return column == any_(wanted) if array else column.in_(wanted)
