@@ -40,15 +40,19 @@ from typing import TYPE_CHECKING, Protocol
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.bridges import in_process_links
+from adapters.db.catalog_views import SqlCatalogViews
 from adapters.db.engine import create_engine
 from adapters.db.simulated_gateway import SqlSimulatedGateway
+from adapters.db.stock_views import SqlStockViews
 from adapters.db.unit_of_work import SqlUnitOfWork
 from adapters.machinery.cached_reads import CatalogReads, UncachedReads
 from adapters.machinery.stock_feed import StockFeed
 from adapters.memory.catalog_cache import MemoryCatalogCache
+from adapters.memory.catalog_views import MemoryCatalogViews
 from adapters.memory.clock import SystemClock
 from adapters.memory.notifier import LogNotifier
 from adapters.memory.stock_feed import InProcessStockFeed
+from adapters.memory.stock_views import MemoryStockViews
 from adapters.memory.store import MemoryStore
 from adapters.memory.unit_of_work import MemoryUnitOfWork
 from adapters.notify.file import FileNotifier
@@ -59,9 +63,10 @@ from adapters.policies.tax import EU_STANDARD_RATES, CountryTax
 from adapters.security.argon2_hasher import Argon2Hasher
 from apps.settings import Settings
 from shopcore.bootstrap import Ports, Shop, ShopUnitOfWork, bootstrap
-from shopcore.catalog.ports import CatalogCache
+from shopcore.catalog.ports import CatalogCache, CatalogViews
 from shopcore.customers.ports import PasswordHasher
 from shopcore.inventory.events import StockChanged
+from shopcore.inventory.ports import StockViews
 from shopcore.ordering.ports import DiscountPolicy
 from shopcore.payments.ports import PaymentGateway
 from shopcore.shared.clock import Clock
@@ -163,6 +168,8 @@ class Components:
             session_ttl=timedelta(days=settings.refresh_token_days),
             settle_within=timedelta(seconds=settings.settle_within_seconds),
             catalog_cache=self.catalog_cache,
+            catalog_views=self.catalog_views,
+            stock_views=self.stock_views,
         )
 
     # Storage ---------------------------------------------------------------------------
@@ -174,6 +181,20 @@ class Components:
             return lambda: MemoryUnitOfWork(store)
         engine, now = self.engine, self.clock.now
         return lambda: SqlUnitOfWork(engine, now=now)
+
+    @cached_property
+    def catalog_views(self) -> CatalogViews:
+        """The catalog's listings and details, read from where the units of work write."""
+        if self.settings.database_url is None:
+            return MemoryCatalogViews(self.store)
+        return SqlCatalogViews(self.engine)
+
+    @cached_property
+    def stock_views(self) -> StockViews:
+        """Stock levels for the storefront, read from where the units of work write."""
+        if self.settings.database_url is None:
+            return MemoryStockViews(self.store)
+        return SqlStockViews(self.engine)
 
     @cached_property
     def store(self) -> MemoryStore:

@@ -55,7 +55,7 @@ async def place_demo_order() -> tuple[Order, int]:
             ),
         )
     )
-    left = await availability(shop.uow(), ["SHIRT-M"], shop.ports.clock.now())
+    left = await availability(shop.ports.stock_views, ["SHIRT-M"], shop.ports.clock.now())
     return order, left["SHIRT-M"]
 
 

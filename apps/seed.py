@@ -39,7 +39,7 @@ DEMO: tuple[tuple[str, str, str, str, tuple[tuple[str, int, dict[str, str], int]
 async def seed_demo_catalog(shop: Shop) -> bool:
     """Create the demo products and their stock unless the catalog already has products."""
     page = await list_products(
-        shop.uow(), ProductFilter(include_archived=True), cursor=None, limit=1
+        shop.ports.catalog_views, ProductFilter(include_archived=True), cursor=None, limit=1
     )
     if page.items:
         return False

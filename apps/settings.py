@@ -37,7 +37,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         ),
     ] = None
     database_pool_size: Annotated[
-        int, Meta(ge=1, description="connections per process (and as many again on overflow)")
+        int,
+        Meta(
+            ge=1,
+            description="connections per process (and as many again under load, kept open "
+            "once opened)",
+        ),
     ] = 10
     database_pool_timeout_seconds: Annotated[
         int,

@@ -14,8 +14,9 @@ checkout, and shopcore's recorded ones.
 The check reads the database, not the answers: the invariant is that no more is sold than
 there is, whatever the buyers were told. Checkouts the overloaded API answered 503 live on as
 unsettled orders holding their units; the recovery job finishes them once overdue, so when
-the first count is short, the sale is counted again after item 5's worker ran it. Each pgbench runs after its app's check, so it never
-competes with the buyers and never stops for lack of stock.
+the first count is short, the sale is counted again after item 5's worker ran it. Each
+pgbench runs after its app's check, so it never competes with the buyers and never stops for
+lack of stock.
 """
 
 from __future__ import annotations

@@ -2,11 +2,11 @@
 
 Everything a library user needs is importable from here, and only that: the commands a shop
 is asked to do, what each of them returns (`await shop.handle(PlaceOrder(...))` is an Order),
-the reads over `shop.uow()`, the errors they raise, and the wiring (`bootstrap`; see
-`apps.components.in_memory_shop` for a complete in-memory shop). Ports, events and handlers
-stay in their contexts' modules. `__all__` is grouped by kind, each group sorted; tests hold
-that every command and what it returns, and every error, is exported and that every exported
-name resolves.
+the reads over `shop.uow()` and `shop.ports.catalog_views`, the errors they raise, and the
+wiring (`bootstrap`; see `apps.components.in_memory_shop` for a complete in-memory shop).
+Ports, events and handlers stay in their contexts' modules. `__all__` is grouped by kind, each
+group sorted; tests hold that every command and what it returns, and every error, is exported
+and that every exported name resolves.
 
 Importing shopcore loads the standard library and msgspec only, never a framework or driver,
 and no adapter: a test checks `sys.modules` in a fresh interpreter.
@@ -35,6 +35,7 @@ from shopcore.catalog.commands import ArchiveProduct, CreateProduct, UpdateProdu
 from shopcore.catalog.model import Product, Variant
 from shopcore.catalog.ports import ProductFilter
 from shopcore.catalog.queries import SkuPrice, get_product, list_products, price_list
+from shopcore.catalog.views import ProductView
 from shopcore.customers.commands import (
     AddAddress,
     Authenticate,
@@ -174,10 +175,12 @@ __all__ += [
     "SessionGrant",
 ]
 __all__ += [
-    # Reads over `shop.uow()`, with the filters and pages they take and give.
+    # Reads over `shop.uow()` (the catalog's over `shop.ports.catalog_views`), with the
+    # filters and pages they take and give.
     "OrderStatus",
     "Page",
     "ProductFilter",
+    "ProductView",
     "SkuPrice",
     "StockLevel",
     "StockMovement",

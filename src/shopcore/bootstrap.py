@@ -28,12 +28,12 @@ from shopcore.application.processed import IdempotentUnitOfWork
 from shopcore.cart import handlers as cart
 from shopcore.cart.ports import CartUnitOfWork, CatalogQuotes
 from shopcore.catalog import handlers as catalog
-from shopcore.catalog.ports import CatalogCache, CatalogUnitOfWork, NoCatalogCache
+from shopcore.catalog.ports import CatalogCache, CatalogUnitOfWork, CatalogViews, NoCatalogCache
 from shopcore.customers import handlers as customers
 from shopcore.customers.ports import CustomersUnitOfWork, PasswordHasher
 from shopcore.customers.sessions import SESSION_TTL
 from shopcore.inventory import handlers as inventory
-from shopcore.inventory.ports import InventoryUnitOfWork
+from shopcore.inventory.ports import InventoryUnitOfWork, StockViews
 from shopcore.ordering import handlers as ordering
 from shopcore.ordering.ports import (
     CartSource,
@@ -91,6 +91,10 @@ class Ports:
     shipping: ShippingPolicy
     tax: TaxPolicy
     discounts: DiscountPolicy
+    # The catalog as shoppers read it (`catalog.queries.list_products`, `get_product`).
+    catalog_views: CatalogViews
+    # Stock levels as the storefront reads them (`inventory.queries.availability`).
+    stock_views: StockViews
     # How long a refresh session lives; each rotation starts the clock again.
     session_ttl: timedelta = SESSION_TTL
     # How long an order's multi-step work (a checkout, a cancellation, a shipment, a refund)
@@ -101,7 +105,9 @@ class Ports:
 
 @dataclass(frozen=True)
 class Shop:
-    """The running core: send it commands; read through `uow()` with the query modules."""
+    """The running core: send it commands; read with the query modules, through `uow()` or,
+    for the catalog's listings and details and for stock levels, through
+    `ports.catalog_views` and `ports.stock_views`."""
 
     bus: MessageBus
     uow: Callable[[], ShopUnitOfWork]

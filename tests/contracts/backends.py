@@ -1,11 +1,11 @@
 """The storage backends the contract suites run against.
 
-A backend hands out units of work over one empty store, and the simulated payment gateway
-whose books it keeps. Every suite in this package talks to it through the ports only, so a new
-adapter family joins by adding a factory (and the pytest marks that gate it) to the two tables
-at the bottom. SQL backends share one engine per test
-session and database (conftest.py), emptied before each test: a new engine per test paid for
-its connections every time.
+A backend hands out units of work over one empty store, the read sides (catalog, stock levels)
+over the same store, and the simulated payment gateway whose books it keeps. Every suite in
+this package talks to it through the ports only, so a new adapter family joins by adding a
+factory (and the pytest marks that gate it) to the two tables at the bottom. SQL backends share
+one engine per test session and database (conftest.py), emptied before each test: a new engine
+per test paid for its connections every time.
 """
 
 from __future__ import annotations
@@ -18,15 +18,21 @@ from typing import Protocol
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.db.catalog_views import SqlCatalogViews
 from adapters.db.idempotency import SqlIdempotencyStore
 from adapters.db.simulated_gateway import SqlSimulatedGateway
+from adapters.db.stock_views import SqlStockViews
 from adapters.db.unit_of_work import SqlUnitOfWork
+from adapters.memory.catalog_views import MemoryCatalogViews
 from adapters.memory.idempotency import MemoryIdempotencyStore
+from adapters.memory.stock_views import MemoryStockViews
 from adapters.memory.store import MemoryStore
 from adapters.memory.unit_of_work import MemoryUnitOfWork
 from adapters.payments.simulated import Charge, SimulatedGateway
 from shopcore.application.idempotency import IdempotencyStore
 from shopcore.bootstrap import ShopUnitOfWork
+from shopcore.catalog.ports import CatalogViews
+from shopcore.inventory.ports import StockViews
 from shopcore.payments.ports import PaymentGateway
 from tests.support.databases import delete_every_row
 
@@ -35,6 +41,14 @@ class Backend(Protocol):
     name: str
 
     def uow(self) -> ShopUnitOfWork: ...
+
+    def catalog_views(self) -> CatalogViews:
+        """The catalog's read side over what this backend's units of work commit."""
+        ...
+
+    def stock_views(self) -> StockViews:
+        """The stock levels' read side over the same store."""
+        ...
 
     def idempotency(self) -> IdempotencyStore: ...
 
@@ -60,6 +74,12 @@ class MemoryBackend:
     def uow(self) -> ShopUnitOfWork:
         return MemoryUnitOfWork(self.store)
 
+    def catalog_views(self) -> CatalogViews:
+        return MemoryCatalogViews(self.store)
+
+    def stock_views(self) -> StockViews:
+        return MemoryStockViews(self.store)
+
     def idempotency(self) -> IdempotencyStore:
         return self.keys
 
@@ -83,6 +103,12 @@ class SqlBackend:
 
     def uow(self) -> ShopUnitOfWork:
         return SqlUnitOfWork(self.engine, now=lambda: datetime.now(UTC))
+
+    def catalog_views(self) -> CatalogViews:
+        return SqlCatalogViews(self.engine)
+
+    def stock_views(self) -> StockViews:
+        return SqlStockViews(self.engine)
 
     def idempotency(self) -> IdempotencyStore:
         return SqlIdempotencyStore(self.engine)

@@ -36,7 +36,11 @@ async def reserve(backend: Backend, reservation: Reservation, now: datetime) -> 
 
 
 async def levels(backend: Backend, skus: Sequence[str], now: datetime) -> list[StockLevel]:
-    return await read(backend, lambda uow: uow.stock.levels(skus, now))
+    """The ledger's levels, which the read side (`StockViews`) must show too: every suite that
+    reads levels this way checks the backend's StockViews against its ledger as well."""
+    found = await read(backend, lambda uow: uow.stock.levels(skus, now))
+    assert await backend.stock_views().levels(skus, now) == found
+    return found
 
 
 async def level(backend: Backend, sku: str, now: datetime) -> tuple[int, int, int, int]:

@@ -27,7 +27,7 @@ def receipt_url(sku: str) -> str:
 
 
 async def available(api: Api, sku: str) -> int:
-    levels = await availability(api.shop.uow(), [sku], api.shop.ports.clock.now())
+    levels = await availability(api.shop.ports.stock_views, [sku], api.shop.ports.clock.now())
     return levels[sku]
 
 

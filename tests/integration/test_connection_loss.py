@@ -13,9 +13,11 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Integer, bindparam, func, literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.db.catalog_views import SqlCatalogViews
+from adapters.db.driver_reads import DriverReads
 from adapters.db.engine import create_engine
 from adapters.db.errors import translated
 from adapters.db.idempotency import SqlIdempotencyStore
@@ -27,6 +29,7 @@ from apps.components import Components
 from shopcore import Busy, ConnectionLost, CreateProduct, Money, ReceiveStock, Variant
 from shopcore.application.idempotency import Started
 from shopcore.bootstrap import Shop
+from shopcore.catalog.ports import ProductFilter
 from shopcore.inventory.model import DEFAULT_LOCATION, MovementKind, StockMovement
 from shopcore.inventory.queries import stock_levels
 from tests.support.api import test_settings
@@ -87,9 +90,9 @@ async def on_hand(shop: Shop, sku: str) -> int:
     to the same terminations, and its first read after them may find that out (a client
     would be told 503 and ask again)."""
     try:
-        levels = await stock_levels(shop.uow(), [sku], now())
+        levels = await stock_levels(shop.ports.stock_views, [sku], now())
     except ConnectionLost:
-        levels = await stock_levels(shop.uow(), [sku], now())
+        levels = await stock_levels(shop.ports.stock_views, [sku], now())
     return sum(level.on_hand for level in levels)
 
 
@@ -219,6 +222,61 @@ async def test_a_goodbye_read_before_the_socket_closes_still_throws_the_connecti
             await connection.execute(text(f"SELECT say_goodbye_{state}()"))
     async with engine.connect() as connection:
         assert await connection.scalar(text("SELECT pg_backend_pid()")) != first
+
+
+async def test_catalog_reads_after_every_connection_is_dropped_only_the_first_finds_out(
+    engine: AsyncEngine, url: str
+) -> None:
+    """The catalog's reads go to asyncpg itself (driver_reads.py), past SQLAlchemy's error
+    handling: a dead connection must still be thrown away with the pool's older ones."""
+    views = SqlCatalogViews(engine)
+    await fill_the_pool(engine)
+    assert await Operator(url).terminate_all() >= POOL
+
+    with pytest.raises(ConnectionLost):
+        await views.product("no-such-product")
+    for _ in range(2 * POOL):
+        assert await views.product("no-such-product") is None
+        await views.page(ProductFilter(), before=None, limit=20)
+
+
+@pytest.mark.parametrize("state", ["57P01", "08006"])
+async def test_a_goodbye_read_by_the_driver_throws_the_connection_away(
+    engine: AsyncEngine, state: str
+) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                f"""CREATE OR REPLACE FUNCTION driver_goodbye_{state}() RETURNS int
+                    LANGUAGE plpgsql AS $$ BEGIN
+                      RAISE EXCEPTION 'terminating connection' USING ERRCODE = '{state}';
+                    END $$"""
+            )
+        )
+    reads = DriverReads(engine)
+    backend = select(func.pg_backend_pid())
+    [(first,)] = await reads.rows(backend, {})
+
+    with pytest.raises(ConnectionLost):
+        await reads.rows(select(getattr(func, f"driver_goodbye_{state}")()), {})
+    [(second,)] = await reads.rows(backend, {})
+    assert second != first
+
+
+async def test_a_failing_driver_read_that_is_no_lost_connection_keeps_its_connection(
+    engine: AsyncEngine,
+) -> None:
+    reads = DriverReads(engine)
+    backend = select(func.pg_backend_pid())
+    [(first,)] = await reads.rows(backend, {})
+
+    with pytest.raises(Exception, match="division by zero") as raised:
+        await reads.rows(
+            select(literal_column("1") / bindparam("zero", type_=Integer)), {"zero": 0}
+        )
+
+    assert not isinstance(raised.value, ConnectionLost)
+    assert [(first,)] == list(map(tuple, await reads.rows(backend, {})))
 
 
 async def test_an_idempotency_claim_on_a_dropped_connection_is_connection_lost_then_works(

@@ -1,6 +1,6 @@
 """The hot queries use indexes: on PostgreSQL with large tables, EXPLAIN every statement the
-adapters send for a product listing, an order listing and a stock reservation, and fail on a
-sequential scan of a large table."""
+adapters send for a product listing and detail, an order listing, a stock reservation and the
+storefront's stock levels, and fail on a sequential scan of a large table."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.db.catalog_views import SqlCatalogViews
+from adapters.db.driver_reads import SqlReads
+from adapters.db.stock_views import SqlStockViews
 from adapters.db.unit_of_work import SqlUnitOfWork
 from shopcore.catalog.ports import ProductFilter
 from shopcore.inventory.model import Reservation, ReservationLine, ReservationStatus
@@ -119,16 +122,22 @@ def _assert_indexed(plans: list[tuple[str, list[str]]]) -> None:
 
 
 async def test_product_listing_pages_use_indexes(big_shop: AsyncEngine) -> None:
+    # Through SQLAlchemy, whose events record the statements: the same text the driver gets.
+    views = SqlCatalogViews(big_shop, reads=SqlReads(big_shop))
+
     async def listing(uow: SqlUnitOfWork) -> None:
-        first = await uow.products.page(ProductFilter(), before=None, limit=20)
+        first = await views.page(ProductFilter(), before=None, limit=20)
         assert len(first) == 20
-        await uow.products.page(ProductFilter(), before=first[-1].id, limit=20)
-        await uow.products.page(ProductFilter(category="category-7"), before=None, limit=20)
-        await uow.products.page(
+        await views.page(ProductFilter(), before=first[-1].id, limit=20)
+        await views.page(ProductFilter(category="category-7"), before=None, limit=20)
+        await views.page(
             ProductFilter(category="category-7", min_price=200, max_price=900),
             before=None,
             limit=20,
         )
+        await views.page(ProductFilter(min_price=200, max_price=900), before=None, limit=20)
+        assert await views.product("product-42") is not None
+        assert await views.product(first[0].id) is not None
         await uow.products.get_by_slug("product-42")
         await uow.products.by_skus(["SKU-7", "SKU-8"])
 
@@ -151,8 +160,11 @@ async def test_order_listing_pages_use_indexes(big_shop: AsyncEngine) -> None:
 
 
 async def test_stock_reservation_statements_use_indexes(big_shop: AsyncEngine) -> None:
+    views = SqlStockViews(big_shop, reads=SqlReads(big_shop))
+
     async def reserve(uow: SqlUnitOfWork) -> None:
         await uow.stock.levels(["SKU-50", "SKU-51"], NOW + timedelta(hours=2))
+        assert len(await views.levels(["SKU-50", "SKU-51"], NOW + timedelta(hours=2))) == 2
         reservation = Reservation(
             id=new_id(),
             lines=(

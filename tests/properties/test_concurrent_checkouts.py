@@ -99,7 +99,7 @@ async def check_books(
         for line in order.lines:
             sold[line.sku] += line.quantity
     left = {}
-    for level in await stock_levels(driver.shop.uow(), list(stock), driver.clock.now()):
+    for level in await stock_levels(driver.shop.ports.stock_views, list(stock), driver.clock.now()):
         assert (level.on_hand, level.reserved, level.allocated) == (
             stock[level.sku],
             0,
@@ -238,7 +238,7 @@ async def race_cancel_and_ship(seed: int) -> tuple[str, str]:
     charge = gateway.charges[payment.gateway_reference or ""]
     reservation = await driver.shop.uow().stock.reservation(order.reservation_id)
     assert reservation is not None
-    (level,) = await stock_levels(driver.shop.uow(), ["TEE-M"], driver.clock.now())
+    (level,) = await stock_levels(driver.shop.ports.stock_views, ["TEE-M"], driver.clock.now())
     if winner == "ship":
         assert after.status is OrderStatus.SHIPPED
         assert payment.status is PaymentStatus.CAPTURED
@@ -283,7 +283,7 @@ async def test_shipping_one_order_twice_at_once_captures_and_ships_once() -> Non
         assert after.status is OrderStatus.SHIPPED
         assert (await only_payment(driver, order.id)).captured == order.total
         assert gateway.captured_total == order.total.amount
-        (level,) = await stock_levels(driver.shop.uow(), ["TEE-M"], driver.clock.now())
+        (level,) = await stock_levels(driver.shop.ports.stock_views, ["TEE-M"], driver.clock.now())
         assert (level.on_hand, level.allocated, level.available) == (3, 0, 3)
 
 

@@ -575,7 +575,7 @@ class ShopMachine(RuleBasedStateMachine):
 
     async def _check_stock(self) -> None:
         model = self.model
-        levels = await stock_levels(self.driver.shop.uow(), SKUS, self.now)
+        levels = await stock_levels(self.driver.shop.ports.stock_views, SKUS, self.now)
         assert {level.sku for level in levels} == model.stocked
         assert all(level.location == "main" for level in levels)
         for level in levels:

@@ -82,7 +82,7 @@ async def assert_books_settled(driver: ShopDriver, received: dict[str, int]) -> 
                 allocated[line.sku] += line.quantity
     for cart in driver.store.carts:
         assert cart.status is not CartStatus.CHECKING_OUT, f"cart {cart.id} stranded"
-    levels = await stock_levels(driver.shop.uow(), sorted(received), driver.clock.now())
+    levels = await stock_levels(driver.shop.ports.stock_views, sorted(received), driver.clock.now())
     for level in levels:
         assert level.on_hand == received[level.sku], level
         assert level.reserved == 0, level

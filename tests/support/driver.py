@@ -118,7 +118,7 @@ class ShopDriver:
         return await self.checkout(customer, await self.cart(customer, lines), token)
 
     async def available(self, sku: str) -> int:
-        return (await availability(self.shop.uow(), [sku], self.clock.now()))[sku]
+        return (await availability(self.shop.ports.stock_views, [sku], self.clock.now()))[sku]
 
 
 def build_driver(settings: Settings | None = None, **given: Any) -> ShopDriver:

@@ -77,7 +77,7 @@ async def bought(api: Api, customer: Customer, sku: str, quantity: int = 1) -> d
 
 # State as the shop sees it, read through the side shop rather than the API under test.
 async def available(api: Api, sku: str) -> int:
-    levels = await availability(api.shop.uow(), [sku], api.shop.ports.clock.now())
+    levels = await availability(api.shop.ports.stock_views, [sku], api.shop.ports.clock.now())
     return levels[sku]
 
 

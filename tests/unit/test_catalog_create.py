@@ -6,6 +6,7 @@ from shopcore import AlreadyExists, CreateProduct, InvalidInput, Money, Variant
 from shopcore.catalog.events import ProductCreated
 from shopcore.catalog.model import MAX_ATTRIBUTES, MAX_VARIANTS, Product, ProductStatus
 from shopcore.catalog.queries import get_product
+from shopcore.catalog.views import ProductView
 from tests.support.driver import ShopDriver
 
 
@@ -41,7 +42,7 @@ async def test_a_created_product_is_active_stored_and_announced(driver: ShopDriv
     assert product.variant("LIN-M") == variant("LIN-M", 3100, size="M")
     assert product.variant("NOPE") is None
     assert product.created_at == product.updated_at == driver.clock.now()
-    assert await get_product(driver.shop.uow(), product.id) == product
+    assert await get_product(driver.shop.ports.catalog_views, product.id) == ProductView.of(product)
     [event] = driver.store.outbox
     assert isinstance(event, ProductCreated)
     assert (event.product_id, event.skus) == (product.id, ("LIN-S", "LIN-M"))

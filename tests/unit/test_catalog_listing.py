@@ -6,6 +6,7 @@ from shopcore import ArchiveProduct, CreateProduct, InvalidInput, Money, Variant
 from shopcore.catalog.model import Product
 from shopcore.catalog.ports import ProductFilter
 from shopcore.catalog.queries import list_products
+from shopcore.catalog.views import ProductView
 from shopcore.shared.ids import new_id
 from shopcore.shared.pagination import Page, encode_cursor
 from tests.support.driver import ShopDriver
@@ -45,9 +46,12 @@ class Catalog:
 
     async def list(
         self, cursor: str | None = None, limit: int = 10, **filters: object
-    ) -> Page[Product]:
+    ) -> Page[ProductView]:
         return await list_products(
-            self.driver.shop.uow(), ProductFilter(**filters), cursor=cursor, limit=limit
+            self.driver.shop.ports.catalog_views,
+            ProductFilter(**filters),
+            cursor=cursor,
+            limit=limit,
         )
 
     async def names(self, **filters: object) -> list[str]:

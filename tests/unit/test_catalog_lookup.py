@@ -3,6 +3,7 @@ from __future__ import annotations
 from shopcore import CreateProduct, Money, Variant
 from shopcore.catalog.model import Product
 from shopcore.catalog.queries import SkuPrice, get_product, price_list
+from shopcore.catalog.views import ProductView
 from shopcore.shared.ids import new_id
 from tests.support.driver import ShopDriver
 
@@ -10,15 +11,17 @@ from tests.support.driver import ShopDriver
 async def test_a_product_is_found_by_id_and_by_slug(driver: ShopDriver) -> None:
     product = await driver.product("A-1")
 
-    assert await get_product(driver.shop.uow(), product.id) == product
-    assert await get_product(driver.shop.uow(), product.slug) == product
+    views = driver.shop.ports.catalog_views
+
+    assert await get_product(views, product.id) == ProductView.of(product)
+    assert await get_product(views, product.slug) == ProductView.of(product)
 
 
 async def test_an_unknown_id_or_slug_finds_nothing(driver: ShopDriver) -> None:
     await driver.product("A-1")
 
-    assert await get_product(driver.shop.uow(), new_id()) is None
-    assert await get_product(driver.shop.uow(), "no-such-product") is None
+    assert await get_product(driver.shop.ports.catalog_views, new_id()) is None
+    assert await get_product(driver.shop.ports.catalog_views, "no-such-product") is None
 
 
 async def test_a_slug_that_looks_like_an_id_still_finds_its_product(driver: ShopDriver) -> None:
@@ -32,7 +35,9 @@ async def test_a_slug_that_looks_like_an_id_still_finds_its_product(driver: Shop
         )
     )
 
-    assert await get_product(driver.shop.uow(), product.slug) == product
+    found = await get_product(driver.shop.ports.catalog_views, product.slug)
+
+    assert found == ProductView.of(product)
 
 
 async def test_the_price_list_quotes_known_skus_and_omits_unknown_ones(
@@ -57,3 +62,20 @@ async def test_the_price_list_of_nothing_is_empty(driver: ShopDriver) -> None:
     await driver.product("A-1")
 
     assert await price_list(driver.shop.uow(), []) == {}
+
+
+async def test_an_id_finds_its_product_before_a_slug_equal_to_it(driver: ShopDriver) -> None:
+    # An id is a valid slug too, so one product's slug may be another's id: the id wins.
+    first = await driver.product("A-1")
+    second: Product = await driver.handle(
+        CreateProduct(
+            name="Copycat",
+            slug=first.id,
+            category="misc",
+            variants=(Variant(sku="C-1", price=Money(100, "EUR")),),
+        )
+    )
+    views = driver.shop.ports.catalog_views
+
+    assert await get_product(views, first.id) == ProductView.of(first)
+    assert await get_product(views, second.id) == ProductView.of(second)

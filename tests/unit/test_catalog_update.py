@@ -15,6 +15,7 @@ from shopcore import (
 from shopcore.catalog.events import ProductArchived, ProductUpdated
 from shopcore.catalog.model import Product, ProductStatus
 from shopcore.catalog.queries import get_product, price_list
+from shopcore.catalog.views import ProductView
 from shopcore.shared.ids import new_id
 from tests.support.driver import ShopDriver
 
@@ -41,8 +42,8 @@ async def test_updating_fields_stores_them_and_leaves_the_rest(driver: ShopDrive
         )
     )
 
-    stored = await get_product(driver.shop.uow(), "organic-tee")
-    assert stored == updated
+    stored = await get_product(driver.shop.ports.catalog_views, "organic-tee")
+    assert stored == ProductView.of(updated)
     assert (updated.name, updated.slug, updated.description, updated.category) == (
         "Organic tee",
         "organic-tee",
@@ -52,7 +53,7 @@ async def test_updating_fields_stores_them_and_leaves_the_rest(driver: ShopDrive
     assert updated.variants == product.variants
     assert updated.created_at == product.created_at
     assert updated.updated_at == driver.clock.now() != product.updated_at
-    assert await get_product(driver.shop.uow(), product.slug) is None
+    assert await get_product(driver.shop.ports.catalog_views, product.slug) is None
     [event] = updates(driver)
     assert (event.product_id, event.skus, event.prices_changed) == (product.id, ("TEE-M",), False)
 
@@ -120,7 +121,7 @@ async def test_taking_another_products_slug_is_refused(driver: ShopDriver) -> No
     with pytest.raises(AlreadyExists, match="is taken"):
         await driver.handle(UpdateProduct(product_id=second.id, slug=first.slug, name="Renamed"))
 
-    stored = await get_product(driver.shop.uow(), second.id)
+    stored = await get_product(driver.shop.ports.catalog_views, second.id)
     assert stored is not None
     assert (stored.slug, stored.name) == (second.slug, second.name)
     assert updates(driver) == []
@@ -135,7 +136,7 @@ async def test_taking_another_products_sku_is_refused(driver: ShopDriver) -> Non
             UpdateProduct(product_id=second.id, variants=(variant("B-1"), variant("A-1")))
         )
 
-    stored = await get_product(driver.shop.uow(), second.id)
+    stored = await get_product(driver.shop.ports.catalog_views, second.id)
     assert stored is not None and stored.skus == ("B-1",)
 
 
@@ -158,7 +159,7 @@ async def test_an_invalid_update_changes_nothing(
     with pytest.raises(InvalidInput):
         await driver.handle(UpdateProduct(product_id=product.id, **change))  # type: ignore[arg-type]
 
-    assert await get_product(driver.shop.uow(), product.id) == product
+    assert await get_product(driver.shop.ports.catalog_views, product.id) == ProductView.of(product)
     assert updates(driver) == []
 
 
@@ -173,8 +174,8 @@ async def test_archiving_hides_the_product_and_marks_its_skus_unsellable(
     assert archived.status is ProductStatus.ARCHIVED
     assert not archived.is_sellable
     assert archived.updated_at == driver.clock.now()
-    assert await get_product(driver.shop.uow(), product.id) is None
-    assert await get_product(driver.shop.uow(), product.slug) is None
+    assert await get_product(driver.shop.ports.catalog_views, product.id) is None
+    assert await get_product(driver.shop.ports.catalog_views, product.slug) is None
     prices = await price_list(driver.shop.uow(), ["A-1", "A-2"])
     assert [prices[sku].sellable for sku in ("A-1", "A-2")] == [False, False]
     [event] = [e for e in driver.store.outbox if isinstance(e, ProductArchived)]

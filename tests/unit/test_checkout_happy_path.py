@@ -46,7 +46,9 @@ async def test_checkout_allocates_the_stock_of_every_line(driver: ShopDriver) ->
 
     levels = {
         level.sku: (level.on_hand, level.reserved, level.allocated)
-        for level in await stock_levels(driver.shop.uow(), ["TEE-M", "TEE-L"], driver.clock.now())
+        for level in await stock_levels(
+            driver.shop.ports.stock_views, ["TEE-M", "TEE-L"], driver.clock.now()
+        )
     }
     assert levels == {"TEE-M": (5, 0, 2), "TEE-L": (1, 0, 1)}
     assert await driver.available("TEE-M") == 3

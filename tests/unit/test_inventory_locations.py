@@ -18,7 +18,7 @@ async def reserve(driver: ShopDriver, lines: dict[str, int]) -> Reservation:
 
 
 async def by_location(driver: ShopDriver, sku: str) -> dict[str, tuple[int, int, int]]:
-    found = await stock_levels(driver.shop.uow(), [sku], driver.clock.now())
+    found = await stock_levels(driver.shop.ports.stock_views, [sku], driver.clock.now())
     return {lv.location: (lv.on_hand, lv.reserved, lv.allocated) for lv in found}
 
 
@@ -26,7 +26,7 @@ async def test_each_location_keeps_its_own_stock(driver: ShopDriver) -> None:
     await driver.receive("TEE-M", 4, location="berlin")
     await driver.receive("TEE-M", 6, location="hamburg")
 
-    assert await stock_levels(driver.shop.uow(), ["TEE-M"], driver.clock.now()) == [
+    assert await stock_levels(driver.shop.ports.stock_views, ["TEE-M"], driver.clock.now()) == [
         StockLevel(sku="TEE-M", location="berlin", on_hand=4, reserved=0, allocated=0),
         StockLevel(sku="TEE-M", location="hamburg", on_hand=6, reserved=0, allocated=0),
     ]

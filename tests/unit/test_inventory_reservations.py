@@ -50,7 +50,7 @@ def status(driver: ShopDriver, reservation_id: str) -> ReservationStatus:
 
 
 async def level(driver: ShopDriver, sku: str) -> StockLevel:
-    (found,) = await stock_levels(driver.shop.uow(), [sku], driver.clock.now())
+    (found,) = await stock_levels(driver.shop.ports.stock_views, [sku], driver.clock.now())
     return found
 
 

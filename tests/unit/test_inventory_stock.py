@@ -21,7 +21,7 @@ from tests.support.driver import ShopDriver
 
 
 async def levels(driver: ShopDriver, *skus: str) -> list[StockLevel]:
-    return await stock_levels(driver.shop.uow(), skus, driver.clock.now())
+    return await stock_levels(driver.shop.ports.stock_views, skus, driver.clock.now())
 
 
 async def trail(driver: ShopDriver, sku: str) -> list[StockMovement]:
@@ -286,7 +286,9 @@ async def test_reservations_and_releases_do_not_touch_the_trail(driver: ShopDriv
 async def test_an_unknown_sku_has_nothing_available(driver: ShopDriver) -> None:
     await driver.receive("TEE-M", 3)
 
-    found = await availability(driver.shop.uow(), ["NOPE-1", "TEE-M"], driver.clock.now())
+    found = await availability(
+        driver.shop.ports.stock_views, ["NOPE-1", "TEE-M"], driver.clock.now()
+    )
 
     assert found == {"NOPE-1": 0, "TEE-M": 3}
     assert await levels(driver, "NOPE-1") == []

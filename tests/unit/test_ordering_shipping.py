@@ -79,7 +79,7 @@ async def test_shipping_takes_the_units_off_the_shelf(driver: ShopDriver) -> Non
 
     await driver.handle(ShipOrder(order_id=order.id))
 
-    (level,) = await stock_levels(driver.shop.uow(), ["TEE-M"], driver.clock.now())
+    (level,) = await stock_levels(driver.shop.ports.stock_views, ["TEE-M"], driver.clock.now())
     assert (level.on_hand, level.reserved, level.allocated) == (3, 0, 0)
     assert await driver.available("TEE-M") == 3
     trail = await movements(driver.shop.uow(), "TEE-M")

@@ -6,6 +6,14 @@ BEGIN IMMEDIATE, so a transaction that reads and then writes cannot fail half-wa
 upgrade. PostgreSQL: a pool sized from the environment, READ COMMITTED, and row locks taken
 by the conditional UPDATEs themselves.
 
+The pool holds up to twice `pool_size` connections (the setting's "and as many again under
+load") as one fixed pool, not `pool_size` plus an overflow: SQLAlchemy closes an overflow
+connection whenever one is handed back while `pool_size` others sit idle, which under steady
+load happens many times a second (requests finish in bursts, before the waiting ones run). Each
+close meant a new connection soon after, a new server process forked and an SSL handshake tried:
+123 new sessions in 4 s of uncached catalog listings at 32 concurrent requests, and none after
+this change. A fixed pool still opens connections only as they are needed.
+
 A PostgreSQL connection the server dropped (a restart, a failover, `pg_terminate_backend`) is
 never handed out twice: the first statement that finds it dead invalidates it and every
 connection the pool opened before it (disconnects.py adds to SQLAlchemy's detection what the
@@ -55,9 +63,10 @@ def create_engine(
         engine = create_async_engine(url, **options)
         _configure_sqlite(engine)
         return engine
-    # No pre-ping (see above): a dropped connection is found by its first statement.
+    # No pre-ping (see above): a dropped connection is found by its first statement. No
+    # overflow either (see above): the same number of connections, all of them kept.
     options.update(
-        pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, pool_timeout=pool_timeout
+        pool_size=2 * pool_size, max_overflow=0, pool_recycle=1800, pool_timeout=pool_timeout
     )
     engine = create_async_engine(url, **options)
     detect_disconnects(engine)
@@ -79,8 +88,13 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         # Readers take a snapshot without the write lock; writers take the lock up front, so
-        # they queue on busy_timeout instead of failing half-way on a lock upgrade.
-        read_only = connection.get_execution_options().get("shopcore_read_only", False)
+        # they queue on busy_timeout instead of failing half-way on a lock upgrade. A
+        # connection that sends one SELECT and nothing else needs no BEGIN at all: SQLite runs
+        # a statement outside a transaction in one of its own, a snapshot as consistent.
+        options = connection.get_execution_options()
+        if options.get("shopcore_single_read", False):
+            return
+        read_only = options.get("shopcore_read_only", False)
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 

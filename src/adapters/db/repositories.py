@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, Table, bindparam, delete, exists, select
+from sqlalchemy import Select, Table, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.db import tables
@@ -27,8 +27,7 @@ from adapters.db.mappers import (
 )
 from adapters.db.session import Session, insert_or_skip
 from shopcore.cart.model import Cart, CartStatus
-from shopcore.catalog.model import Product, ProductStatus
-from shopcore.catalog.ports import ProductFilter
+from shopcore.catalog.model import Product
 from shopcore.customers.model import Customer
 from shopcore.customers.sessions import RefreshSession
 from shopcore.ordering.model import Order, OrderStatus
@@ -127,28 +126,6 @@ class SqlProductRepository(_Repository[Product]):
             for id, head in heads.items()
         ]
 
-    async def page(
-        self, filters: ProductFilter, *, before: str | None, limit: int
-    ) -> list[Product]:
-        products, variants = tables.products, tables.product_variants
-        statement = select(products).order_by(products.c.id.desc()).limit(limit)
-        if before is not None:
-            statement = statement.where(products.c.id < before)
-        if not filters.include_archived:
-            statement = statement.where(products.c.status == ProductStatus.ACTIVE.value)
-        if filters.category is not None:
-            statement = statement.where(products.c.category == filters.category)
-        if filters.text is not None:
-            pattern = f"%{_escape_like(filters.text.casefold())}%"
-            statement = statement.where(products.c.search_text.like(pattern, escape="\\"))
-        in_range = variants.c.product_id == products.c.id
-        if filters.min_price is not None:
-            in_range = in_range & (variants.c.price_amount >= filters.min_price)
-        if filters.max_price is not None:
-            in_range = in_range & (variants.c.price_amount <= filters.max_price)
-        statement = statement.where(exists().where(in_range))
-        return await self._select(statement)
-
     async def _select(
         self, statement: Select[Any], parameters: dict[str, Any] | None = None
     ) -> list[Product]:
@@ -165,10 +142,6 @@ class SqlProductRepository(_Repository[Product]):
                 for variant in result.mappings():
                     children[variant["product_id"]].append(variant)
         return [self._register(product_from(row, children[row["id"]]), row["id"]) for row in rows]
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 async def write_variants(

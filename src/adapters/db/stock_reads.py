@@ -6,13 +6,23 @@ reads (stock.py); none of them locks anything.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    any_,
+    bindparam,
+    func,
+    select,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.elements import BindParameter
 
 from adapters.db.tables import reservation_lines, reservations, stock_levels, stock_movements
 from shopcore.inventory.model import (
@@ -27,9 +37,22 @@ from shopcore.inventory.model import (
 levels_t, lines_t, res_t = stock_levels, reservation_lines, reservations
 
 
-def _levels_statement() -> Any:
-    """Built once: the SKUs and the time are bound at each execution (an expanding IN)."""
-    skus: BindParameter[str] = bindparam("skus", expanding=True)
+def levels_statement(*, array: bool = False) -> Select[Any]:
+    """The levels of the SKUs in `:skus` at every location, `reserved` without the lines of
+    reservations that lapsed by `:now` but that no statement has un-held yet. Built once: a
+    statement built per call cost more Python than its execution.
+
+    `array`: `:skus` is one PostgreSQL array (`= ANY`), for statements sent to the driver as
+    compiled once; else an IN list that SQLAlchemy expands to the SKUs given."""
+    wanted: BindParameter[Any] = (
+        bindparam("skus", type_=postgresql.ARRAY(String))
+        if array
+        else bindparam("skus", expanding=True)
+    )
+
+    def among(column: ColumnElement[str]) -> ColumnElement[bool]:
+        return column == any_(wanted) if array else column.in_(wanted)
+
     lapsed = (
         select(
             lines_t.c.sku,
@@ -38,7 +61,7 @@ def _levels_statement() -> Any:
         )
         .join(res_t, res_t.c.id == lines_t.c.reservation_id)
         .where(
-            lines_t.c.sku.in_(skus),
+            among(lines_t.c.sku),
             lines_t.c.held.is_(True),
             res_t.c.status == ReservationStatus.ACTIVE.value,
             res_t.c.expires_at <= bindparam("now"),
@@ -63,14 +86,12 @@ def _levels_statement() -> Any:
                 ),
             )
         )
-        .where(levels_t.c.sku.in_(skus))
+        .where(among(levels_t.c.sku))
         .order_by(levels_t.c.sku, levels_t.c.location)
     )
 
 
-# Read on every reservation, allocation and stock change: building it per call cost about
-# three times what running it does in Python.
-_LEVELS = _levels_statement()
+_LEVELS = levels_statement()
 
 
 async def read_levels(
@@ -78,18 +99,21 @@ async def read_levels(
 ) -> list[StockLevel]:
     """The levels of these SKUs at every location, `reserved` without the lines of
     reservations that lapsed but that no statement has un-held yet."""
-    if not skus:
-        return []
     result = await connection.execute(_LEVELS, {"skus": list(skus), "now": now})
+    return levels_of(result)
+
+
+def levels_of(rows: Iterable[Sequence[Any]]) -> list[StockLevel]:
+    """The rows of a levels statement as StockLevels (the sums come back as decimals)."""
     return [
         StockLevel(
-            sku=row.sku,
-            location=row.location,
-            on_hand=int(row.on_hand),
-            reserved=int(row.reserved),
-            allocated=int(row.allocated),
+            sku=sku,
+            location=location,
+            on_hand=int(on_hand),
+            reserved=int(reserved),
+            allocated=int(allocated),
         )
-        for row in result
+        for sku, location, on_hand, reserved, allocated in rows
     ]
 
 

@@ -10,7 +10,6 @@ from adapters.memory.session import Session
 from adapters.memory.table import Table
 from shopcore.cart.model import Cart, CartStatus
 from shopcore.catalog.model import Product
-from shopcore.catalog.ports import ProductFilter
 from shopcore.customers.model import Customer
 from shopcore.customers.sessions import RefreshSession
 from shopcore.ordering.model import Order, OrderStatus
@@ -53,35 +52,6 @@ class MemoryProductRepository(_Repository[Product]):
         keys = {self._table.owner("sku", sku) for sku in skus} - {None}
         found = [await self.get(key) for key in sorted(k for k in keys if k is not None)]
         return [product for product in found if product is not None]
-
-    async def page(
-        self, filters: ProductFilter, *, before: str | None, limit: int
-    ) -> list[Product]:
-        rows = sorted(self._table, key=lambda product: product.id, reverse=True)
-        matches = [
-            product.id
-            for product in rows
-            if (before is None or product.id < before) and _matches(product, filters)
-        ][:limit]
-        found = [await self.get(key) for key in matches]
-        return [product for product in found if product is not None]
-
-
-def _matches(product: Product, filters: ProductFilter) -> bool:
-    if not filters.include_archived and not product.is_sellable:
-        return False
-    if filters.category is not None and product.category != filters.category:
-        return False
-    if filters.text is not None:
-        needle = filters.text.casefold()
-        if needle not in product.name.casefold() and needle not in product.description.casefold():
-            return False
-    low = filters.min_price if filters.min_price is not None else 0
-    high = filters.max_price
-    return any(
-        low <= variant.price.amount and (high is None or variant.price.amount <= high)
-        for variant in product.variants
-    )
 
 
 class MemoryCartRepository(_Repository[Cart]):

@@ -9,6 +9,7 @@ import msgspec
 
 from shopcore.application.unit_of_work import UnitOfWork
 from shopcore.catalog.model import Product
+from shopcore.catalog.views import ProductView
 
 
 class ProductFilter(msgspec.Struct, frozen=True, kw_only=True):
@@ -36,16 +37,27 @@ class ProductRepository(Protocol):
         """The products (archived ones too) owning any of `skus`."""
         ...
 
-    async def page(
-        self, filters: ProductFilter, *, before: str | None, limit: int
-    ) -> list[Product]:
-        """Newest first: products whose id sorts below `before`, at most `limit`."""
-        ...
-
 
 class CatalogUnitOfWork(UnitOfWork, Protocol):
     @property
     def products(self) -> ProductRepository: ...
+
+
+class CatalogViews(Protocol):
+    """The catalog's read side: products as shoppers see them, read as they are stored now,
+    each call on its own (no unit of work: a read changes nothing, so nothing is tracked)."""
+
+    async def page(
+        self, filters: ProductFilter, *, before: str | None, limit: int
+    ) -> Sequence[ProductView]:
+        """Newest first: products matching `filters` whose id sorts below `before`, at most
+        `limit`, each with its variants in their order."""
+        ...
+
+    async def product(self, id_or_slug: str) -> ProductView | None:
+        """The product whose id is `id_or_slug`, else the one whose slug it is, archived or
+        not (a slug may look like an id, and the id wins)."""
+        ...
 
 
 class CatalogCache(Protocol):

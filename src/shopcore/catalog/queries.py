@@ -1,4 +1,9 @@
-"""The catalog's read side: listings, detail views and the price list other contexts consult."""
+"""The catalog's read side: listings, detail views and the price list other contexts consult.
+
+Listings and details are what shoppers ask for most; they go through `CatalogViews`, which
+reads products as values without a unit of work. The price list serves commands of other
+contexts and reads the aggregates through the unit of work they run in.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,8 @@ from collections.abc import Sequence
 
 import msgspec
 
-from shopcore.catalog.model import Product
-from shopcore.catalog.ports import CatalogUnitOfWork, ProductFilter
+from shopcore.catalog.ports import CatalogUnitOfWork, CatalogViews, ProductFilter
+from shopcore.catalog.views import ProductView
 from shopcore.shared import validation
 from shopcore.shared.errors import InvalidInput
 from shopcore.shared.ids import is_id
@@ -40,25 +45,20 @@ def _check_filter(filters: ProductFilter) -> None:
 
 
 async def list_products(
-    uow: CatalogUnitOfWork, filters: ProductFilter, *, cursor: str | None, limit: int
-) -> Page[Product]:
+    views: CatalogViews, filters: ProductFilter, *, cursor: str | None, limit: int
+) -> Page[ProductView]:
     check_limit(limit)
     _check_filter(filters)
     before = decode_cursor(cursor)
     if before is not None and not is_id(before):
         raise InvalidInput("cursor is malformed")
-    async with uow:
-        rows = await uow.products.page(filters, before=before, limit=limit + 1)
+    rows = await views.page(filters, before=before, limit=limit + 1)
     return page_of(rows, limit, key=lambda product: product.id)
 
 
-async def get_product(uow: CatalogUnitOfWork, id_or_slug: str) -> Product | None:
+async def get_product(views: CatalogViews, id_or_slug: str) -> ProductView | None:
     """An active product by id or slug; archived products are not shown to shoppers."""
-    async with uow:
-        product = await uow.products.get(id_or_slug) if is_id(id_or_slug) else None
-        if product is None:
-            # A slug may parse as a UUID too (32 hex digits), so an id miss falls back to slugs.
-            product = await uow.products.get_by_slug(id_or_slug)
+    product = await views.product(id_or_slug)
     if product is None or not product.is_sellable:
         return None
     return product

@@ -57,6 +57,16 @@ class StockLedger(Protocol):
         ...
 
 
+class StockViews(Protocol):
+    """The stock as the storefront reads it: levels read as they are stored now, each call on
+    its own (no unit of work: a read changes nothing, so nothing is tracked)."""
+
+    async def levels(self, skus: Sequence[str], now: datetime) -> list[StockLevel]:
+        """What `StockLedger.levels` answers: every location of each SKU, sorted by (sku,
+        location), unknown SKUs absent, `reserved` without the holds that lapsed by `now`."""
+        ...
+
+
 class InventoryUnitOfWork(UnitOfWork, Protocol):
     @property
     def stock(self) -> StockLedger: ...

@@ -64,7 +64,7 @@ async def _known(services: ApiServices, sku: str) -> None:
 
 async def _level(services: ApiServices, sku: str) -> StockOut:
     now = services.shop.ports.clock.now()
-    return StockOut.of(sku, await stock_levels(services.shop.uow(), [sku], now))
+    return StockOut.of(sku, await stock_levels(services.shop.ports.stock_views, [sku], now))
 
 
 class AdminInventoryController(StaffController):

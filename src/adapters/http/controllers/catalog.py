@@ -73,7 +73,7 @@ class CatalogController(Controller):
 
         async def load() -> CatalogRead:
             page = await list_products(
-                shop.uow(),
+                shop.ports.catalog_views,
                 ProductFilter(category=category, text=q, min_price=min_price, max_price=max_price),
                 cursor=cursor,
                 limit=limit,
@@ -113,11 +113,11 @@ class CatalogController(Controller):
         shop = services.shop
 
         async def load() -> CatalogRead:
-            product = await get_product(shop.uow(), product_id)
+            product = await get_product(shop.ports.catalog_views, product_id)
             if product is None:
                 raise NotFoundException("no such product")
             skus = [variant.sku for variant in product.variants]
-            available = await availability(shop.uow(), skus, shop.ports.clock.now())
+            available = await availability(shop.ports.stock_views, skus, shop.ports.clock.now())
             return CatalogRead(
                 body=encode(ProductOut.of(product, available)),
                 product_ids=(product.id,),

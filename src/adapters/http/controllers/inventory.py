@@ -162,7 +162,7 @@ class InventoryController(Controller):
         reconnects with it gets every change since."""
         skus = sorted(subscription.skus)
         now = services.shop.ports.clock.now()
-        levels = await availability(services.shop.uow(), skus, now)
+        levels = await availability(services.shop.ports.stock_views, skus, now)
         snapshot = StockSnapshotOut(
             items=[AvailabilityOut(sku=s, available=levels[s]) for s in skus], at=now
         )
@@ -216,5 +216,5 @@ class InventoryController(Controller):
         known = (await price_list(shop.uow(), [sku])).get(sku)
         if known is None or not known.sellable:
             raise NotFoundException(f"the catalog sells no SKU {sku}")
-        levels = await availability(shop.uow(), [sku], shop.ports.clock.now())
+        levels = await availability(shop.ports.stock_views, [sku], shop.ports.clock.now())
         return AvailabilityOut(sku=sku, available=levels[sku])

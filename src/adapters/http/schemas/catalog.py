@@ -9,6 +9,7 @@ from litestar.openapi.spec import Example
 
 from adapters.http.schemas.common import MoneyOut
 from shopcore.catalog.model import Product
+from shopcore.catalog.views import ProductView
 
 
 class VariantOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -30,7 +31,9 @@ class ProductOut(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: datetime
 
     @classmethod
-    def of(cls, product: Product, available: dict[str, int] | None = None) -> ProductOut:
+    def of(
+        cls, product: Product | ProductView, available: dict[str, int] | None = None
+    ) -> ProductOut:
         return cls(
             id=product.id,
             slug=product.slug,
