@@ -28,7 +28,8 @@ async def every(seconds: float, job: Callable[[], Awaitable[object]], stop: asyn
         except Exception:
             logger.exception("periodic job failed; trying again in %.0f s", seconds)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=seconds)
+            async with asyncio.timeout(seconds):
+                await stop.wait()
 
 
 async def expire_reservations(shop: Shop) -> None:

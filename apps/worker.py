@@ -152,7 +152,8 @@ async def supervised(job: Job, stop: asyncio.Event, *, pause: float = 1.0) -> No
             return
         delay = pause if loop.time() - started > 60 else min(30.0, delay * 2)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=delay)
+            async with asyncio.timeout(delay):
+                await stop.wait()
 
 
 async def run_worker(settings: Settings, options: WorkerOptions, stop: asyncio.Event) -> None:

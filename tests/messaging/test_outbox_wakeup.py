@@ -5,6 +5,7 @@ connection, and never fails, however often the database goes away."""
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from shopcore.shared.messages import Event
 from tests.messaging.helpers import until
 from tests.support.effects import product_created
 from tests.support.messaging import Bed, Database
+from tests.support.waiting import PATIENCE
 
 A_MINUTE = 60.0  # the relays here poll this rarely: only a notification explains a quick publish
 
@@ -142,6 +144,29 @@ async def test_the_listener_keeps_trying_an_unreachable_database_and_stops_when_
     await task  # returns, never raises: the relay beside it goes on polling
 
     assert wakeup.connections == 0 and wakeup.backend_pid is None
+
+
+async def test_the_listener_stops_whenever_it_is_told_even_between_two_refusals() -> None:
+    """A stop that lands as a refused connect returns must still stop it: on Python 3.11
+    asyncio.wait_for swallowed such a cancellation, and the listener ran on for good."""
+
+    ran_on = False
+
+    async def refused() -> object:
+        if ran_on:  # end a listener that ignored its stop, so the failure does not hang
+            raise asyncio.CancelledError
+        raise ConnectionRefusedError("nobody listens on that port")
+
+    for _ in range(300):
+        wakeup = OutboxWakeup(refused, lambda: None, min_backoff=0.00001, max_backoff=0.00002)
+        stop = asyncio.Event()
+        task = asyncio.create_task(wakeup.run(stop))
+        await asyncio.sleep(random.uniform(0, 0.001))
+        stop.set()
+        done, _ = await asyncio.wait({task}, timeout=PATIENCE)  # does not cancel it
+        if not done:
+            ran_on = True
+            raise AssertionError("the listener ran on after it was told to stop")
 
 
 def test_the_listener_connects_where_the_engine_does() -> None:

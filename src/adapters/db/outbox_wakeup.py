@@ -100,12 +100,12 @@ class OutboxWakeup:
         while True:
             connection: Any = None
             try:
-                connection = await asyncio.wait_for(self._connect(), self._timeout)
+                async with asyncio.timeout(self._timeout):
+                    connection = await self._connect()
                 lost = asyncio.Event()
                 connection.add_termination_listener(_setter(lost))
-                await asyncio.wait_for(
-                    connection.add_listener(self._channel, self._notified), self._timeout
-                )
+                async with asyncio.timeout(self._timeout):
+                    await connection.add_listener(self._channel, self._notified)
                 self._backend_pid = connection.get_server_pid()
                 self.connections += 1
                 if self.connections > 1:
@@ -134,14 +134,17 @@ class OutboxWakeup:
         never close the socket: the periodic check finds that out)."""
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(lost.wait(), self._check_interval)
+                async with asyncio.timeout(self._check_interval):
+                    await lost.wait()
             if lost.is_set() or connection.is_closed():
                 raise ConnectionError("the listening connection was closed")
-            await asyncio.wait_for(connection.fetchval("SELECT 1"), self._timeout)
+            async with asyncio.timeout(self._timeout):
+                await connection.fetchval("SELECT 1")
 
     async def _close(self, connection: Any) -> None:
         try:
-            await asyncio.wait_for(connection.close(), self._timeout)
+            async with asyncio.timeout(self._timeout):
+                await connection.close()
         except Exception:  # closed already, or the server is gone: drop the socket
             with contextlib.suppress(Exception):
                 connection.terminate()

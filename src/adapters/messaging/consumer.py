@@ -177,7 +177,8 @@ class StreamConsumer:
     @staticmethod
     async def _pause(stop: asyncio.Event, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=seconds)
+            async with asyncio.timeout(seconds):
+                await stop.wait()
 
     def _claim_interval(self) -> float:
         return self._settings.claim_idle_ms / 2000

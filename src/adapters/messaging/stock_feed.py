@@ -97,7 +97,8 @@ class RedisStockFeed:
             return
         self._stopping = False
         try:
-            self._last = await asyncio.wait_for(self._head(), timeout=2)
+            async with asyncio.timeout(2):
+                self._last = await self._head()
             self._reachable = True
         except Exception:
             logger.warning("the event stream %s is unreachable for now", self._stream)
