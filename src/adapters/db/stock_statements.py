@@ -142,6 +142,7 @@ async def take_all(
 # over the rows `:sku_<i>`/`:location_<i>` bound as `:d_<name>_<i>`.
 _Kind = Literal["same", "case"]
 # (rows locked first, number of rows, each changing number's name and kind) -> statement.
+# Bounded: a reservation has at most 100 rows (inventory's MAX_LINES), 24 shapes each at most.
 _TakeShape = tuple[bool, int, tuple[tuple[str, _Kind], ...]]
 _TAKES: dict[_TakeShape, Update] = {}
 
