@@ -29,12 +29,10 @@ from adapters.db.errors import translated
 from adapters.db.session import insert_or_skip
 from adapters.db.stock_reads import load_reservations, read_levels, read_movements
 from adapters.db.stock_statements import (
+    Lines,
     add_on_hand,
     first_position,
     give_back,
-    lines_lapsed,
-    lines_of,
-    lines_on,
     log_movements,
     lower_on_hand,
     move_status,
@@ -128,7 +126,7 @@ class SqlStockLedger:
                 await add_on_hand(connection, sku, location, movement.delta)
             else:
                 # What lapsed holds on this row is available again before the check.
-                await give_back(connection, lines_on([(sku, location)]) & lines_lapsed(now))
+                await give_back(connection, Lines(lapsed_by=now, on=[(sku, location)]))
                 if not await lower_on_hand(connection, sku, location, movement.delta):
                     raise InsufficientStock(f"{sku} at {location} cannot go below what is promised")
             await log_movements(connection, [movement])
@@ -207,7 +205,7 @@ class SqlStockLedger:
             if not expired_ids:
                 return []
             expired = await load_reservations(connection, expired_ids)
-            await give_back(connection, lines_of(*expired_ids))
+            await give_back(connection, Lines(of=expired_ids))
             return sorted(expired, key=lambda r: (r.expires_at, r.id))
 
     # -- one reservation's moves -------------------------------------------------------------
@@ -235,7 +233,7 @@ class SqlStockLedger:
                 connection, reservation.id, ReservationStatus.ACTIVE, released.status
             ):
                 return None
-            await give_back(connection, lines_of(reservation.id))
+            await give_back(connection, Lines(of=[reservation.id]))
             return released
         if reservation.status is ReservationStatus.ALLOCATED:
             deallocated = reservation.moved_to(ReservationStatus.DEALLOCATED)

@@ -117,24 +117,28 @@ def levels_of(rows: Iterable[Sequence[Any]]) -> list[StockLevel]:
     ]
 
 
+# Built once, like _LEVELS: the ids come bound at execution.
+_RESERVATIONS = (
+    select(
+        res_t.c.id,
+        res_t.c.status,
+        res_t.c.expires_at,
+        res_t.c.created_at,
+        lines_t.c.sku,
+        lines_t.c.location,
+        lines_t.c.quantity,
+    )
+    .select_from(res_t.outerjoin(lines_t, lines_t.c.reservation_id == res_t.c.id))
+    .where(res_t.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(res_t.c.id, lines_t.c.position)
+)
+
+
 async def load_reservations(connection: AsyncConnection, ids: Sequence[str]) -> list[Reservation]:
     """The reservations with these ids, in that order, heads and lines in one statement."""
     if not ids:
         return []
-    rows = await connection.execute(
-        select(
-            res_t.c.id,
-            res_t.c.status,
-            res_t.c.expires_at,
-            res_t.c.created_at,
-            lines_t.c.sku,
-            lines_t.c.location,
-            lines_t.c.quantity,
-        )
-        .select_from(res_t.outerjoin(lines_t, lines_t.c.reservation_id == res_t.c.id))
-        .where(res_t.c.id.in_(ids))
-        .order_by(res_t.c.id, lines_t.c.position)
-    )
+    rows = await connection.execute(_RESERVATIONS, {"ids": list(ids)})
     heads: dict[str, Any] = {}
     lines: dict[str, list[ReservationLine]] = defaultdict(list)
     for row in rows:

@@ -5,19 +5,26 @@ a write.
 Stock rows are locked in (sku, location) order: one statement per row in that order
 (`shift_row`), or one statement that first locks all of its rows in that order (`take_all`).
 `reservation_lines.held` is written by one statement only, `mark_lines`; its callers differ in
-which lines they select, and build that selection from `lines_of`, `lines_on` and
-`lines_lapsed`.
+which lines they select, which they say with `Lines`.
+
+The statements on a checkout's path are built once per shape (whether the PostgreSQL row locks
+are taken, the number of rows where the SQL text depends on it, which columns change) and kept
+in module-level dicts, with every value bound at execution: building them per call cost more
+Python than running them. Parameter names never equal a column's name, which an UPDATE would
+take as a value to SET.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import and_, case, insert, or_, select, tuple_, update
+from sqlalchemy import BigInteger, and_, bindparam, case, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import Update
 from sqlalchemy.sql.elements import ColumnElement
 
 from adapters.db.session import dialect_insert
@@ -88,31 +95,32 @@ async def take_all(
     keys = [key for key, _ in lines]
     wanted = dict(lines)
     # Un-hold, on these rows, the lines of `held_by` and those whose reservation lapsed.
-    whose = lines_lapsed(now)
-    if held_by is not None:
-        whose = or_(lines_of(held_by), whose)
-    unheld = await mark_lines(connection, and_(lines_on(keys), whose), held=False)
+    of = None if held_by is None else [held_by]
+    unheld = await mark_lines(connection, Lines(of=of, lapsed_by=now, on=keys), held=False)
     freed = defaultdict(int, totals([line for _, line in unheld]))
     held = {(line.sku, line.location) for owner, line in unheld if owner == held_by}
     # reserved changes by what it takes minus what lapsed (or moves to allocated) there.
-    reserved = {key: (wanted[key] if into == "reserved" else 0) - freed[key] for key in keys}
-    allocated = {key: wanted[key] if into == "allocated" else 0 for key in keys}
-    need = {key: reserved[key] + allocated[key] for key in keys}
-    result = await connection.execute(
-        update(levels_t)
-        .where(
-            _rows_locked_in_order(connection, keys),
-            levels_t.c.on_hand - levels_t.c.reserved - levels_t.c.allocated >= _per_row(need),
-        )
-        .values(
-            {
-                column: levels_t.c[column] + _per_row(change)
-                for column, change in (("reserved", reserved), ("allocated", allocated))
-                if any(change.values()) or column == "reserved"
-            }
-        )
-        .returning(levels_t.c.sku, levels_t.c.location)
-    )
+    reserved = [(wanted[key] if into == "reserved" else 0) - freed[key] for key in keys]
+    allocated = [wanted[key] if into == "allocated" else 0 for key in keys]
+    need = [r + a for r, a in zip(reserved, allocated, strict=True)]
+    changes: dict[str, list[int]] = {"need": need, "reserved": reserved}
+    if any(allocated):
+        changes["allocated"] = allocated
+    locking = len(keys) >= 2 and connection.dialect.name == "postgresql"
+    shape = (locking, len(keys), tuple((name, _kind(numbers)) for name, numbers in changes.items()))
+    statement = _TAKES.get(shape)
+    if statement is None:
+        statement = _TAKES[shape] = _take_statement(*shape)
+    params: dict[str, Any] = {"keys": keys}
+    if any(kind == "case" for _, kind in shape[2]):
+        for i, (sku, location) in enumerate(keys):
+            params[f"sku_{i}"], params[f"location_{i}"] = sku, location
+    for name, numbers in changes.items():
+        if _kind(numbers) == "same":
+            params[f"d_{name}"] = numbers[0]
+        else:
+            params.update({f"d_{name}_{i}": number for i, number in enumerate(numbers)})
+    result = await connection.execute(statement, params)
     taken = {(sku, location) for sku, location in result.all()}
     short = [sku for (sku, location) in keys if (sku, location) not in taken]
     if short:
@@ -122,9 +130,7 @@ async def take_all(
                 if freed[key]:
                     await shift_row(connection, sku, location, reserved=-freed[key])
             elif key in held:  # back to held and reserved
-                await mark_lines(
-                    connection, and_(lines_of(held_by or ""), lines_on([key])), held=True
-                )
+                await mark_lines(connection, Lines(of=[held_by or ""], on=[key]), held=True)
                 quantity = wanted[key]
                 await shift_row(connection, sku, location, reserved=quantity, allocated=-quantity)
             else:  # keep only the lapsed holds' release
@@ -132,75 +138,150 @@ async def take_all(
     return short
 
 
-def _per_row(numbers: dict[tuple[str, str], int]) -> Any:
-    """Each stock row's own number, as one SQL expression over the rows of `numbers`."""
-    if len(set(numbers.values())) == 1:
-        return next(iter(numbers.values()))
-    return case(
-        *(
-            (and_(levels_t.c.sku == sku, levels_t.c.location == location), number)
-            for (sku, location), number in numbers.items()
-        ),
-        else_=0,
+# "same": one number for every row, bound as `:d_<name>`; "case": each row's own, in a CASE
+# over the rows `:sku_<i>`/`:location_<i>` bound as `:d_<name>_<i>`.
+_Kind = Literal["same", "case"]
+# (rows locked first, number of rows, each changing number's name and kind) -> statement.
+# Bounded: a reservation has at most 100 rows (inventory's MAX_LINES), 24 shapes each at most.
+_TakeShape = tuple[bool, int, tuple[tuple[str, _Kind], ...]]
+_TAKES: dict[_TakeShape, Update] = {}
+
+
+def _kind(numbers: Sequence[int]) -> _Kind:
+    return "same" if len(set(numbers)) == 1 else "case"
+
+
+def _take_statement(locking: bool, count: int, changes: tuple[tuple[str, _Kind], ...]) -> Update:
+    """take_all's UPDATE of the rows in `:keys`: `need` is what each row's available stock must
+    cover, the other names are the columns that change."""
+    rows = [
+        and_(
+            levels_t.c.sku == bindparam(f"sku_{i}"),
+            levels_t.c.location == bindparam(f"location_{i}"),
+        )
+        for i in range(count)
+    ]
+
+    def per_row(name: str, kind: _Kind) -> Any:
+        """Each stock row's own number, as one SQL expression over the rows of `:keys`."""
+        if kind == "same":
+            return bindparam(f"d_{name}", type_=BigInteger)
+        return case(
+            *((row, bindparam(f"d_{name}_{i}", type_=BigInteger)) for i, row in enumerate(rows)),
+            else_=0,
+        )
+
+    numbers = {name: per_row(name, kind) for name, kind in changes}
+    return (
+        update(levels_t)
+        .where(
+            _rows_locked_in_order(locking),
+            levels_t.c.on_hand - levels_t.c.reserved - levels_t.c.allocated >= numbers.pop("need"),
+        )
+        .values({column: levels_t.c[column] + number for column, number in numbers.items()})
+        .returning(levels_t.c.sku, levels_t.c.location)
     )
 
 
-def _rows_locked_in_order(connection: AsyncConnection, keys: Sequence[tuple[str, str]]) -> Any:
-    """The WHERE clause for these stock rows. With several rows on PostgreSQL, a sub-select
-    locks them first, in (sku, location) order, as single-row statements in that order would;
-    SQLite has one writer at a time and needs no order."""
-    match = tuple_(levels_t.c.sku, levels_t.c.location).in_(keys)
-    if len(keys) < 2 or connection.dialect.name != "postgresql":
+def _rows_locked_in_order(locking: bool) -> Any:
+    """The WHERE clause for the stock rows in `:keys`. With `locking` (several rows on
+    PostgreSQL), a sub-select locks them first, in (sku, location) order, as single-row
+    statements in that order would; SQLite has one writer at a time and needs no order."""
+    match = tuple_(levels_t.c.sku, levels_t.c.location).in_(bindparam("keys", expanding=True))
+    if not locking:
         return match
     rows = levels_t.alias("locked")
     locked = (
         select(rows.c.sku, rows.c.location)
-        .where(tuple_(rows.c.sku, rows.c.location).in_(keys))
+        .where(tuple_(rows.c.sku, rows.c.location).in_(bindparam("keys", expanding=True)))
         .order_by(rows.c.sku, rows.c.location)
         .with_for_update()
     )
     return and_(match, tuple_(levels_t.c.sku, levels_t.c.location).in_(locked))
 
 
-def lines_of(*reservation_ids: str) -> ColumnElement[bool]:
-    return lines_t.c.reservation_id.in_(reservation_ids)
+@dataclass(frozen=True, slots=True)
+class Lines:
+    """Which reservation lines a statement selects: those whose reservation is one of `of` or
+    (with `lapsed_by`) expired by then while still active, as no sweep has reached it; only
+    those on the stock rows `on`, when given."""
+
+    of: Sequence[str] | None = None
+    lapsed_by: datetime | None = None
+    on: Sequence[tuple[str, str]] | None = None
+
+    def params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {}
+        if self.of is not None:
+            params["of"] = list(self.of)
+        if self.lapsed_by is not None:
+            params["now"] = self.lapsed_by
+        if self.on is not None:
+            params["on"] = list(self.on)
+        return params
 
 
-def lines_on(keys: Sequence[tuple[str, str]]) -> ColumnElement[bool]:
-    return tuple_(lines_t.c.sku, lines_t.c.location).in_(keys)
+# (of, lapsed_by, on given; held) -> mark_lines's statement.
+_MARKS: dict[tuple[bool, bool, bool, bool], Update] = {}
 
 
-def lines_lapsed(now: datetime) -> ColumnElement[bool]:
-    """Lines of reservations that expired but are still active: no sweep has reached them."""
-    lapsed = select(res_t.c.id).where(res_t.c.status == _ACTIVE, res_t.c.expires_at <= now)
-    return lines_t.c.reservation_id.in_(lapsed)
+def _mark_statement(of: bool, lapsed: bool, on: bool, held: bool) -> Update:
+    owners: list[ColumnElement[bool]] = []
+    if of:
+        owners.append(lines_t.c.reservation_id.in_(bindparam("of", expanding=True)))
+    if lapsed:
+        expired = select(res_t.c.id).where(
+            res_t.c.status == _ACTIVE, res_t.c.expires_at <= bindparam("now")
+        )
+        owners.append(lines_t.c.reservation_id.in_(expired))
+    which: list[ColumnElement[bool]] = []
+    if on:
+        which.append(tuple_(lines_t.c.sku, lines_t.c.location).in_(bindparam("on", expanding=True)))
+    if owners:
+        which.append(or_(*owners))
+    return (
+        update(lines_t)
+        .where(*which, lines_t.c.held.is_(not held))
+        .values(held=held)
+        .returning(lines_t.c.reservation_id, lines_t.c.sku, lines_t.c.location, lines_t.c.quantity)
+    )
 
 
 async def mark_lines(
-    connection: AsyncConnection, which: ColumnElement[bool], *, held: bool
+    connection: AsyncConnection, which: Lines, *, held: bool
 ) -> list[tuple[str, ReservationLine]]:
     """Mark the reservation lines `which` selects as held or not, each only if it is not so
     already, and return the lines it changed with their reservations' ids: the caller moves
     exactly those quantities in `reserved`. The one statement that writes `held`; callers
-    differ only in the lines they select (`lines_of`, `lines_on`, `lines_lapsed`)."""
-    result = await connection.execute(
-        update(lines_t)
-        .where(which, lines_t.c.held.is_(not held))
-        .values(held=held)
-        .returning(lines_t.c.reservation_id, lines_t.c.sku, lines_t.c.location, lines_t.c.quantity)
-    )
+    differ only in the lines they select."""
+    shape = (which.of is not None, which.lapsed_by is not None, which.on is not None, held)
+    statement = _MARKS.get(shape)
+    if statement is None:
+        statement = _MARKS[shape] = _mark_statement(*shape)
+    result = await connection.execute(statement, which.params())
     return [
         (owner, ReservationLine(sku=sku, location=location, quantity=int(quantity)))
         for owner, sku, location, quantity in result.all()
     ]
 
 
-async def give_back(connection: AsyncConnection, which: ColumnElement[bool]) -> None:
+async def give_back(connection: AsyncConnection, which: Lines) -> None:
     """Un-hold the lines `which` selects and take what they held out of `reserved`, one stock
     row at a time in (sku, location) order."""
     unheld = await mark_lines(connection, which, held=False)
     for (sku, location), quantity in totals([line for _, line in unheld]):
         await shift_row(connection, sku, location, reserved=-quantity)
+
+
+_SHIFT = (
+    update(levels_t)
+    .where(levels_t.c.sku == bindparam("sku_"), levels_t.c.location == bindparam("location_"))
+    .values(
+        on_hand=levels_t.c.on_hand + bindparam("d_on_hand", type_=BigInteger),
+        reserved=levels_t.c.reserved + bindparam("d_reserved", type_=BigInteger),
+        allocated=levels_t.c.allocated + bindparam("d_allocated", type_=BigInteger),
+    )
+)
 
 
 async def shift_row(
@@ -213,14 +294,22 @@ async def shift_row(
     allocated: int = 0,
 ) -> None:
     await connection.execute(
-        update(levels_t)
-        .where(_at(sku, location))
-        .values(
-            on_hand=levels_t.c.on_hand + on_hand,
-            reserved=levels_t.c.reserved + reserved,
-            allocated=levels_t.c.allocated + allocated,
-        )
+        _SHIFT,
+        {
+            "sku_": sku,
+            "location_": location,
+            "d_on_hand": on_hand,
+            "d_reserved": reserved,
+            "d_allocated": allocated,
+        },
     )
+
+
+_MOVE = (
+    update(res_t)
+    .where(res_t.c.id == bindparam("id_"), res_t.c.status == bindparam("expected_"))
+    .values(status=bindparam("target_"))
+)
 
 
 async def move_status(
@@ -231,9 +320,7 @@ async def move_status(
 ) -> bool:
     """Compare-and-set the status: only one writer moves a reservation out of a state."""
     result = await connection.execute(
-        update(res_t)
-        .where(res_t.c.id == reservation_id, res_t.c.status == expected.value)
-        .values(status=target.value)
+        _MOVE, {"id_": reservation_id, "expected_": expected.value, "target_": target.value}
     )
     return bool(result.rowcount == 1)
 
