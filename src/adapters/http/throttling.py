@@ -15,7 +15,12 @@ from typing import Any
 
 from litestar import Request
 from litestar.exceptions import TooManyRequestsException
-from litestar.middleware.rate_limit import DURATION_VALUES, RateLimitConfig, RateLimitMiddleware
+from litestar.middleware.rate_limit import (
+    DURATION_VALUES,
+    RateLimitConfig,
+    RateLimitMiddleware,
+    get_remote_address,
+)
 from litestar.stores.base import Store
 from litestar.stores.redis import RedisStore
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -57,25 +62,68 @@ class FixedWindowRateLimitMiddleware(RateLimitMiddleware):
     says when the window closes in Retry-After.
     """
 
+    def __init__(self, app: ASGIApp, config: RateLimitConfig) -> None:
+        super().__init__(app, config)
+        window = DURATION_VALUES[self.unit]
+        self._window = window
+        # The headers that do not change between requests, named and encoded once.
+        self._policy = (
+            (
+                config.rate_limit_policy_header_key.lower().encode("latin-1"),
+                f"{self.max_requests}; w={window}".encode(),
+            ),
+            (
+                config.rate_limit_limit_header_key.lower().encode("latin-1"),
+                str(self.max_requests).encode(),
+            ),
+        )
+        self._remaining_name = config.rate_limit_remaining_header_key.lower().encode("latin-1")
+        self._reset_name = config.rate_limit_reset_header_key.lower().encode("latin-1")
+        # Litestar's default identifies a client by its address, which the scope holds: no
+        # `Request` needed for it. Any other identifier or check gets the `Request`.
+        self._by_address = (
+            config.identifier_for_request is get_remote_address
+            and config.check_throttle_handler is None
+        )
+        self._key_prefix = f"{type(self).__name__}::"
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         app = scope["litestar_app"]
-        request: Request[Any, Any, Any] = app.request_class(scope)
-        if not await self.should_check_request(request=request):
-            await self.app(scope, receive, send)
-            return
+        if self._by_address:
+            key = self._key_prefix + (client[0] if (client := scope.get("client")) else "127.0.0.1")
+            key += self._key_suffix(scope)
+        else:
+            request: Request[Any, Any, Any] = app.request_class(scope)
+            if not await self.should_check_request(request=request):
+                await self.app(scope, receive, send)
+                return
+            key = self.cache_key_from_request(request)
         store = self.config.get_store_from_app(app)
-        window = DURATION_VALUES[self.unit]
-        count, closes_in = await self._count(store, self.cache_key_from_request(request), window)
-        headers = self._headers(count, closes_in)
+        count, closes_in = await self._count(store, key, self._window)
         if count > self.max_requests:
+            retry_after = {"Retry-After": str(max(1, closes_in))}
             raise TooManyRequestsException(
-                headers={**headers, "Retry-After": str(max(1, closes_in))}
+                headers={**self._headers(count, closes_in), **retry_after}
                 if self.config.set_rate_limit_headers
-                else {"Retry-After": str(max(1, closes_in))}
+                else retry_after
             )
         if self.config.set_rate_limit_headers:
-            send = self._with_headers(send, headers)
+            send = self._with_headers(send, self._raw_headers(count, closes_in))
         await self.app(scope, receive, send)
+
+    @staticmethod
+    def _key_suffix(scope: Scope) -> str:
+        # As `RateLimitMiddleware.cache_key_from_request`: mounts and static files apart.
+        route_handler = scope["route_handler"]
+        suffix = "::mount" if getattr(route_handler, "is_mount", False) else ""
+        return suffix + "::static" if getattr(route_handler, "is_static", False) else suffix
+
+    def _raw_headers(self, count: int, closes_in: int) -> list[tuple[bytes, bytes]]:
+        return [
+            *self._policy,
+            (self._remaining_name, str(max(0, self.max_requests - count)).encode()),
+            (self._reset_name, str(max(0, closes_in)).encode()),
+        ]
 
     async def _count(self, store: Store, key: str, window: int) -> tuple[int, int]:
         if isinstance(store, RedisStore):
@@ -104,10 +152,8 @@ class FixedWindowRateLimitMiddleware(RateLimitMiddleware):
         }
 
     @staticmethod
-    def _with_headers(send: Send, headers: dict[str, str]) -> Send:
+    def _with_headers(send: Send, raw: list[tuple[bytes, bytes]]) -> Send:
         # The RateLimit-* names are set nowhere else: appended as raw pairs, not looked up.
-        raw = [(name.lower().encode("latin-1"), value.encode()) for name, value in headers.items()]
-
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = [*(message.get("headers") or ()), *raw]
