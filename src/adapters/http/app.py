@@ -15,8 +15,10 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Server
 from litestar.stores.memory import MemoryStore
 from litestar.stores.registry import StoreRegistry
+from litestar.types import ASGIApp
 
 from adapters.http import edge
+from adapters.http.catalog_edge import CatalogEdge
 from adapters.http.config import HttpConfig
 from adapters.http.controllers.admin_catalog import AdminCatalogController
 from adapters.http.controllers.admin_inventory import AdminInventoryController
@@ -28,7 +30,7 @@ from adapters.http.controllers.checkout import CheckoutController
 from adapters.http.controllers.customers import CustomersController
 from adapters.http.controllers.health import HealthController
 from adapters.http.controllers.inventory import InventoryController
-from adapters.http.controllers.metrics import MetricsController, metrics_config
+from adapters.http.controllers.metrics import MetricsController, RequestMetrics, metrics_config
 from adapters.http.controllers.orders import OrdersController
 from adapters.http.controllers.webhooks import WebhooksController
 from adapters.http.openapi_document import FinishedJsonRenderPlugin
@@ -115,6 +117,7 @@ def openapi_config(config: HttpConfig) -> OpenAPIConfig:
 def create_app(services: ApiServices) -> Litestar:
     config = services.config
     limits = rate_limits(config)
+    metrics = metrics_config()
     factory = services.store_factory or (lambda _name: MemoryStore())
     api = Router(
         path="/",
@@ -129,7 +132,7 @@ def create_app(services: ApiServices) -> Litestar:
         },
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
-            metrics_config().middleware,
+            metrics.middleware,
             limits["default"].middleware,
         ],
         stores=StoreRegistry(default_factory=factory),
@@ -148,4 +151,13 @@ def create_app(services: ApiServices) -> Litestar:
         on_shutdown=list(services.on_shutdown),
         debug=False,
     )
-    return edge.install(app)
+    # The default limit and the metrics as the catalog's edge path takes them: counting with
+    # the routes' limiters (same config, same counts) and recording in the same series. Never
+    # called as middleware, so the app they would wrap does not matter.
+    limiter = FixedWindowRateLimitMiddleware(app, limits["default"])
+    recorder = RequestMetrics(app, metrics)
+
+    def catalog_edge(inner: ASGIApp) -> ASGIApp:
+        return CatalogEdge(inner, services.catalog_reads, limiter, recorder)
+
+    return edge.install(app, catalog_edge)

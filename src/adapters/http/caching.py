@@ -19,11 +19,13 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from adapters.machinery.cached_reads import Cached
 
+IF_NONE_MATCH_MAX = 2_000
+
 IfNoneMatch = Annotated[
     str | None,
     HeaderParameter(
         name="If-None-Match",
-        max_length=2_000,
+        max_length=IF_NONE_MATCH_MAX,
         description="ETags of copies the client holds: if one is current, the answer is 304",
     ),
 ]
@@ -100,11 +102,18 @@ class Conditional(Response[bytes]):
         own = self.headers or self.cookies or self.background
         if own or app is not None or any(kwargs.get(name) for name in _OWN):
             return self._litestar().to_asgi_response(app, request, **kwargs)
-        headers = [(b"etag", self._etag.encode("latin-1")), _NO_CACHE]
-        if self._not_modified:
-            return _Send(304, headers, b"")
-        headers += [_JSON, (b"content-length", str(len(self.content)).encode())]
-        return _Send(200, headers, self.content)
+        return _Send(*sent(self._etag, self.content, not_modified=self._not_modified))
+
+
+def sent(
+    etag: str, body: bytes, *, not_modified: bool
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """Status, header pairs and body of a cached read's answer, as Litestar sends them."""
+    headers = [(b"etag", etag.encode("latin-1")), _NO_CACHE]
+    if not_modified:
+        return 304, headers, b""
+    headers += [_JSON, (b"content-length", str(len(body)).encode())]
+    return 200, headers, body
 
 
 # What a route may add to its responses, which `Conditional` leaves to Litestar.

@@ -11,6 +11,8 @@ cheapest included.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from litestar import Litestar
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -56,8 +58,12 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def install(app: Litestar) -> Litestar:
+def install(app: Litestar, *inner: Callable[[ASGIApp], ASGIApp]) -> Litestar:
     """Wraps the app's whole HTTP handling (routing, CORS and the exception handlers
-    included) in the edge layer."""
-    app.asgi_handler = SecurityHeaders(app.asgi_handler)
+    included) in the edge layer, with the `inner` layers (outermost first) between the
+    security headers and Litestar."""
+    handler = app.asgi_handler
+    for layer in reversed(inner):
+        handler = layer(handler)
+    app.asgi_handler = SecurityHeaders(handler)
     return app

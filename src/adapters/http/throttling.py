@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import anyio
 from litestar import Request
 from litestar.exceptions import TooManyRequestsException
 from litestar.middleware.rate_limit import (
@@ -46,6 +47,27 @@ def limited(bucket: str) -> Callable[[ASGIApp], ASGIApp]:
         return call
 
     return wrap
+
+
+# Set in the scope by a layer that counted the request already (the catalog's edge path,
+# catalog_edge.py): (the limit's config, count, seconds until the window closes).
+PRECOUNTED = "shopcore.rate_count"
+
+
+class _State:
+    """What one limit counts with: shared by every limiter built from its config (one per
+    route, and the edge's), so a client's count is one count whichever of them took it."""
+
+    def __init__(self) -> None:
+        self.shared: SharedCounts | None = None
+        self.lock = anyio.Lock()
+
+
+def _state_of(config: RateLimitConfig) -> _State:
+    state: _State | None = config.__dict__.get("_shopcore_state")
+    if state is None:
+        state = config.__dict__["_shopcore_state"] = _State()
+    return state
 
 
 class FixedWindowRateLimitMiddleware(RateLimitMiddleware):
@@ -87,19 +109,35 @@ class FixedWindowRateLimitMiddleware(RateLimitMiddleware):
         )
         self._key_prefix = f"{type(self).__name__}::"
 
+    @property
+    def by_address(self) -> bool:
+        """Whether clients are told apart by their address alone (Litestar's default)."""
+        return self._by_address
+
+    def address_key(self, scope: Scope, suffix: str = "") -> str:
+        """The client's key when `by_address`: as `cache_key_from_request` makes it."""
+        client = scope.get("client")
+        return self._key_prefix + (client[0] if client else "127.0.0.1") + suffix
+
+    async def count(self, litestar: Any, key: str) -> tuple[int, int]:
+        """Counts one request of `key`: its count in the window, seconds until it closes."""
+        return await self._count(self.config.get_store_from_app(litestar), key, self._window)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         app = scope["litestar_app"]
-        if self._by_address:
-            key = self._key_prefix + (client[0] if (client := scope.get("client")) else "127.0.0.1")
-            key += self._key_suffix(scope)
+        counted: tuple[RateLimitConfig, int, int] | None = scope.get(PRECOUNTED)  # type: ignore[assignment]
+        if counted is not None and counted[0] is self.config:
+            count, closes_in = counted[1], counted[2]
         else:
-            request: Request[Any, Any, Any] = app.request_class(scope)
-            if not await self.should_check_request(request=request):
-                await self.app(scope, receive, send)
-                return
-            key = self.cache_key_from_request(request)
-        store = self.config.get_store_from_app(app)
-        count, closes_in = await self._count(store, key, self._window)
+            if self._by_address:
+                key = self.address_key(scope, self._key_suffix(scope))
+            else:
+                request: Request[Any, Any, Any] = app.request_class(scope)
+                if not await self.should_check_request(request=request):
+                    await self.app(scope, receive, send)
+                    return
+                key = self.cache_key_from_request(request)
+            count, closes_in = await self.count(app, key)
         if count > self.max_requests:
             retry_after = {"Retry-After": str(max(1, closes_in))}
             raise TooManyRequestsException(
@@ -108,7 +146,7 @@ class FixedWindowRateLimitMiddleware(RateLimitMiddleware):
                 else retry_after
             )
         if self.config.set_rate_limit_headers:
-            send = self._with_headers(send, self._raw_headers(count, closes_in))
+            send = self._with_headers(send, self.raw_headers(count, closes_in))
         await self.app(scope, receive, send)
 
     @staticmethod
@@ -118,7 +156,8 @@ class FixedWindowRateLimitMiddleware(RateLimitMiddleware):
         suffix = "::mount" if getattr(route_handler, "is_mount", False) else ""
         return suffix + "::static" if getattr(route_handler, "is_static", False) else suffix
 
-    def _raw_headers(self, count: int, closes_in: int) -> list[tuple[bytes, bytes]]:
+    def raw_headers(self, count: int, closes_in: int) -> list[tuple[bytes, bytes]]:
+        """The RateLimit-* header pairs of an admitted request."""
         return [
             *self._policy,
             (self._remaining_name, str(max(0, self.max_requests - count)).encode()),
@@ -126,13 +165,13 @@ class FixedWindowRateLimitMiddleware(RateLimitMiddleware):
         ]
 
     async def _count(self, store: Store, key: str, window: int) -> tuple[int, int]:
+        state = _state_of(self.config)
         if isinstance(store, RedisStore):
-            counts: SharedCounts | None = getattr(self, "_shared", None)
-            if counts is None:
-                counts = self._shared = SharedCounts(store._redis, self.max_requests, window)
-            return await counts.count(store._make_key(key))
+            if state.shared is None:
+                state.shared = SharedCounts(store._redis, self.max_requests, window)
+            return await state.shared.count(store._make_key(key))
         # Any other store lives in this process: a lock makes read-and-write one step.
-        async with self._lock:
+        async with state.lock:
             now = int(time.time())
             raw = await store.get(key)
             count, closes = (int(part) for part in raw.split(b":")) if raw else (0, 0)

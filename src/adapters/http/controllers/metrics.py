@@ -38,7 +38,7 @@ class RequestMetrics(PrometheusMiddleware):
     Here each metric's child for one route, method and status is looked up once and kept.
 
     Only for this app's configuration (`metrics_config`: routes grouped by template, no extra
-    labels, exemplars or excluded methods); `create` refuses any other."""
+    labels, exemplars or excluded methods); it refuses any other."""
 
     def __init__(self, app: ASGIApp, config: PrometheusConfig) -> None:
         if not config.group_path or config.labels or config.exemplars:
@@ -54,28 +54,38 @@ class RequestMetrics(PrometheusMiddleware):
         # The order of Litestar's labels, which names the metrics' label names.
         return {"method": method, "path": path, "status_code": status, "app_name": self._app_name}
 
-    def _gauge(self, method: str, path: str) -> Any:
-        labels = self._labels(method, path, 200)  # Litestar's gauge is labelled status 200
-        child = self.requests_in_progress(labels).labels(*labels.values())
-        self._in_progress[method, path] = child
-        return child
+    def in_progress(self, method: str, path: str) -> Any:
+        """The requests-in-progress gauge of a route template and method."""
+        gauge = self._in_progress.get((method, path))
+        if gauge is None:
+            labels = self._labels(method, path, 200)  # Litestar's gauge is labelled status 200
+            gauge = self.requests_in_progress(labels).labels(*labels.values())
+            self._in_progress[method, path] = gauge
+        return gauge
 
-    def _recorders(self, method: str, path: str, status: int) -> tuple[Any, Any, Any | None]:
-        labels = self._labels(method, path, status)
-        values = [*labels.values()]
-        errors = self.requests_error_count(labels).labels(*values) if status >= 500 else None
-        recorders = (
-            self.request_count(labels).labels(*values),
-            self.request_time(labels).labels(*values),
-            errors,
-        )
-        self._children[method, path, status] = recorders
-        return recorders
+    def record(self, method: str, path: str, status: Any, seconds: float) -> None:
+        """Counts one finished request, as Litestar's middleware does."""
+        recorders = self._children.get((method, path, status))
+        if recorders is None:
+            labels = self._labels(method, path, status)
+            values = [*labels.values()]
+            errors = self.requests_error_count(labels).labels(*values) if status >= 500 else None
+            recorders = (
+                self.request_count(labels).labels(*values),
+                self.request_time(labels).labels(*values),
+                errors,
+            )
+            self._children[method, path, status] = recorders
+        count, duration, errors = recorders
+        if errors is not None:
+            errors.inc()
+        count.inc()
+        duration.observe(seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         method: str = scope["method"] if scope["type"] == ScopeType.HTTP else scope["type"]
         path = scope["path_template"]
-        gauge = self._in_progress.get((method, path)) or self._gauge(method, path)
+        gauge = self.in_progress(method, path)
         started = time.perf_counter()
         span: list[Any] = [200, 0.0]  # status, seconds until the last body message
 
@@ -92,14 +102,7 @@ class RequestMetrics(PrometheusMiddleware):
             await self.app(scope, receive, wrapped_send)
         finally:
             gauge.dec()
-            status = span[0]
-            count, duration, errors = self._children.get((method, path, status)) or self._recorders(
-                method, path, status
-            )
-            if errors is not None:
-                errors.inc()
-            count.inc()
-            duration.observe(span[1])
+            self.record(method, path, span[0], span[1])
 
 
 class MetricsController(PrometheusController):
