@@ -83,3 +83,14 @@ async def test_reads_at_the_edge_count_in_the_metrics(api: Api, path: str) -> No
     after = count((await api.client.get("/metrics")).text)
 
     assert after - before == 3
+
+
+def test_the_edge_path_is_on_only_while_litestar_adds_nothing_to_the_catalog(api: Api) -> None:
+    from adapters.http.catalog_edge import CatalogEdge, answers_like_litestar
+    from adapters.http.edge import SecurityHeaders
+
+    handler = api.app.asgi_handler
+    assert isinstance(handler, SecurityHeaders)
+    assert isinstance(handler.app, CatalogEdge)
+    # A guard on the catalog (or any hook, header, cookie or middleware) would turn it off.
+    assert not answers_like_litestar(api.app, [])

@@ -18,7 +18,7 @@ from litestar.stores.registry import StoreRegistry
 from litestar.types import ASGIApp
 
 from adapters.http import edge
-from adapters.http.catalog_edge import CatalogEdge
+from adapters.http.catalog_edge import CatalogEdge, answers_like_litestar
 from adapters.http.config import HttpConfig
 from adapters.http.controllers.admin_catalog import AdminCatalogController
 from adapters.http.controllers.admin_inventory import AdminInventoryController
@@ -118,6 +118,7 @@ def create_app(services: ApiServices) -> Litestar:
     config = services.config
     limits = rate_limits(config)
     metrics = metrics_config()
+    middleware = [metrics.middleware, limits["default"].middleware]
     factory = services.store_factory or (lambda _name: MemoryStore())
     api = Router(
         path="/",
@@ -131,10 +132,7 @@ def create_app(services: ApiServices) -> Litestar:
             "readiness": _constant(tuple(services.readiness)),
         },
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[
-            metrics.middleware,
-            limits["default"].middleware,
-        ],
+        middleware=middleware,
         stores=StoreRegistry(default_factory=factory),
         state=State({"tokens": services.tokens, "services": services, "limits": limits}),
         cors_config=CORSConfig(
@@ -160,4 +158,6 @@ def create_app(services: ApiServices) -> Litestar:
     def catalog_edge(inner: ASGIApp) -> ASGIApp:
         return CatalogEdge(inner, services.catalog_reads, limiter, recorder)
 
+    if not answers_like_litestar(app, middleware):
+        return edge.install(app)
     return edge.install(app, catalog_edge)

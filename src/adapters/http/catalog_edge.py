@@ -20,8 +20,11 @@ the 429 as always).
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
+from litestar import Litestar
+from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from adapters.http.caching import IF_NONE_MATCH_MAX, matches, sent
@@ -35,6 +38,45 @@ DETAIL_PREFIX = "/v1/products/"
 # The route templates the metrics are labelled with (Litestar's `path_template`).
 LISTING_TEMPLATE = "/v1/products"
 DETAIL_TEMPLATE = "/v1/products/{product_id}"
+
+
+ROUTES = ("/v1/products", "/v1/products/{product_id:str}")
+
+
+def answers_like_litestar(app: Litestar, middleware: Sequence[object]) -> bool:
+    """Whether Litestar does to the catalog's GETs nothing but what this layer does: the
+    route's middleware is exactly `middleware` (the metrics and the default rate limit), and
+    no guard, hook, route header or cookie, response cache, CSRF, compression or host check
+    applies. Anything added later turns the edge path off (`create_app`) rather than being
+    skipped by it."""
+    if app.before_send or app.csrf_config or app.compression_config or app.allowed_hosts:
+        return False
+    found = 0
+    for route in app.routes:
+        if route.path not in ROUTES or not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            if "GET" not in handler.http_methods:
+                continue
+            found += 1
+            plain = (
+                not handler.resolve_guards()
+                and handler.resolve_before_request() is None
+                and all(layer.after_request is None for layer in handler.ownership_layers)
+                and handler.resolve_after_response() is None
+                and not handler.resolve_response_headers()
+                and not handler.resolve_response_cookies()
+                and not handler.cache
+                and _same(handler.resolve_middleware(), middleware)
+            )
+            if not plain:
+                return False
+    return found == len(ROUTES)
+
+
+def _same(these: Sequence[object], those: Sequence[object]) -> bool:
+    # The very middleware objects, in whatever order Litestar keeps them.
+    return len(these) == len(those) and {id(m) for m in these} == {id(m) for m in those}
 
 
 class CatalogEdge:
