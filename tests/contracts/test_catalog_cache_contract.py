@@ -124,6 +124,24 @@ async def test_a_miss_loads_and_a_hit_does_not(cache: ReadAndDrop) -> None:
     assert first.etag.startswith('"') and first.etag.endswith('"')
 
 
+async def test_a_peek_answers_only_what_this_process_holds_and_never_loads(
+    cache: ReadAndDrop,
+) -> None:
+    load = Loader(detail("p1", "A"))
+    before = cache.peek("detail:p1")
+    kept = await cache.read("detail:p1", load)
+    held = cache.peek("detail:p1")
+    await cache.invalidate(["p1"], [])
+
+    assert before is None
+    # In this process's memory (the memory cache, the near copy): the very answer of a read.
+    # Redis alone holds nothing in the process, so a peek there never answers.
+    near = isinstance(cache, MemoryCatalogCache) or getattr(cache, "near_live", False)
+    assert held == (kept if near else None)
+    assert cache.peek("detail:p1") is None
+    assert load.calls == 1
+
+
 async def test_different_bodies_have_different_etags(cache: ReadAndDrop) -> None:
     one = await cache.read("a", Loader(detail("p1", body=b'{"x":1}')))
     two = await cache.read("b", Loader(detail("p2", body=b'{"x":2}')))
@@ -273,6 +291,13 @@ async def test_a_failed_load_keeps_nothing_and_reaches_every_waiter(cache: ReadA
     assert all(isinstance(result, LookupError) for result in results)
     assert calls == 1
     assert load.calls == 1
+
+
+async def test_the_null_cache_holds_nothing_to_peek_at() -> None:
+    cache = UncachedReads()
+    await cache.read("detail:p1", Loader(detail("p1")))
+
+    assert cache.peek("detail:p1") is None
 
 
 async def test_the_null_cache_always_loads() -> None:

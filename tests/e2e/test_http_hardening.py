@@ -79,6 +79,24 @@ async def test_every_response_carries_the_security_headers(api: Api) -> None:
         assert "max-age" in response.headers["strict-transport-security"]
 
 
+async def test_responses_answered_outside_any_route_carry_them_too(
+    limited: AsyncTestClient[Litestar],
+) -> None:
+    unknown = await limited.get("/v1/nothing-here")  # 404: no route
+    wrong_method = await limited.delete("/v1/products")  # 405
+    for _ in range(3):
+        await limited.get("/v1/products")
+    refused = await limited.get("/v1/products")  # 429: raised by the limiter
+
+    assert [unknown.status_code, wrong_method.status_code, refused.status_code] == [404, 405, 429]
+    for response in (unknown, wrong_method, refused):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert "max-age" in response.headers["strict-transport-security"]
+        assert response.headers["cache-control"] == "no-store"
+
+
 async def test_only_catalog_reads_may_be_kept_and_only_if_revalidated(api: Api) -> None:
     listing = await api.client.get("/v1/products")
     missing = await api.client.get("/v1/products/missing")

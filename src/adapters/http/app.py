@@ -9,16 +9,16 @@ from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.enums import ScopeType
-from litestar.middleware import ASGIMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Server
 from litestar.stores.memory import MemoryStore
 from litestar.stores.registry import StoreRegistry
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp
 
+from adapters.http import edge
+from adapters.http.catalog_edge import CatalogEdge, answers_like_litestar
 from adapters.http.config import HttpConfig
 from adapters.http.controllers.admin_catalog import AdminCatalogController
 from adapters.http.controllers.admin_inventory import AdminInventoryController
@@ -30,7 +30,7 @@ from adapters.http.controllers.checkout import CheckoutController
 from adapters.http.controllers.customers import CustomersController
 from adapters.http.controllers.health import HealthController
 from adapters.http.controllers.inventory import InventoryController
-from adapters.http.controllers.metrics import MetricsController, metrics_config
+from adapters.http.controllers.metrics import MetricsController, RequestMetrics, metrics_config
 from adapters.http.controllers.orders import OrdersController
 from adapters.http.controllers.webhooks import WebhooksController
 from adapters.http.openapi_document import FinishedJsonRenderPlugin
@@ -55,43 +55,12 @@ CONTROLLERS: list[Any] = [
     OrdersController,
 ]
 
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
-}
-
 
 def _constant(value: Any) -> Provide:
     async def provide() -> Any:
         return value
 
     return Provide(provide, use_cache=True)
-
-
-class SecurityHeadersMiddleware(ASGIMiddleware):
-    """Adds the security headers to every response, error responses included (an
-    `after_request` hook would miss the ones the exception handlers build)."""
-
-    scopes = (ScopeType.HTTP,)
-    # Encoded once: this runs on every response, the cheapest of them included.
-    _RAW = tuple(
-        (name.lower().encode("latin-1"), value.encode("latin-1"))
-        for name, value in {**SECURITY_HEADERS, "Cache-Control": "no-store"}.items()
-    )
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers") or ())
-                present = {bytes(name).lower() for name, _ in headers}
-                headers += [pair for pair in self._RAW if pair[0] not in present]
-                message["headers"] = headers
-            await send(message)
-
-        await next_app(scope, receive, send_with_headers)
 
 
 def rate_limits(config: HttpConfig) -> dict[str, RateLimitConfig]:
@@ -148,6 +117,8 @@ def openapi_config(config: HttpConfig) -> OpenAPIConfig:
 def create_app(services: ApiServices) -> Litestar:
     config = services.config
     limits = rate_limits(config)
+    metrics = metrics_config()
+    middleware = [metrics.middleware, limits["default"].middleware]
     factory = services.store_factory or (lambda _name: MemoryStore())
     api = Router(
         path="/",
@@ -161,11 +132,7 @@ def create_app(services: ApiServices) -> Litestar:
             "readiness": _constant(tuple(services.readiness)),
         },
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[
-            metrics_config().middleware,
-            SecurityHeadersMiddleware(),
-            limits["default"].middleware,
-        ],
+        middleware=middleware,
         stores=StoreRegistry(default_factory=factory),
         state=State({"tokens": services.tokens, "services": services, "limits": limits}),
         cors_config=CORSConfig(
@@ -182,4 +149,15 @@ def create_app(services: ApiServices) -> Litestar:
         on_shutdown=list(services.on_shutdown),
         debug=False,
     )
-    return app
+    # The default limit and the metrics as the catalog's edge path takes them: counting with
+    # the routes' limiters (same config, same counts) and recording in the same series. Never
+    # called as middleware, so the app they would wrap does not matter.
+    limiter = FixedWindowRateLimitMiddleware(app, limits["default"])
+    recorder = RequestMetrics(app, metrics)
+
+    def catalog_edge(inner: ASGIApp) -> ASGIApp:
+        return CatalogEdge(inner, services.catalog_reads, limiter, recorder)
+
+    if not answers_like_litestar(app, middleware):
+        return edge.install(app)
+    return edge.install(app, catalog_edge)

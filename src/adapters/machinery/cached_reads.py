@@ -96,6 +96,11 @@ class CatalogReads(Protocol):
         `load` propagate and nothing is kept."""
         ...
 
+    def peek(self, key: str) -> Cached | None:
+        """What `read(key, ...)` would answer now from this process's memory without loading
+        or waiting, else None: lets the HTTP edge answer a hit before routing."""
+        ...
+
 
 class UncachedReads:
     """No cache (SHOPCORE_CATALOG_CACHE_SECONDS=0): every read loads, and an invalidation has
@@ -103,6 +108,9 @@ class UncachedReads:
 
     async def read(self, key: str, load: Callable[[], Awaitable[CatalogRead]]) -> Cached:
         return cached(await load())
+
+    def peek(self, key: str) -> Cached | None:
+        return None
 
     async def invalidate(self, product_ids: Sequence[str], skus: Sequence[str]) -> None:
         return None

@@ -53,6 +53,10 @@ class MemoryCatalogCache:
             return entry.cached
         return await self._flights.run(key, lambda: self._fill(key, load))
 
+    def peek(self, key: str) -> Cached | None:
+        entry = self._fresh(key)
+        return None if entry is None else entry.cached
+
     async def invalidate(self, product_ids: Sequence[str], skus: Sequence[str]) -> None:
         self.drop(product_ids, skus)
 

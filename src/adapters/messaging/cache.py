@@ -161,6 +161,13 @@ class RedisCatalogCache:
 
         return await near.read(key, from_shared)
 
+    def peek(self, key: str) -> Cached | None:
+        # As `read`: the near copy answers only while invalidations reach it.
+        near = self._near
+        if near is None or self._listener is None or not self._subscribed:
+            return None
+        return near.peek(key)
+
     async def invalidate(self, product_ids: Sequence[str], skus: Sequence[str]) -> None:
         tags = dropped_by(product_ids, skus)
         if not tags:

@@ -37,6 +37,11 @@ def _listing_key(*parameters: object) -> str:
     return f"list:{digest}"
 
 
+DEFAULT_LIMIT = 20
+# The key of the first page with every filter left out, as `list` makes it (catalog_edge.py).
+LISTING_DEFAULT_KEY = _listing_key(DEFAULT_LIMIT, None, None, None, None, None)
+
+
 class CatalogController(Controller):
     path = "/v1/products"
     tags = ("catalog",)
@@ -62,7 +67,7 @@ class CatalogController(Controller):
         self,
         services: NamedDependency[ApiServices],
         if_none_match: IfNoneMatch = None,
-        limit: Limit = 20,
+        limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
         q: Annotated[str | None, QueryParameter(max_length=100, description="text query")] = None,
         category: Annotated[str | None, QueryParameter(max_length=100)] = None,

@@ -1,0 +1,69 @@
+"""The outermost ASGI layer of the API: what every HTTP response gets, whichever part of the
+app answered it.
+
+Security headers were added by a Litestar middleware, which runs only inside a matched route:
+a 404 for an unknown path, a 405 and a 429 (raised by the rate limiter, answered by the app's
+own exception handler outside the route's middleware) went out without them. Here they are
+added around Litestar's whole handler (`install`), so every HTTP response carries them, and as
+a plain ASGI callable with the header pairs encoded once: this runs on every response, the
+cheapest included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from litestar import Litestar
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+}
+
+# Sent unless the response set its own (a cached catalog read says `no-cache`).
+_DEFAULTS = tuple(
+    (name.lower().encode("latin-1"), value.encode("latin-1"))
+    for name, value in {**SECURITY_HEADERS, "Cache-Control": "no-store"}.items()
+)
+_NAMES = frozenset(name for name, _ in _DEFAULTS)
+
+
+class SecurityHeaders:
+    """Adds the security headers (and `Cache-Control: no-store` by default) to every HTTP
+    response the wrapped app starts."""
+
+    __slots__ = ("app",)
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or ())
+                present = _NAMES.intersection([bytes(name).lower() for name, _ in headers])
+                headers += [p for p in _DEFAULTS if p[0] not in present] if present else _DEFAULTS
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def install(app: Litestar, *inner: Callable[[ASGIApp], ASGIApp]) -> Litestar:
+    """Wraps the app's whole HTTP handling (routing, CORS and the exception handlers
+    included) in the edge layer, with the `inner` layers (outermost first) between the
+    security headers and Litestar."""
+    handler = app.asgi_handler
+    for layer in reversed(inner):
+        handler = layer(handler)
+    app.asgi_handler = SecurityHeaders(handler)
+    return app

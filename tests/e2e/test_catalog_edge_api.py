@@ -1,0 +1,96 @@
+"""Cached catalog reads answered before routing (adapters/http/catalog_edge.py) are answered
+exactly as Litestar answers them: `/v1/products?limit=20` reads the same cache entry as
+`/v1/products` but always goes through Litestar (the edge takes no query string), so the two
+must agree byte for byte, header for header; and they share the rate limit and the metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.api import Api
+
+# Differ between any two requests: the limiter counts each.
+COUNTED = {"ratelimit-remaining", "ratelimit-reset"}
+
+
+def answer(response: httpx.Response) -> tuple[int, list[tuple[str, str]], bytes]:
+    headers = [(k, v) for k, v in response.headers.multi_items() if k not in COUNTED]
+    return response.status_code, headers, response.content
+
+
+async def both(api: Api, path: str, full: str, **kwargs: Any) -> None:
+    await api.client.get(full)  # fills the cache
+    edge = await api.client.get(path, **kwargs)
+    litestar = await api.client.get(full, **kwargs)
+    assert answer(edge) == answer(litestar)
+
+
+async def test_the_listing_at_the_edge_is_litestars(api: Api) -> None:
+    await api.product("EDGE-L1")
+    listing = await api.client.get("/v1/products?limit=20")
+    etag = listing.headers["etag"]
+
+    await both(api, "/v1/products", "/v1/products?limit=20")
+    for if_none_match in (etag, f'W/{etag}, "other"', "*", '"other"', ""):
+        await both(
+            api, "/v1/products", "/v1/products?limit=20", headers={"If-None-Match": if_none_match}
+        )
+
+
+async def test_a_product_at_the_edge_is_litestars(api: Api) -> None:
+    product = await api.product("EDGE-D1")
+    first = await api.client.get(f"/v1/products/{product.id}")  # through Litestar: a miss
+    again = await api.client.get(f"/v1/products/{product.id}")  # a hit, at the edge
+    not_modified = await api.client.get(
+        f"/v1/products/{product.id}", headers={"If-None-Match": first.headers["etag"]}
+    )
+
+    assert answer(again) == answer(first)
+    assert not_modified.status_code == 304
+    assert not_modified.content == b""
+    assert not_modified.headers["etag"] == first.headers["etag"]
+    assert not_modified.headers["x-frame-options"] == "DENY"
+
+
+async def test_an_if_none_match_too_long_is_refused_even_when_cached(api: Api) -> None:
+    await api.client.get("/v1/products")
+    response = await api.client.get("/v1/products", headers={"If-None-Match": "x" * 2001})
+
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize("path", ["/v1/products", "/v1/products?limit=20"])
+async def test_reads_at_the_edge_count_in_the_metrics(api: Api, path: str) -> None:
+    await api.client.get("/v1/products?limit=20")
+
+    def count(text: str) -> float:
+        for line in text.splitlines():
+            if (
+                line.startswith("shopcore_requests_total{")
+                and 'path="/v1/products"' in line
+                and 'status_code="200"' in line
+            ):
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
+    before = count((await api.client.get("/metrics")).text)
+    for _ in range(3):
+        assert (await api.client.get(path)).status_code == 200
+    after = count((await api.client.get("/metrics")).text)
+
+    assert after - before == 3
+
+
+def test_the_edge_path_is_on_only_while_litestar_adds_nothing_to_the_catalog(api: Api) -> None:
+    from adapters.http.catalog_edge import CatalogEdge, answers_like_litestar
+    from adapters.http.edge import SecurityHeaders
+
+    handler = api.app.asgi_handler
+    assert isinstance(handler, SecurityHeaders)
+    assert isinstance(handler.app, CatalogEdge)
+    # A guard on the catalog (or any hook, header, cookie or middleware) would turn it off.
+    assert not answers_like_litestar(api.app, [])
