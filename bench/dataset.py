@@ -52,19 +52,23 @@ class Dataset:
         return f"/v1/products/{self.products[len(self.products) // 2].id}"
 
 
-async def reset_database() -> None:
+async def recreate_database(name: str) -> None:
+    """Drop the database `name` (ending its sessions first) and create it empty."""
     admin = await asyncpg.connect(
         host=config.PG_HOST, port=config.PG_PORT, user=config.PG_USER, database=config.PG_ADMIN_DB
     )
     try:
         await admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
-            config.PG_DB,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
         )
-        await admin.execute(f'DROP DATABASE IF EXISTS "{config.PG_DB}"')
-        await admin.execute(f'CREATE DATABASE "{config.PG_DB}"')
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
+
+
+async def reset_database() -> None:
+    await recreate_database(config.PG_DB)
     await upgrade_async(config.DATABASE_URL)
 
 

@@ -14,27 +14,12 @@ import asyncpg
 import msgspec
 
 from bench import config, thin_app
-from bench.dataset import FLASH_SKU, ON_HAND, Dataset
-
-
-async def recreate() -> None:
-    admin = await asyncpg.connect(
-        host=config.PG_HOST, port=config.PG_PORT, user=config.PG_USER, database=config.PG_ADMIN_DB
-    )
-    try:
-        await admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
-            config.THIN_DB,
-        )
-        await admin.execute(f'DROP DATABASE IF EXISTS "{config.THIN_DB}"')
-        await admin.execute(f'CREATE DATABASE "{config.THIN_DB}"')
-    finally:
-        await admin.close()
+from bench.dataset import FLASH_SKU, ON_HAND, Dataset, recreate_database
 
 
 async def load(data: Dataset) -> None:
     """Drop, create and fill the thin database from the dataset just loaded into shopcore's."""
-    await recreate()
+    await recreate_database(config.THIN_DB)
     products = [*data.products, *([data.flash_product] if data.flash_product else [])]
     conn = await asyncpg.connect(config.THIN_DSN)
     try:

@@ -151,11 +151,15 @@ def _rate(sale: loadgen.FlashResult) -> float:
 
 
 def _exact(check: dict[str, int], sale: loadgen.FlashResult) -> bool:
+    return _books_exact(check) and sale.sold == config.FLASH_UNITS
+
+
+def _books_exact(check: dict[str, int]) -> bool:
+    """Every unit in a confirmed order, none left (so none still reserved), none oversold."""
     return (
         check["units_sold"] == config.FLASH_UNITS
         and check["available"] == 0
         and check["on_hand"] == config.FLASH_UNITS
-        and sale.sold == config.FLASH_UNITS
     )
 
 
@@ -187,12 +191,7 @@ def _settled_check(ctx: Context, row: Row, sale: loadgen.FlashResult, thin_exact
     job every few seconds; an order is overdue SHOPCORE_SETTLE_WITHIN_SECONDS after it began)."""
     waited = asyncio.run(_until_settled(SETTLE_WAIT_SECONDS))
     check = asyncio.run(_check(API_CHECK, config.ASYNCPG_DSN))
-    exact = (
-        check["units_sold"] == config.FLASH_UNITS
-        and check["available"] == 0
-        and check["reserved"] == 0
-        and check["on_hand"] == config.FLASH_UNITS
-    )
+    exact = _books_exact(check)
     row.note += (
         f"; once settled ({waited:.0f} s later, by the worker's recovery job): "
         f"sold {check['units_sold']}, reserved {check['reserved']}, available {check['available']}"

@@ -95,15 +95,21 @@ async def boundaries(token: str) -> list[str]:
     return counted.plan.seen
 
 
+async def killed_at(at: int, token: str = "tok_visa") -> Scene:
+    """A shop whose checkout paying with `token` was killed after its `at`-th step."""
+    shop = await scene()
+    shop.plan.at, shop.plan.armed = at, True
+    with pytest.raises(Crash):
+        await shop.checkout(token)
+    return shop
+
+
 @pytest.mark.parametrize("token", ["tok_visa", "tok_decline", "tok_error"])
 async def test_a_checkout_killed_after_any_step_is_finished_or_undone(token: str) -> None:
     steps = await boundaries(token)
     assert len(steps) >= 5, steps  # reserve, save, hold, authorize ... at the least
     for at in range(1, len(steps) + 1):
-        shop = await scene()
-        shop.plan.at, shop.plan.armed = at, True
-        with pytest.raises(Crash):
-            await shop.checkout(token)
+        shop = await killed_at(at, token)
 
         await shop.restart_and_recover()
 
@@ -144,10 +150,7 @@ async def test_a_checkout_whose_database_failed_after_any_step_is_finished_or_un
 
 
 async def test_the_recovery_job_leaves_a_checkout_within_its_time_alone() -> None:
-    shop = await scene()
-    shop.plan.at, shop.plan.armed = 3, True  # after the order was saved and the cart held
-    with pytest.raises(Crash):
-        await shop.checkout()
+    shop = await killed_at(3)  # after the order was saved and the cart held
     (order,) = await all_orders(shop.driver)
 
     shop.driver.clock.advance(seconds=SETTLE_WITHIN - 1)
@@ -164,10 +167,7 @@ async def test_a_checkout_whose_payment_went_through_before_the_crash_is_confirm
     job finds the authorization at the gateway under the order's key and goes forward."""
     steps = await boundaries("tok_visa")
     at = steps.index("the gateway's authorization") + 1
-    shop = await scene()
-    shop.plan.at, shop.plan.armed = at, True
-    with pytest.raises(Crash):
-        await shop.checkout()
+    shop = await killed_at(at)
 
     await shop.restart_and_recover()
 
@@ -182,10 +182,7 @@ async def test_shipping_an_order_whose_checkout_died_checks_its_cart_out() -> No
     checkout's last step too, or the cart stays held for an order nobody will recover."""
     steps = await boundaries("tok_visa")
     for at in range(1, len(steps) + 1):
-        shop = await scene()
-        shop.plan.at, shop.plan.armed = at, True
-        with pytest.raises(Crash):
-            await shop.checkout()
+        shop = await killed_at(at)
         placed = await all_orders(shop.driver)
         if not placed or placed[0].status is not OrderStatus.CONFIRMED:
             continue
@@ -207,10 +204,7 @@ async def test_a_confirmed_order_whose_cart_was_taken_over_still_settles_and_shi
     cart belongs to the second checkout, which goes through too."""
     steps = await boundaries("tok_visa")
     for at in range(1, len(steps) + 1):
-        shop = await scene()
-        shop.plan.at, shop.plan.armed = at, True
-        with pytest.raises(Crash):
-            await shop.checkout()
+        shop = await killed_at(at)
         placed = await all_orders(shop.driver)
         cart = shop.driver.store.carts.peek(shop.cart.id)
         assert cart is not None

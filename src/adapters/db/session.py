@@ -81,6 +81,10 @@ class _Entry:
         return None if row == self.pristine_row else row
 
 
+# (id, entry, its row now) of every aggregate whose row changed.
+Changes = list[tuple[str, _Entry, dict[str, Any]]]
+
+
 class Session:
     def __init__(self, events: EventLedger, children: Mapping[str, ChildWriter]) -> None:
         self._events = events
@@ -130,8 +134,9 @@ class Session:
         )
         self._events.track(aggregate)
 
-    def changed(self) -> list[tuple[str, _Entry, dict[str, Any]]]:
-        """Every aggregate whose row differs from the one read, with its new row."""
+    def changed(self) -> Changes:
+        """Every aggregate whose row differs from the one read, with its new row. A commit
+        takes them once and hands them to `writes_one_row` and `flush`."""
         changes = []
         for (_, key), entry in self._entries.items():
             row = entry.changed_row()
@@ -139,20 +144,21 @@ class Session:
                 changes.append((key, entry, row))
         return changes
 
-    def writes_one_row(self) -> bool:
-        """Whether a flush would be exactly one UPDATE: one changed aggregate, read (not
+    def writes_one_row(self, changed: Changes) -> bool:
+        """Whether flushing `changed` is exactly one UPDATE: one changed aggregate, read (not
         inserted) by this unit, whose table has no child rows to rewrite."""
-        changed = self.changed()
         if len(changed) != 1:
             return False
         entry = changed[0][1]
         return not entry.inserted and entry.mapper.table.name not in self._children
 
-    async def flush(self, connection: AsyncConnection) -> list[tuple[_Entry, int]]:
+    async def flush(
+        self, connection: AsyncConnection, changed: Changes
+    ) -> list[tuple[_Entry, int]]:
         """Write every changed aggregate if nobody changed its row since it was read."""
         written = []
         # A fixed order (table, id) so that two units writing the same rows cannot deadlock.
-        ordered = sorted(self.changed(), key=lambda item: (item[1].mapper.table.name, item[0]))
+        ordered = sorted(changed, key=lambda item: (item[1].mapper.table.name, item[0]))
         for key, entry, row in ordered:
             table = entry.mapper.table
             new_version = entry.stored_version + (0 if entry.inserted else 1)

@@ -38,7 +38,7 @@ from adapters.db.repositories import (
     SqlRefreshSessionRepository,
     write_variants,
 )
-from adapters.db.session import Session
+from adapters.db.session import Changes, Session
 from adapters.db.stock import SqlStockLedger
 from shopcore.application.tracking import EventLedger
 from shopcore.shared.messages import Event
@@ -126,9 +126,10 @@ class SqlUnitOfWork:
                 await connection.close()
 
     async def commit(self) -> None:
+        changed = self._session.changed()
         if (
             self._connection is None
-            and not self._session.changed()
+            and not changed
             and not self._events.pending()
             and not self.processed.staged
         ):
@@ -138,28 +139,28 @@ class SqlUnitOfWork:
             return
         try:
             async with translated():
-                written = await self._write()
+                written = await self._write(changed)
         except Exception:
             await self.rollback()
             raise
         self._finish_commit(written)
 
-    async def _write(self) -> list[tuple[Any, int]]:
+    async def _write(self, changed: Changes) -> list[tuple[Any, int]]:
         """Send everything this unit changed, and commit it."""
-        if self._single_statement():
+        if self._single_statement(changed):
             # One version-checked UPDATE on the autocommit reader: atomic without BEGIN/COMMIT.
             assert self._reader is not None
-            written = await self._session.flush(self._reader)
+            written = await self._session.flush(self._reader, changed)
             await self._reader.commit()  # bookkeeping only: autocommit sends nothing
             return written
         connection = await self.connection()
-        written = await self._session.flush(connection)
+        written = await self._session.flush(connection, changed)
         await write_outbox(connection, self._events.pending(), self._now())
         await self.processed.flush(connection, self._now())
         await connection.commit()
         return written
 
-    def _single_statement(self) -> bool:
+    def _single_statement(self, changed: Changes) -> bool:
         """Whether this commit is exactly one UPDATE that can run in autocommit (PostgreSQL,
         nothing written yet, no events, no processed-event record, no child rows)."""
         return (
@@ -168,7 +169,7 @@ class SqlUnitOfWork:
             and not self._split_reads
             and not self._events.pending()
             and not self.processed.staged
-            and self._session.writes_one_row()
+            and self._session.writes_one_row(changed)
         )
 
     def _finish_commit(self, written: list[tuple[Any, int]]) -> None:
