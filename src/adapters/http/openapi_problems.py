@@ -1,9 +1,10 @@
 """Every error response in the OpenAPI document is an RFC 9457 problem document.
 
 Route handlers declare the errors particular to them; this pass adds the ones any operation
-can answer (a rejected request, an invalid or missing token, an unknown id, rate limiting, an
-overloaded database, an internal error) and makes every 4xx/5xx use `application/problem+json`
-with the one Problem schema, so the document matches what the exception handlers send.
+can answer (a rejected request, an invalid or missing token, an unknown id, a body too large,
+rate limiting, an overloaded database, an internal error) and makes every 4xx/5xx use
+`application/problem+json` with the one Problem schema, so the document matches what the
+exception handlers send.
 """
 
 from __future__ import annotations
@@ -63,6 +64,9 @@ CHANGING_OPERATION = {
     "409": "The request conflicts with the current state (taken, out of stock, illegal "
     "state change, concurrent change, or an idempotency key still in use).",
 }
+WITH_BODY = {
+    "413": "The request body is larger than the server accepts.",
+}
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
@@ -119,6 +123,8 @@ def document_problems(openapi: OpenAPI) -> None:
                 wanted.update(API_OPERATION)
                 if method != "get":
                     wanted.update(CHANGING_OPERATION)
+            if operation.request_body is not None:
+                wanted.update(WITH_BODY)
             for status, description in wanted.items():
                 responses.setdefault(status, OpenAPIResponse(description=description))
             for status, response in responses.items():
