@@ -31,6 +31,7 @@ from adapters.policies.discounts import NoDiscounts
 from adapters.policies.shipping import FlatRateShipping
 from adapters.policies.tax import CountryTax
 from adapters.security.argon2_hasher import Argon2Hasher
+from shopcore.application.bus import MessageBus
 from shopcore.bootstrap import Links, ShopUnitOfWork
 from shopcore.cart.ports import CatalogQuotes
 from shopcore.catalog.ports import CatalogCache
@@ -108,6 +109,7 @@ def links(
     stock: StockLink,
     payments: PaymentsLink,
     contacts: ContactsLink,
+    bus: MessageBus,
 ) -> Links:
     cart_source: CartSource = carts
     prices: PriceList = catalog
@@ -122,4 +124,5 @@ def links(
         stock=reservations,
         payments=paying,
         contacts=contact,
+        together=bus.joined,
     )

@@ -25,6 +25,7 @@ from shopcore.application.bus import CommandTable, EventHandler, EventTable, Mes
 from shopcore.application.groups import GroupDelivery
 from shopcore.application.injection import inject, provided_by
 from shopcore.application.processed import IdempotentUnitOfWork
+from shopcore.application.unit_of_work import Together
 from shopcore.cart import handlers as cart
 from shopcore.cart.ports import CartUnitOfWork, CatalogQuotes
 from shopcore.catalog import handlers as catalog
@@ -79,6 +80,8 @@ class Links:
     stock: StockReservations
     payments: Payments
     contacts: CustomerContacts
+    # One transaction across the links' calls (a checkout's reservation, order and cart).
+    together: Together
 
 
 @dataclass(frozen=True, kw_only=True)

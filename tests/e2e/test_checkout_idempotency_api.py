@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from litestar.testing import AsyncTestClient
 
+from shopcore.payments.ports import GatewayResponse
+from shopcore.shared.money import Money
 from tests.e2e.conftest import database_url
 from tests.support.api import Api, api_app, test_settings
 from tests.support.databases import fresh_sqlite
@@ -103,13 +105,22 @@ async def racing_api(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
 
 
 async def test_fifty_simultaneous_checkouts_with_one_key_place_one_order(
-    racing_api: Api,
+    racing_api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     api = racing_api
     await api.product("CO-M1", stock=10)
     customer = await api.customer()
     cart_id = await filled_cart(api, customer, ("CO-M1", 3))
     key = new_key()
+    authorize = api.gateway.authorize
+
+    async def slow_authorize(amount: Money, token: str, idempotency_key: str) -> GatewayResponse:
+        # The first request is still at the gateway while the others arrive, however fast
+        # the rest of a checkout is.
+        await asyncio.sleep(0.3)
+        return await authorize(amount, token, idempotency_key)
+
+    monkeypatch.setattr(api.gateway, "authorize", slow_authorize)
 
     responses = await asyncio.gather(
         *(checkout(api, customer, cart_id, key=key) for _ in range(50))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
-from adapters.memory.unit_of_work import MemoryUnitOfWork
 from shopcore import (
     Address,
     AlreadyExists,
@@ -19,9 +20,8 @@ from shopcore.cart.commands import BeginCheckout, CreateCart
 from shopcore.cart.model import Cart, CartAccess, CartStatus
 from shopcore.cart.queries import get_cart
 from shopcore.customers.model import Customer
-from shopcore.inventory.events import StockChanged
-from shopcore.inventory.model import ReservationStatus
 from shopcore.ordering.model import Order, OrderLine
+from shopcore.ordering.ports import PriceQuote
 from shopcore.ordering.pricing import compute_totals
 from shopcore.ordering.queries import list_orders
 from shopcore.shared.ids import new_id
@@ -213,19 +213,19 @@ async def test_a_resubmitted_order_id_is_refused_without_side_effects(
     assert await cart_status(driver, customer, next_cart) is CartStatus.OPEN
 
 
-async def test_when_the_order_cannot_be_saved_stock_and_cart_are_given_back(
+async def test_when_the_order_cannot_be_saved_nothing_is_reserved_or_held(
     driver: ShopDriver,
 ) -> None:
-    """Another request saves an order under the same id between our reservation and our save."""
+    """Another request saves an order under the same id while ours prices its cart: the
+    reservation, the order and the cart's hold are one transaction, and all of it is undone."""
     await driver.product("TEE-M")
     await driver.receive("TEE-M", 5)
     customer = await driver.customer()
     cart = await driver.cart(customer, {"TEE-M": 2})
     command = place(customer, cart)
+    prices = driver.shop.links.prices.prices
 
-    async def squat_the_order_id(event: StockChanged, uow: MemoryUnitOfWork) -> None:
-        if event.reason != "reserved":
-            return
+    async def squat_the_order_id(skus: Sequence[str]) -> dict[str, PriceQuote]:
         line = OrderLine(sku="TEE-M", name="Tee", quantity=1, unit_price=eur(1000))
         squatter = Order.place(
             id=command.order_id,
@@ -237,18 +237,17 @@ async def test_when_the_order_cannot_be_saved_stock_and_cart_are_given_back(
             shipping_address=ADDRESS,
             now=driver.clock.now(),
         )
-        async with uow:
+        async with driver.shop.uow() as uow:
             await uow.orders.add(squatter)
             await uow.commit()
+        return await prices(skus)
 
-    driver.shop.bus.subscribe(StockChanged, squat_the_order_id)
+    driver.shop.links.prices.prices = squat_the_order_id  # type: ignore[method-assign]
 
     with pytest.raises(AlreadyExists):
         await driver.handle(command)
 
     assert driver.gateway.calls == 0
     assert await driver.available("TEE-M") == 5
-    reservation = await driver.shop.uow().stock.reservation(command.order_id)
-    assert reservation is not None
-    assert reservation.status is ReservationStatus.RELEASED
+    assert await driver.shop.uow().stock.reservation(command.order_id) is None
     assert await cart_status(driver, customer, cart) is CartStatus.OPEN

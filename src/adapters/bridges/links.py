@@ -7,8 +7,10 @@ a command's declared result comes back, so `claim` reads its `CheckoutLines` wit
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol, TypeVar
 
+from shopcore.application.unit_of_work import UnitOfWork
 from shopcore.bootstrap import Links, ShopUnitOfWork
 from shopcore.cart.commands import AbandonCheckout, BeginCheckout, CompleteCheckout
 from shopcore.cart.model import Quote
@@ -51,6 +53,8 @@ STANDING = {
 
 class Sender(Protocol):
     async def handle(self, message: Command[Result]) -> Result: ...
+
+    def joined(self, uow: UnitOfWork) -> AbstractAsyncContextManager[None]: ...
 
 
 class CartLink:
@@ -182,6 +186,7 @@ def in_process_links(
             stock=StockLink(bus, ttl_seconds),
             payments=PaymentsLink(bus),
             contacts=ContactsLink(uow),
+            together=bus.joined,
         )
 
     return build

@@ -10,6 +10,12 @@ failure) rolled back everything it wrote, so it is run again with a fresh unit o
 bounded number of times with jittered backoff. When the retries run out it fails as Busy,
 which is not retried again by an enclosing command: only the innermost transaction retries.
 
+A use case that spans contexts may ask for one transaction across them (`joined`): inside the
+block, every command the bus runs (a link's call into another context) works in the caller's
+unit of work and does not commit; the block commits once at its end, or rolls everything back.
+Such a command is not retried on its own (its transaction is the caller's, aborted with it):
+the caller retries the block as a whole.
+
 `handle` is typed `Command[R] -> R`: each command declares what its handler returns. The
 handlers sit in a table keyed by type, which the type system cannot relate to their results,
 so the one `cast` is where a handler's result comes back (a unit test keeps the declarations
@@ -22,8 +28,11 @@ import asyncio
 import logging
 import random
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, TypeVar, cast, overload
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from types import TracebackType
+from typing import Any, Self, TypeVar, cast, overload
 
 from shopcore.application.unit_of_work import UnitOfWork
 from shopcore.shared.errors import Busy, TransientConflict
@@ -39,6 +48,47 @@ EventHandler = Callable[[Any, Any], Awaitable[None]]
 # Dispatch tables as each context declares them, before bootstrap injects dependencies.
 CommandTable = dict[type[Command[Any]], Callable[..., Awaitable[Any]]]
 EventTable = dict[type[Event], list[Callable[..., Awaitable[None]]]]
+
+
+# The unit of work of the `joined` block this task is in, and the bus that opened it.
+_enclosing: ContextVar[tuple[MessageBus, UnitOfWork] | None] = ContextVar(
+    "shopcore_enclosing_unit_of_work", default=None
+)
+
+
+class Joined:
+    """A command's view of the enclosing block's unit of work: the same repositories and the
+    same transaction; its own `async with` and `commit` leave the ending to the block."""
+
+    def __init__(self, enclosing: UnitOfWork) -> None:
+        self._enclosing = enclosing
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._enclosing, name)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None  # a failure propagates to the block, which rolls everything back
+
+    async def commit(self) -> None:
+        return None
+
+    async def rollback(self) -> None:
+        # Rolling back the block's work and going on would commit half of it at the block's end.
+        raise RuntimeError("a command inside a joined block fails by raising, not rolling back")
+
+    def emit(self, event: Event) -> None:
+        self._enclosing.emit(event)
+
+    def collect_new_events(self) -> Iterator[Event]:
+        return iter(())  # the block's own unit of work hands them over after its commit
 
 
 class MessageBus:
@@ -92,10 +142,29 @@ class MessageBus:
                 await self._publish(queue.popleft(), queue)
         return result
 
+    @asynccontextmanager
+    async def joined(self, uow: UnitOfWork) -> AsyncIterator[None]:
+        """Run the block in `uow`, with every command sent inside it, and commit once at its
+        end; a failure anywhere rolls all of it back. Inside another block: joins that one."""
+        enclosing = _enclosing.get()
+        if enclosing is not None and enclosing[0] is self:
+            yield
+            return
+        token = _enclosing.set((self, uow))
+        try:
+            async with uow:
+                yield
+                await uow.commit()
+        finally:
+            _enclosing.reset(token)
+
     async def _run_command(self, command: Command[Result], queue: deque[Event]) -> Result:
         handler = self._command_handlers.get(type(command))
         if handler is None:
             raise LookupError(f"no handler for command {type(command).__name__}")
+        enclosing = _enclosing.get()
+        if enclosing is not None and enclosing[0] is self:
+            return cast(Result, await handler(command, Joined(enclosing[1])))
         for attempt in range(1, self._attempts + 1):
             uow = self._uow_factory()
             try:

@@ -7,6 +7,7 @@ its own context's data. One adapter class may satisfy all of them at once.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -38,3 +39,11 @@ class UnitOfWork(Protocol):
     def collect_new_events(self) -> Iterator[Event]:
         """Hand over, once, the events of every commit so far."""
         ...
+
+
+class Together(Protocol):
+    """One transaction across contexts: `async with together(uow):` runs the block in `uow`,
+    and every call a link makes into another context inside it joins that unit of work
+    instead of committing on its own; the block commits all of it at its end, or none."""
+
+    def __call__(self, uow: UnitOfWork) -> AbstractAsyncContextManager[None]: ...

@@ -1,25 +1,28 @@
 """Checkout: stock first, then money, and never money without stock.
 
-    read the cart -> price it -> reserve stock (all lines or none)
-      -> save the order (pending_payment, to be settled within `settle_within`)
-      -> hold the cart -> authorize the payment -> allocate the stock
-      -> confirm the order -> check the cart out -> settle
+    read the cart -> price it
+      -> [reserve stock (all lines or none), save the order (pending_payment, to be settled
+          within `settle_within`), hold the cart]            one transaction
+      -> authorize the payment
+      -> [allocate the stock, confirm the order, check the cart out, settle]   one transaction
 
-No database transaction stays open while the gateway is asked: each step is its own. Before
-the order is saved, a failure leaves nothing behind but the reservation, which is released
-(and which, after a crash, expires). From the save on, the work is durable: the order is its
-record and everything the checkout touches is keyed by the order id, so a failing step ends
-the order and undoes what came before it, and a crash leaves the order unsettled for the
-recovery job to finish, forward or back (settling.py). A customer's retry with the same
-idempotency key is answered from the order (adapters.http.checkout_answers).
+No database transaction stays open while the gateway is asked. The first transaction spans
+three contexts (`together`): a failure or a crash in it leaves nothing behind, so there is
+nothing to undo. From its commit on the work is durable: the order is its record and
+everything the checkout touches is keyed by the order id, so a failing step ends the order
+and undoes what came before it, and a crash leaves the order unsettled for the recovery job
+to finish, forward or back (settling.py). A customer's retry with the same idempotency key is
+answered from the order (adapters.http.checkout_answers).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from shopcore.application.bus import retried
+from shopcore.application.unit_of_work import Together
 from shopcore.ordering.commands import PlaceOrder
 from shopcore.ordering.model import Order
 from shopcore.ordering.ports import (
@@ -61,12 +64,13 @@ async def place_order(
     shipping: ShippingPolicy,
     tax: TaxPolicy,
     discounts: DiscountPolicy,
+    together: Together,
     settle_within: timedelta,
 ) -> Order:
     address = command.shipping_address.checked()
     if not 1 <= len(command.payment_token) <= 200:
         raise InvalidInput("payment_token must be 1 to 200 characters")
-    settler = Settler(uow, clock, carts, stock, payments)
+    settler = Settler(uow, clock, carts, stock, payments, together)
     settle_by = command.settle_by or clock.now() + settle_within
     _check_time(clock, settle_by)
     async with uow:
@@ -76,22 +80,9 @@ async def place_order(
     contents = await carts.contents(command.cart_id, command.customer_id)
     order = await _price(command, contents, address, prices, shipping, tax, discounts, clock)
     order.unsettle(settle_by)
-    # AlreadyExists when another attempt reserved under this order id: nothing of ours to undo.
-    await stock.reserve(order.reservation_id, contents.lines)
-
-    async def save() -> None:
-        async with uow:
-            await uow.orders.add(order)
-            await uow.commit()
-
-    try:
-        await retried(save, f"saving order {order.id}")
-    except BaseException:
-        await stock.release(order.reservation_id)
-        raise
+    await retried(_placing(order, contents, uow, together, stock, carts), f"placing {order.id}")
     # Durable from here on: a failure ends the order and undoes, a crash leaves it to recovery.
     try:
-        await carts.claim(order.cart_id, order.customer_id, order.id, contents.lines)
         _check_time(clock, settle_by)
         await payments.authorize(
             payment_id=order.id,
@@ -107,6 +98,31 @@ async def place_order(
     except ShopError as error:
         return await settler.fail(order.id, error)
     return await settler.complete_checkout(order)
+
+
+def _placing(
+    order: Order,
+    contents: CartContents,
+    uow: OrderingUnitOfWork,
+    together: Together,
+    stock: StockReservations,
+    carts: CartSource,
+) -> Callable[[], Awaitable[None]]:
+    """Reserve, save and hold the cart, all or nothing; safe to run again after a lost answer."""
+    attempts = 0
+
+    async def place() -> None:
+        nonlocal attempts
+        attempts += 1
+        async with together(uow):
+            if attempts > 1 and await uow.orders.get(order.id) is not None:
+                return  # the last attempt's commit went through; only its answer was lost
+            # AlreadyExists when another attempt reserved under this order id: all rolls back.
+            await stock.reserve(order.reservation_id, contents.lines)
+            await uow.orders.add(order)
+            await carts.claim(order.cart_id, order.customer_id, order.id, contents.lines)
+
+    return place
 
 
 def _check_time(clock: Clock, settle_by: datetime) -> None:

@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 
 from shopcore.application.bus import CommandTable, EventTable
+from shopcore.application.unit_of_work import Together
 from shopcore.ordering.checkout import place_order
 from shopcore.ordering.commands import (
     CancelOrder,
@@ -41,6 +42,7 @@ async def cancel_order(
     carts: CartSource,
     stock: StockReservations,
     payments: Payments,
+    together: Together,
     settle_within: timedelta,
 ) -> Order:
     """Cancel first (the version check settles a race with shipping), then hand back the
@@ -51,7 +53,7 @@ async def cancel_order(
         if order.settled:
             order.unsettle(clock.now() + settle_within)
         await uow.commit()
-    settler = Settler(uow, clock, carts, stock, payments)
+    settler = Settler(uow, clock, carts, stock, payments, together)
     try:
         return await settler.undo(order)
     except ShopError:
@@ -68,10 +70,11 @@ async def ship_order(
     carts: CartSource,
     stock: StockReservations,
     payments: Payments,
+    together: Together,
     settle_within: timedelta,
 ) -> Order:
     """Capture at shipping, and only for a confirmed order, whose stock is allocated."""
-    settler = Settler(uow, clock, carts, stock, payments)
+    settler = Settler(uow, clock, carts, stock, payments, together)
     async with uow:
         order = await _visible(uow, command.order_id, None)
         _start_shipping(order, clock, settle_within)
@@ -94,6 +97,7 @@ async def refund_order(
     carts: CartSource,
     stock: StockReservations,
     payments: Payments,
+    together: Together,
     settle_within: timedelta,
 ) -> Order:
     key = f"{command.order_id}:refund:{command.idempotency_key}"
@@ -105,7 +109,7 @@ async def refund_order(
         await uow.commit()
     if entry.completed:
         return order
-    settler = Settler(uow, clock, carts, stock, payments)
+    settler = Settler(uow, clock, carts, stock, payments, together)
     try:
         await payments.refund(order.id, entry.amount, key)
     except ShopError:
@@ -121,10 +125,11 @@ async def resume_order(
     carts: CartSource,
     stock: StockReservations,
     payments: Payments,
+    together: Together,
 ) -> Order:
     """Finish an order's work now if it is overdue (a retried checkout whose first request
     died); an order whose work is still within its time is left to that work (Busy)."""
-    settler = Settler(uow, clock, carts, stock, payments)
+    settler = Settler(uow, clock, carts, stock, payments, together)
     order = await settler.get(command.order_id)
     if order.settle_by is not None and order.settle_by > clock.now():
         raise Busy(f"order {order.id} is still being worked on")
@@ -138,12 +143,13 @@ async def recover_orders(
     carts: CartSource,
     stock: StockReservations,
     payments: Payments,
+    together: Together,
 ) -> int:
     """The recovery job: finish every order whose work is overdue; returns how many it took."""
     validation.quantity(command.limit, "limit", maximum=1_000)
     async with uow:
         overdue = await uow.orders.unsettled(due_before=clock.now(), limit=command.limit)
-    settler = Settler(uow, clock, carts, stock, payments)
+    settler = Settler(uow, clock, carts, stock, payments, together)
     for order in overdue:
         logger.warning("recovering order %s (%s, due %s)", order.id, order.status, order.settle_by)
         try:

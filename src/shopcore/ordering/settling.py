@@ -11,7 +11,8 @@ work runs them, and so does the recovery job (`resume`) once an order is past it
 
 Which way a half-done checkout goes:
 - forward, when the payment is held (on the books, or at the gateway under the order's key):
-  allocate the stock, confirm, check the cart out;
+  allocate the stock, confirm, check the cart out, in one transaction across the contexts
+  (`together`);
 - back otherwise, or when a forward step fails: end the order (payment_failed or cancelled,
   keeping the error its customer is answered), void what the gateway holds, release the stock,
   give the cart back. Each undo step is a no-op when there is nothing to undo.
@@ -27,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from shopcore.application.bus import retried
+from shopcore.application.unit_of_work import Together
 from shopcore.ordering.model import Failure, Order, OrderStatus
 from shopcore.ordering.ports import (
     CartSource,
@@ -77,6 +79,7 @@ class Settler:
     carts: CartSource
     stock: StockReservations
     payments: Payments
+    together: Together
 
     # -- the order itself -------------------------------------------------------------------
 
@@ -111,10 +114,12 @@ class Settler:
     # -- forward ---------------------------------------------------------------------------
 
     async def complete_checkout(self, order: Order) -> Order:
-        """The payment is held: allocate the stock, confirm, check the cart out, settle."""
+        """The payment is held: allocate the stock, confirm, check the cart out and settle, in
+        one transaction, so a crash leaves all of it to do again or none."""
         try:
-            await self.stock.allocate(order.reservation_id)
-            confirmed = await self.change(order.id, lambda o: _confirm(o, self.clock))
+            return await retried(
+                lambda: self._complete(order.id), f"completing the checkout of {order.id}"
+            )
         except (Busy, TransientConflict):
             raise  # the shop's own fault: the order lives on, unsettled, for recovery
         except OutOfStock as error:
@@ -123,14 +128,19 @@ class Settler:
         except IllegalTransition as error:
             # Cancelled while paying (its stock released, so not allocated either).
             return await self.fail(order.id, error)
-        try:
-            await self.check_out_cart(confirmed)
-            return await self.change(order.id, _settle)
-        except ShopError:
-            # The order is placed and its answer is the order: what is left (checking the
-            # cart out) the recovery job finishes.
-            logger.warning("order %s is confirmed; its cart is left to recovery", order.id)
-            return confirmed
+
+    async def _complete(self, order_id: str) -> Order:
+        async with self.together(self.uow):
+            order = await self.uow.orders.get(order_id)
+            if order is None:
+                raise NotFound(f"order {order_id} not found")
+            if order.status is S.CONFIRMED and order.settled:
+                return order  # an earlier attempt's commit went through; its answer was lost
+            await self.stock.allocate(order.reservation_id)
+            _confirm(order, self.clock)
+            await self.check_out_cart(order)
+            order.settle()
+        return order
 
     async def check_out_cart(self, order: Order) -> None:
         """The last step of a placed order's checkout. A cart held longer than its checkout
