@@ -308,6 +308,17 @@ def complete_refund(key: str, total: int, *, settle_when_done: bool) -> Step:
     return step
 
 
+def together(*steps: Step) -> Step:
+    """Steps the shop takes in one transaction: a crash shows all of them or none."""
+
+    def step(s: OrderState) -> OrderState:
+        for each in steps:
+            s = each(s)
+        return s
+
+    return step
+
+
 def fold(state: OrderState, steps: Sequence[Step]) -> list[OrderState]:
     """The state before the steps and after each of them."""
     states = [state]

@@ -49,6 +49,7 @@ from tests.properties.order_saga import (
     ship_stock,
     shipped,
     start_shipping,
+    together,
     unsettle,
     void_at_bank,
 )
@@ -208,7 +209,7 @@ class ShopModel:
 
     def checkout(self, order: ModelOrder) -> list[Step]:
         """ordering/checkout.py, for an order its stock allows."""
-        paying = [reserve, save(self._deadline), hold_cart]
+        paying = [together(reserve, save(self._deadline), hold_cart)]
         if order.token == APPROVE:
             return [*paying, bank_answers(APPROVE), record_answer, *self._complete()]
         if order.token == DECLINE:
@@ -221,14 +222,8 @@ class ShopModel:
         outage = [record_outage, end(S.PAYMENT_FAILED, "payment-gateway-unavailable")]
         return [*paying, *outage, *self.undo()]
 
-    def stopped_while_saving(self, order: ModelOrder) -> OrderState:
-        """Stopped while saving the order, a checkout gives its reservation back on the way
-        out (checkout.py catches BaseException there, as it does Crash): the order may be
-        saved by then, holding nothing, for recovery to end."""
-        return fold(order.state, [reserve, save(self._deadline), release])[-1]
-
     def _complete(self) -> list[Step]:
-        return [allocate, confirm, check_cart_out, settle]
+        return [together(allocate, confirm, check_cart_out, settle)]
 
     def undo(self) -> list[Step]:
         """Settler.undo: stock and cart back, then the authorization voided."""

@@ -380,7 +380,7 @@ class ShopMachine(RuleBasedStateMachine):
         steps = self.model.checkout(order)
         outcome = self.attempt_or_crash(message, crash_after)
         if outcome is None:
-            self.read_crash(order, steps, self.model.stopped_while_saving(order))
+            self.read_crash(order, steps)
         else:
             placed, error = outcome
             if token == APPROVE:
