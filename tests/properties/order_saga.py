@@ -122,9 +122,8 @@ def assert_legal(s: OrderState, token: str) -> None:
         assert s.shipping and s.reservation in {R.ALLOCATED, R.SHIPPED}, s
     status = s.status
     if status is S.PENDING_PAYMENT:
-        # Released only by a checkout stopped while saving the order (stopped_while_saving).
-        stopped = s.reservation is R.RELEASED and (s.cart, s.payment) == (None, None)
-        assert stopped or s.reservation in {R.ACTIVE, R.EXPIRED, R.ALLOCATED}, s
+        # Saved with its reservation, and allocated only together with its confirmation.
+        assert s.reservation in {R.ACTIVE, R.EXPIRED}, s
         assert s.bank in {Bank.UNASKED, Bank.DECLINED, Bank.OPEN}, s
     elif status is S.CONFIRMED:
         assert s.reservation in ({R.ALLOCATED, R.SHIPPED} if s.shipping else {R.ALLOCATED}), s
