@@ -45,7 +45,9 @@ PASSWORD = "a long enough bench passphrase"
 PRODUCTS = 10_000
 VARIANTS_PER_PRODUCT = 2
 CUSTOMERS = 200
-CHECKOUT_CARTS = 24_000  # one per checkout request: peak, fixed-rate and nginx runs
+# One per checkout request: peak, fixed-rate and nginx runs; the thin app takes its own copies
+# of the first 56,400 (traffic.THIN_CARTS_PER_CHECKOUT_SECOND).
+CHECKOUT_CARTS = 60_000
 FLASH_UNITS = 1_000
 FLASH_BUYERS = 500
 
