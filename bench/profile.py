@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.profile checkout [N]   # N checkouts of prepared 3-line carts
     .venv/bin/python -m bench.profile listing [N]    # N catalog listings (cache off)
     .venv/bin/python -m bench.profile cached [N]     # N catalog listings (cache on, Redis)
+    .venv/bin/python -m bench.profile detail [N]     # N product pages (cache off)
 
 Requests go through the whole app (middleware, routing, the bus, SQL) on this event loop
 (httpx's ASGI transport), one after another, so the profile shows CPU per request, not
@@ -46,6 +47,9 @@ async def main(path: str, count: int) -> None:
         "AND jsonb_array_length(c.body->'lines') = 3 ORDER BY c.id DESC LIMIT $1",
         count + 5,
     )
+    products = await conn.fetch(
+        "SELECT id FROM products WHERE status = 'active' ORDER BY id LIMIT $1", count + 5
+    )
     await conn.close()
     service = tokens()
     profiler = Profiler(async_mode="enabled", interval=0.0005)
@@ -58,6 +62,8 @@ async def main(path: str, count: int) -> None:
         async def one(k: int) -> int:
             if path in ("listing", "cached"):
                 return (await client.get("/v1/products")).status_code
+            if path == "detail":
+                return (await client.get(f"/v1/products/{products[k]['id']}")).status_code
             cart = carts[k]
             response = await client.post(
                 "/v1/checkout",
