@@ -42,10 +42,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.bridges import in_process_links
 from adapters.db.catalog_views import SqlCatalogViews
 from adapters.db.engine import create_engine
+from adapters.db.product_pages import SqlProductPages
 from adapters.db.simulated_gateway import SqlSimulatedGateway
 from adapters.db.stock_views import SqlStockViews
 from adapters.db.unit_of_work import SqlUnitOfWork
 from adapters.machinery.cached_reads import CatalogReads, UncachedReads
+from adapters.machinery.product_pages import ComposedProductPages
 from adapters.machinery.stock_feed import StockFeed
 from adapters.memory.catalog_cache import MemoryCatalogCache
 from adapters.memory.catalog_views import MemoryCatalogViews
@@ -72,6 +74,7 @@ from shopcore.payments.ports import PaymentGateway
 from shopcore.shared.clock import Clock
 from shopcore.shared.money import Money
 from shopcore.shared.notifications import Notifier
+from shopcore.storefront import ProductPages
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -170,6 +173,7 @@ class Components:
             catalog_cache=self.catalog_cache,
             catalog_views=self.catalog_views,
             stock_views=self.stock_views,
+            product_pages=self.product_pages,
         )
 
     # Storage ---------------------------------------------------------------------------
@@ -195,6 +199,13 @@ class Components:
         if self.settings.database_url is None:
             return MemoryStockViews(self.store)
         return SqlStockViews(self.engine)
+
+    @cached_property
+    def product_pages(self) -> ProductPages:
+        """Product pages: one statement on SQL, the two read ports in turn in memory."""
+        if self.settings.database_url is None:
+            return ComposedProductPages(self.catalog_views, self.stock_views)
+        return SqlProductPages(self.engine)
 
     @cached_property
     def store(self) -> MemoryStore:

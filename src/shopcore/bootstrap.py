@@ -52,6 +52,7 @@ from shopcore.payments.ports import PaymentGateway, PaymentsUnitOfWork
 from shopcore.shared.clock import Clock
 from shopcore.shared.messages import Command, Event
 from shopcore.shared.notifications import Notifier
+from shopcore.storefront import ProductPages
 from shopcore.subscriptions import HANDLER_GROUPS
 
 Result = TypeVar("Result")
@@ -98,6 +99,8 @@ class Ports:
     catalog_views: CatalogViews
     # Stock levels as the storefront reads them (`inventory.queries.availability`).
     stock_views: StockViews
+    # A product with its variants' stock, as its page shows it (`storefront.product_page`).
+    product_pages: ProductPages
     # How long a refresh session lives; each rotation starts the clock again.
     session_ttl: timedelta = SESSION_TTL
     # How long an order's multi-step work (a checkout, a cancellation, a shipment, a refund)

@@ -20,9 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.db.catalog_views import SqlCatalogViews
 from adapters.db.idempotency import SqlIdempotencyStore
+from adapters.db.product_pages import SqlProductPages
 from adapters.db.simulated_gateway import SqlSimulatedGateway
 from adapters.db.stock_views import SqlStockViews
 from adapters.db.unit_of_work import SqlUnitOfWork
+from adapters.machinery.product_pages import ComposedProductPages
 from adapters.memory.catalog_views import MemoryCatalogViews
 from adapters.memory.idempotency import MemoryIdempotencyStore
 from adapters.memory.stock_views import MemoryStockViews
@@ -34,6 +36,7 @@ from shopcore.bootstrap import ShopUnitOfWork
 from shopcore.catalog.ports import CatalogViews
 from shopcore.inventory.ports import StockViews
 from shopcore.payments.ports import PaymentGateway
+from shopcore.storefront import ProductPages
 from tests.support.databases import delete_every_row
 
 
@@ -48,6 +51,10 @@ class Backend(Protocol):
 
     def stock_views(self) -> StockViews:
         """The stock levels' read side over the same store."""
+        ...
+
+    def product_pages(self) -> ProductPages:
+        """Product pages over the same store: the store's own way of reading them."""
         ...
 
     def idempotency(self) -> IdempotencyStore: ...
@@ -80,6 +87,9 @@ class MemoryBackend:
     def stock_views(self) -> StockViews:
         return MemoryStockViews(self.store)
 
+    def product_pages(self) -> ProductPages:
+        return ComposedProductPages(self.catalog_views(), self.stock_views())
+
     def idempotency(self) -> IdempotencyStore:
         return self.keys
 
@@ -109,6 +119,9 @@ class SqlBackend:
 
     def stock_views(self) -> StockViews:
         return SqlStockViews(self.engine)
+
+    def product_pages(self) -> ProductPages:
+        return SqlProductPages(self.engine)
 
     def idempotency(self) -> IdempotencyStore:
         return SqlIdempotencyStore(self.engine)

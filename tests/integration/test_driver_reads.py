@@ -13,8 +13,9 @@ from sqlalchemy import Select, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.db.catalog_views import _BY_KEY, _page_statement
+from adapters.db.catalog_views import BY_KEY, _page_statement
 from adapters.db.driver_reads import DriverReads, SqlReads
+from adapters.db.product_pages import _PAGE
 from adapters.db.stock_views import _BY_ARRAY, _BY_LIST
 from adapters.db.unit_of_work import SqlUnitOfWork
 from shopcore.catalog.model import Product, Variant
@@ -79,9 +80,11 @@ def statements(engine: AsyncEngine) -> list[tuple[Select[Any], dict[str, Any]]]:
                 "low": 1000,
             },
         ),
-        (_BY_KEY, {"key": "unicode-tee"}),
+        (BY_KEY, {"key": "unicode-tee"}),
         (levels, {"skus": ["TEE-M", "TEE-S"], "now": b.START}),
         (levels, {"skus": ["TEE-S"], "now": b.START + b.HOLD * 2}),  # the hold has lapsed
+        (_PAGE, {"key": "unicode-tee", "now": b.START}),
+        (_PAGE, {"key": "unicode-tee", "now": b.START + b.HOLD * 2}),
     ]
 
 
@@ -105,4 +108,4 @@ async def test_a_failing_statement_is_reported_as_sqlalchemy_reports_it(
     with pytest.raises(DBAPIError, match="no_such_column"):
         await DriverReads(engine).rows(broken, {})
 
-    assert await DriverReads(engine).rows(_BY_KEY, {"key": "nothing"}) == []
+    assert await DriverReads(engine).rows(BY_KEY, {"key": "nothing"}) == []

@@ -86,8 +86,8 @@ def _page_statement(shape: _Shape, limit: int) -> Select[Any]:
     )
 
 
-# An id or a slug: both unique, so at most two products, the id's first (see `product`).
-_BY_KEY = (
+# An id or a slug: both unique, so at most two products, the id's first (see `pick`).
+BY_KEY = (
     select(*_PRODUCT_COLUMNS, *_VARIANT_COLUMNS)
     .join_from(_products, _variants, _variants.c.product_id == _products.c.id)
     .where(or_(_products.c.id == bindparam("key"), _products.c.slug == bindparam("key")))
@@ -123,21 +123,25 @@ class SqlCatalogViews:
             parameters["low"] = filters.min_price
         if filters.max_price is not None:
             parameters["high"] = filters.max_price
-        return _views(await self._reads.rows(_page_statement(shape, limit), parameters))
+        return views_of(await self._reads.rows(_page_statement(shape, limit), parameters))
 
     async def product(self, id_or_slug: str) -> ProductView | None:
-        found = _views(await self._reads.rows(_BY_KEY, {"key": id_or_slug}))
-        for view in found:
-            if view.id == id_or_slug:
-                return view
-        return found[0] if found else None
+        return pick(views_of(await self._reads.rows(BY_KEY, {"key": id_or_slug})), id_or_slug)
+
+
+def pick(found: Sequence[ProductView], id_or_slug: str) -> ProductView | None:
+    """Of the products found by id or slug, the one whose id it is, else the one whose slug."""
+    for view in found:
+        if view.id == id_or_slug:
+            return view
+    return found[0] if found else None
 
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _views(rows: Sequence[Any]) -> list[ProductView]:
+def views_of(rows: Sequence[Any]) -> list[ProductView]:
     """Rows of (product columns, variant columns), a product's rows together and its variants
     in their order, folded into one view per product."""
     views: list[ProductView] = []

@@ -28,8 +28,8 @@ from adapters.http.schemas.common import Cursor, Limit
 from adapters.http.services import ApiServices
 from adapters.machinery.cached_reads import CatalogRead
 from shopcore.catalog.ports import ProductFilter
-from shopcore.catalog.queries import get_product, list_products
-from shopcore.inventory.queries import availability
+from shopcore.catalog.queries import list_products
+from shopcore.storefront import product_page
 
 
 def _listing_key(*parameters: object) -> str:
@@ -118,15 +118,14 @@ class CatalogController(Controller):
         shop = services.shop
 
         async def load() -> CatalogRead:
-            product = await get_product(shop.ports.catalog_views, product_id)
-            if product is None:
+            page = await product_page(shop.ports.product_pages, product_id, shop.ports.clock.now())
+            if page is None:
                 raise NotFoundException("no such product")
-            skus = [variant.sku for variant in product.variants]
-            available = await availability(shop.ports.stock_views, skus, shop.ports.clock.now())
+            product = page.product
             return CatalogRead(
-                body=encode(ProductOut.of(product, available)),
+                body=encode(ProductOut.of(product, page.available)),
                 product_ids=(product.id,),
-                skus=tuple(skus),
+                skus=product.skus,
             )
 
         key = f"detail:{product_id}"

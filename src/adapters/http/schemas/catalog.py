@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 import msgspec
@@ -32,7 +33,7 @@ class ProductOut(msgspec.Struct, frozen=True, kw_only=True):
 
     @classmethod
     def of(
-        cls, product: Product | ProductView, available: dict[str, int] | None = None
+        cls, product: Product | ProductView, available: Mapping[str, int] | None = None
     ) -> ProductOut:
         return cls(
             id=product.id,
