@@ -92,14 +92,22 @@ class SqlIdempotencyStore:
     async def finish(self, owner: str, key: str, status_code: int, body: bytes) -> None:
         async with self._statement() as connection:
             await connection.execute(
-                update(keys)
-                .where(keys.c.owner == owner, keys.c.key == key)
-                .values(status_code=status_code, response=body.decode())
+                _FINISH,
+                {"the_owner": owner, "the_key": key, "code": status_code, "body": body.decode()},
             )
 
     async def abandon(self, owner: str, key: str) -> None:
         async with self._statement() as connection:
-            await connection.execute(delete(keys).where(keys.c.owner == owner, keys.c.key == key))
+            await connection.execute(_ABANDON, {"the_owner": owner, "the_key": key})
+
+
+# Built once, as the claim is: every keyed request ends with one of these. (An UPDATE's own
+# parameters may not be named for its columns.)
+_THIS_KEY = (keys.c.owner == bindparam("the_owner"), keys.c.key == bindparam("the_key"))
+_FINISH = (
+    update(keys).where(*_THIS_KEY).values(status_code=bindparam("code"), response=bindparam("body"))
+)
+_ABANDON = delete(keys).where(*_THIS_KEY)
 
 
 # Built once per dialect: the claim runs on every request that carries a key, and building
