@@ -140,6 +140,13 @@ async def test_without_configured_origins_no_cors_headers_are_sent(api: Api) -> 
         "/v1/products?cursor=%00%01",
         "/v1/products?q=" + "x" * 500,
         "/v1/products?category=%F0%9F%98%80%E2%80%AE",
+        # NUL: PostgreSQL can neither store nor compare it (the product page answered 500).
+        "/v1/products/%00",
+        "/v1/products/tee%00",
+        "/v1/products?q=%00",
+        "/v1/products?category=shirts%00",
+        "/v1/inventory/TEE-M",
+        "/v1/inventory/TEE%00",
     ],
 )
 async def test_malformed_queries_get_a_4xx_problem_never_a_500(api: Api, path: str) -> None:
@@ -163,4 +170,16 @@ async def test_a_wrong_method_is_a_405_problem(api: Api) -> None:
     response = await api.client.delete("/v1/products")
 
     assert response.status_code == 405
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_nul_in_a_json_text_is_a_4xx_problem_never_a_500(api: Api) -> None:
+    """A JSON body may escape a NUL (\\u0000) into any text; PostgreSQL refuses to store it,
+    and the refusal is the request's fault, not the shop's."""
+    response = await api.client.post(
+        "/v1/customers",
+        json={"email": "nul@example.com", "password": "a long enough pass", "name": "Ann\x00"},
+    )
+
+    assert 400 <= response.status_code < 500, response.text
     assert response.headers["content-type"].startswith("application/problem+json")

@@ -40,12 +40,17 @@ from shopcore.shared.errors import (
     Busy,
     ConnectionLost,
     InsufficientStock,
+    InvalidInput,
     TransientConflict,
 )
 
 # SQLSTATEs: serialization_failure, deadlock_detected, lock_not_available, and a server
 # out of connection slots or starting up: all pass if tried again a little later.
 _TRANSIENT_STATES = {"40001", "40P01", "55P03", "53300", "57P03"}
+# SQLSTATEs of text the database cannot store: a NUL character (PostgreSQL refuses 0x00 in
+# any text value), or a character outside the database's encoding. Only a request's input
+# carries such text, so it is the request's fault.
+_UNSTORABLE_TEXT_STATES = {"22021", "22P05"}
 _SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
 
 
@@ -58,6 +63,8 @@ def translate(error: DBAPIError) -> Exception:
         isinstance(error, OperationalError) and any(text in message for text in _SQLITE_BUSY)
     ):
         return TransientConflict(f"the database asked to retry: {message.splitlines()[0]}")
+    if state in _UNSTORABLE_TEXT_STATES:
+        return InvalidInput("text must not contain NUL characters or characters outside UTF-8")
     if isinstance(error, IntegrityError):
         if "available_non_negative" in message or "non_negative" in message:
             # The CHECK constraint caught what no conditional statement should have let by.

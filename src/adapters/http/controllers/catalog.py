@@ -38,6 +38,8 @@ def _listing_key(*parameters: object) -> str:
 
 
 DEFAULT_LIMIT = 20
+# A product's id (ids.py: letters, digits, hyphens) or its slug (lowercase words and hyphens).
+ID_OR_SLUG_PATTERN = "^[0-9A-Za-z-]{1,100}$"
 # The key of the first page with every filter left out, as `list` makes it (catalog_edge.py).
 LISTING_DEFAULT_KEY = _listing_key(DEFAULT_LIMIT, None, None, None, None, None)
 
@@ -112,7 +114,10 @@ class CatalogController(Controller):
     async def detail(
         self,
         services: NamedDependency[ApiServices],
-        product_id: Annotated[str, PathParameter(max_length=200)],
+        product_id: Annotated[
+            str,
+            PathParameter(pattern=ID_OR_SLUG_PATTERN, description="the product's id or slug"),
+        ],
         if_none_match: IfNoneMatch = None,
     ) -> Response[bytes]:
         shop = services.shop
