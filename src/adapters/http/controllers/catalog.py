@@ -18,6 +18,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import PathParameter, QueryParameter
 
 from adapters.http.caching import NOT_MODIFIED, IfNoneMatch, conditional, encode
+from adapters.http.schemas.admin import SLUG_PATTERN
 from adapters.http.schemas.catalog import (
     PRODUCT_DETAIL_EXAMPLE,
     PRODUCT_PAGE_EXAMPLE,
@@ -40,6 +41,8 @@ def _listing_key(*parameters: object) -> str:
 DEFAULT_LIMIT = 20
 # A product's id (ids.py: letters, digits, hyphens) or its slug (lowercase words and hyphens).
 ID_OR_SLUG_PATTERN = "^[0-9A-Za-z-]{1,100}$"
+# Text without control characters, as every text the shop keeps is (validation.text).
+TEXT_QUERY_PATTERN = "^[^\\x00-\\x1f\\x7f]*$"
 # The key of the first page with every filter left out, as `list` makes it (catalog_edge.py).
 LISTING_DEFAULT_KEY = _listing_key(DEFAULT_LIMIT, None, None, None, None, None)
 
@@ -71,8 +74,13 @@ class CatalogController(Controller):
         if_none_match: IfNoneMatch = None,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
-        q: Annotated[str | None, QueryParameter(max_length=100, description="text query")] = None,
-        category: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        q: Annotated[
+            str | None,
+            QueryParameter(max_length=100, pattern=TEXT_QUERY_PATTERN, description="text query"),
+        ] = None,
+        category: Annotated[
+            str | None, QueryParameter(max_length=100, pattern=SLUG_PATTERN)
+        ] = None,
         min_price: Annotated[int | None, QueryParameter(ge=0, le=10**12)] = None,
         max_price: Annotated[int | None, QueryParameter(ge=0, le=10**12)] = None,
     ) -> Response[bytes]:
