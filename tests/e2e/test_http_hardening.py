@@ -171,3 +171,48 @@ async def test_a_wrong_method_is_a_405_problem(api: Api) -> None:
 
     assert response.status_code == 405
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize("path", ["/v1/auth/logout", "/v1/auth/token", "/v1/customers"])
+async def test_json_nested_too_deep_is_a_400_problem_not_a_500(api: Api, path: str) -> None:
+    """A few KB of brackets made the decoder recurse past Python's limit (500)."""
+    deep = b'{"email": ' + b"[" * 1000 + b"]" * 1000 + b"}"
+
+    response = await api.client.post(
+        path, content=deep, headers={"Content-Type": "application/json"}
+    )
+
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "nests deeper" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", None],
+)
+@pytest.mark.parametrize("path", ["/v1/customers", "/v1/auth/token"])
+async def test_a_body_that_is_not_declared_json_is_a_415_problem(
+    api: Api, path: str, content_type: str | None
+) -> None:
+    """Cross-site form posts send these without a CORS preflight: the routes must not act on
+    them (registration past the per-address limit from visitors' browsers)."""
+    body = b'{"email": "form@example.com", "password": "a long enough password"}'
+    headers = {} if content_type is None else {"Content-Type": content_type}
+
+    response = await api.client.post(path, content=body, headers=headers)
+
+    assert response.status_code == 415, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["type"].endswith("/unsupported-media-type")
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "APPLICATION/JSON"])
+async def test_json_with_parameters_or_in_capitals_is_json(api: Api, content_type: str) -> None:
+    body = b'{"email": "caps@example.com", "password": "a long enough password"}'
+
+    response = await api.client.post(
+        "/v1/customers", content=body, headers={"Content-Type": content_type}
+    )
+
+    assert response.status_code == 201, response.text

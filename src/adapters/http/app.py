@@ -33,6 +33,7 @@ from adapters.http.controllers.inventory import InventoryController
 from adapters.http.controllers.metrics import MetricsController, RequestMetrics, metrics_config
 from adapters.http.controllers.orders import OrdersController
 from adapters.http.controllers.webhooks import WebhooksController
+from adapters.http.json_requests import JsonRequest
 from adapters.http.openapi_document import FinishedJsonRenderPlugin
 from adapters.http.problems import EXCEPTION_HANDLERS
 from adapters.http.services import ApiServices as ApiServices
@@ -145,6 +146,7 @@ def create_app(services: ApiServices) -> Litestar:
         else None,
         openapi_config=openapi_config(config),
         request_max_body_size=config.max_body_bytes,
+        request_class=JsonRequest,
         on_startup=list(services.on_startup),
         on_shutdown=list(services.on_shutdown),
         debug=False,

@@ -1,9 +1,9 @@
 """Every error response in the OpenAPI document is an RFC 9457 problem document.
 
 Route handlers declare the errors particular to them; this pass adds the ones any operation
-can answer (a rejected request, an invalid or missing token, an unknown id, a body too large,
-rate limiting, an overloaded database, an internal error) and makes every 4xx/5xx use
-`application/problem+json` with the one Problem schema, so the document matches what the
+can answer (a rejected request, an invalid or missing token, an unknown id, a body too large
+or not JSON, rate limiting, an overloaded database, an internal error) and makes every 4xx/5xx
+use `application/problem+json` with the one Problem schema, so the document matches what the
 exception handlers send.
 """
 
@@ -66,6 +66,7 @@ CHANGING_OPERATION = {
 }
 WITH_BODY = {
     "413": "The request body is larger than the server accepts.",
+    "415": "The request body is not JSON (`Content-Type: application/json`).",
 }
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
