@@ -216,3 +216,25 @@ async def test_json_with_parameters_or_in_capitals_is_json(api: Api, content_typ
     )
 
     assert response.status_code == 201, response.text
+
+
+async def test_a_route_with_its_own_limit_tells_the_one_nearest_to_refusing(
+    tmp_path: Path,
+) -> None:
+    """Login is counted by its own limit and by the default one: the client gets one set of
+    RateLimit-* headers, the limit that refuses it first, not both (the default's first)."""
+    _, client = await _client(tmp_path, rate_limit_per_minute=50, auth_rate_limit_per_minute=3)
+    login = {"email": "nobody@example.com", "password": "not the password at all"}
+    async with client:
+        for _ in range(2):
+            await client.get("/v1/products")  # the default limit only
+        answers = [await client.post("/v1/auth/token", json=login) for _ in range(3)]
+        after = await client.get("/v1/products")
+
+    for answer in answers:
+        for name in ("ratelimit-policy", "ratelimit-limit", "ratelimit-remaining"):
+            assert len(answer.headers.get_list(name)) == 1, answer.headers
+        assert answer.headers["ratelimit-limit"] == "3"
+    assert [a.headers["ratelimit-remaining"] for a in answers] == ["2", "1", "0"]
+    assert after.headers["ratelimit-limit"] == "50"
+    assert after.headers["ratelimit-remaining"] == str(50 - 6)

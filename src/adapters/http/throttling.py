@@ -190,12 +190,30 @@ class FixedWindowRateLimitMiddleware(RateLimitMiddleware):
             config.rate_limit_reset_header_key: str(max(0, closes_in)),
         }
 
-    @staticmethod
-    def _with_headers(send: Send, raw: list[tuple[bytes, bytes]]) -> Send:
-        # The RateLimit-* names are set nowhere else: appended as raw pairs, not looked up.
+    def _with_headers(self, send: Send, raw: list[tuple[bytes, bytes]]) -> Send:
+        """`send`, adding this limit's RateLimit-* headers. A route with a limit of its own
+        (login, checkout) is counted by the default limit too, and the client is told the
+        limit nearest to refusing it: one set of headers, the one with fewer requests left."""
+        names = {name for name, _ in raw}
+        remaining_name = self._remaining_name
+        mine = next(int(value) for name, value in raw if name == remaining_name)
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*(message.get("headers") or ()), *raw]
+                headers = list(message.get("headers") or ())
+                theirs = next(
+                    (
+                        int(value)
+                        for name, value in headers
+                        if bytes(name).lower() == remaining_name
+                    ),
+                    None,
+                )
+                if theirs is None:
+                    message["headers"] = [*headers, *raw]
+                elif mine < theirs:
+                    kept = [pair for pair in headers if bytes(pair[0]).lower() not in names]
+                    message["headers"] = [*kept, *raw]
             await send(message)
 
         return send_with_headers
