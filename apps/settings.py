@@ -190,6 +190,30 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     stream_heartbeat_ms: Annotated[
         int, Meta(ge=1, description="a quiet live stock stream gets a heartbeat this often")
     ] = 15_000
+    stream_max_per_client: Annotated[
+        int,
+        Meta(
+            ge=1,
+            description="live stock streams one client address may hold open on one API "
+            "process; past it 429",
+        ),
+    ] = 16
+    stream_max_per_process: Annotated[
+        int,
+        Meta(
+            ge=1,
+            description="live stock streams one API process holds open; past it 503 (each "
+            "holds a file descriptor)",
+        ),
+    ] = 1_000
+    stream_max_seconds: Annotated[
+        int,
+        Meta(
+            ge=1,
+            description="a live stock stream ends after this long; its client reconnects "
+            "with Last-Event-ID and misses nothing",
+        ),
+    ] = 3_600
     smtp_url: Annotated[
         str | None,
         Meta(

@@ -71,7 +71,8 @@ class Durations:
 
 def api_env(**extra: str) -> dict[str, str]:
     """The environment of every shopcore process the bench starts: PostgreSQL, Redis under
-    the bench's names, rate limits out of the way (the limiter itself still runs)."""
+    the bench's names, rate limits and the per-client stream cap out of the way (the limiter
+    and the stream slots themselves still run)."""
     env = {
         k: v for k, v in os.environ.items() if not k.startswith("SHOPCORE_") and k not in {"PORT"}
     }
@@ -84,6 +85,8 @@ def api_env(**extra: str) -> dict[str, str]:
         SHOPCORE_RATE_LIMIT_PER_MINUTE="100000000",
         SHOPCORE_AUTH_RATE_LIMIT_PER_MINUTE="100000000",
         SHOPCORE_CHECKOUT_RATE_LIMIT_PER_MINUTE="100000000",
+        # Item 4 opens its 1,000 streams from one address.
+        SHOPCORE_STREAM_MAX_PER_CLIENT="100000",
         SHOPCORE_MAIL_FILE=str(WORK / "mail.jsonl"),
     )
     env.update(extra)

@@ -25,4 +25,9 @@ class HttpConfig(msgspec.Struct, frozen=True, kw_only=True):
     # clients are told to reconnect after this long when a stream ends.
     stream_heartbeat_seconds: float = 15.0
     stream_retry_ms: int = 2_000
+    # Open streams per client address and per process, and how long one stays open before
+    # its client is sent to reconnect (stream_slots.py).
+    stream_max_per_client: int = 16
+    stream_max_per_process: int = 1_000
+    stream_max_seconds: float = 3_600.0
     version: str = "0.1.0"

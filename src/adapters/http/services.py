@@ -10,6 +10,7 @@ from litestar.stores.base import Store
 
 from adapters.http.config import HttpConfig
 from adapters.http.security import TokenService
+from adapters.http.stream_slots import StreamSlots
 from adapters.machinery.cached_reads import CatalogReads, UncachedReads
 from adapters.machinery.stock_feed import StockFeed
 from shopcore.application.idempotency import IdempotencyStore
@@ -35,3 +36,12 @@ class ApiServices:
     catalog_reads: CatalogReads = field(default_factory=UncachedReads)
     # Live stock for GET /v1/inventory/stream; None: that endpoint answers 503.
     stock_feed: StockFeed | None = None
+    # The open streams of this process, bounded as the config says.
+    stream_slots: StreamSlots = field(init=False)
+
+    def __post_init__(self) -> None:
+        slots = StreamSlots(
+            per_client=self.config.stream_max_per_client,
+            per_process=self.config.stream_max_per_process,
+        )
+        object.__setattr__(self, "stream_slots", slots)

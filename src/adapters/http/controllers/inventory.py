@@ -3,14 +3,15 @@ stream of server-sent events."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, get
+from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
@@ -21,6 +22,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from adapters.http.problem_docs import INVALID_REQUEST, problem
 from adapters.http.schemas.carts import SKU_PATTERN
 from adapters.http.services import ApiServices
+from adapters.http.stream_slots import Slot
 from adapters.machinery.stock_fanout import StockSubscription, StockUpdate, SubscriptionEnded
 from adapters.machinery.stock_feed import MAX_SKUS
 from shopcore.bootstrap import Shop
@@ -85,6 +87,11 @@ does so by itself) gets the changes it missed instead of a snapshot, as far back
 stream is kept; otherwise it gets a fresh snapshot. A client too slow to keep up has its stream
 ended and reconnects the same way. With Redis configured, every API instance sees every change;
 without, a stream sees the changes made through its own process.
+
+A stream ends after `SHOPCORE_STREAM_MAX_SECONDS` (an hour by default) with a `retry:` hint, and
+the client reconnects the same way. One client address may hold
+`SHOPCORE_STREAM_MAX_PER_CLIENT` streams (16) on one server, and a server holds
+`SHOPCORE_STREAM_MAX_PER_PROCESS` (1,000): past either, 429 or 503 with `Retry-After`.
 """
 
 STREAM_EXAMPLE = (
@@ -120,6 +127,7 @@ class InventoryController(Controller):
     )
     async def stream(
         self,
+        request: Request[Any, Any, Any],
         services: NamedDependency[ApiServices],
         sku: Annotated[
             list[Sku],
@@ -146,14 +154,22 @@ class InventoryController(Controller):
             raise NotFoundException(f"the catalog sells no SKU {', '.join(unsold)}")
         if services.stock_feed is None:
             raise Busy("live stock is not configured in this process")
-        # Follow first, then read the snapshot: no change can fall between the two.
-        subscription = await services.stock_feed.subscribe(skus, last_event_id)
+        slot = services.stream_slots.take(request.client.host if request.client else "")
         try:
-            first = None if subscription.resumed else await self._snapshot(services, subscription)
+            # Follow first, then read the snapshot: no change can fall between the two.
+            subscription = await services.stock_feed.subscribe(skus, last_event_id)
+            try:
+                resumed = subscription.resumed
+                first = None if resumed else await self._snapshot(services, subscription)
+            except BaseException:
+                subscription.close()
+                raise
         except BaseException:
-            subscription.close()
+            slot.release()
             raise
-        return ServerSentEvent(self._events(services, subscription, first))
+        events = self._events(services, subscription, first, slot)
+        slot.bind(events)
+        return ServerSentEvent(events)
 
     async def _snapshot(
         self, services: ApiServices, subscription: StockSubscription
@@ -178,18 +194,29 @@ class InventoryController(Controller):
         services: ApiServices,
         subscription: StockSubscription,
         first: ServerSentEventMessage | None,
+        slot: Slot,
     ) -> AsyncIterator[ServerSentEventMessage]:
-        heartbeat = services.config.stream_heartbeat_seconds
+        config = services.config
+        heartbeat = config.stream_heartbeat_seconds
+        loop = asyncio.get_running_loop()
+        ends_at = loop.time() + config.stream_max_seconds
         try:
             if first is not None:
                 yield first
-            while True:
-                update = await subscription.next(heartbeat)
-                yield _HEARTBEAT if update is None else _stock_event(update)
+            while (left := ends_at - loop.time()) > 0:
+                update = await subscription.next(min(heartbeat, left))
+                if update is not None:
+                    yield _stock_event(update)
+                elif loop.time() < ends_at:
+                    yield _HEARTBEAT
+            # Its time is up: the client is told when to come back, and resumes from the last
+            # id it got (nothing is missed).
+            yield ServerSentEventMessage(comment="reconnect", retry=config.stream_retry_ms)
         except SubscriptionEnded:
             return
         finally:
             subscription.close()
+            slot.release()
 
     @get(
         "/{sku:str}",
