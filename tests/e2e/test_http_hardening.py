@@ -238,3 +238,24 @@ async def test_a_route_with_its_own_limit_tells_the_one_nearest_to_refusing(
     assert [a.headers["ratelimit-remaining"] for a in answers] == ["2", "1", "0"]
     assert after.headers["ratelimit-limit"] == "50"
     assert after.headers["ratelimit-remaining"] == str(50 - 6)
+
+
+async def test_unknown_paths_and_wrong_methods_count_against_the_limit(
+    limited: AsyncTestClient[Litestar],
+) -> None:
+    """Litestar answers them while routing, before any route's limiter: a scanner probed
+    paths without limit, and the answers had no RateLimit-* headers."""
+    answers = [
+        await limited.get("/v1/no-such-path"),
+        await limited.delete("/v1/products"),
+        await limited.get("/v1/products"),
+    ]
+    over = await limited.get("/v1/another-missing-path")
+
+    assert [a.status_code for a in answers] == [404, 405, 200]
+    assert [a.headers["ratelimit-remaining"] for a in answers] == ["2", "1", "0"]
+    assert over.status_code == 429
+    assert over.headers["content-type"].startswith("application/problem+json")
+    assert over.json()["code"] == "rate-limited"
+    assert int(over.headers["retry-after"]) > 0
+    assert over.headers["x-content-type-options"] == "nosniff"

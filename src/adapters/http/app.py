@@ -38,6 +38,7 @@ from adapters.http.openapi_document import FinishedJsonRenderPlugin
 from adapters.http.problems import EXCEPTION_HANDLERS
 from adapters.http.services import ApiServices as ApiServices
 from adapters.http.throttling import FixedWindowRateLimitMiddleware
+from adapters.http.unrouted import UnroutedLimits
 
 # Controllers that later parts of the API add are registered here, in one place.
 CONTROLLERS: list[Any] = [
@@ -160,6 +161,9 @@ def create_app(services: ApiServices) -> Litestar:
     def catalog_edge(inner: ASGIApp) -> ASGIApp:
         return CatalogEdge(inner, services.catalog_reads, limiter, recorder)
 
+    def unrouted(inner: ASGIApp) -> ASGIApp:
+        return UnroutedLimits(inner, limiter)
+
     if not answers_like_litestar(app, middleware):
-        return edge.install(app)
-    return edge.install(app, catalog_edge)
+        return edge.install(app, unrouted)
+    return edge.install(app, catalog_edge, unrouted)
