@@ -3,6 +3,7 @@ limits, and problem documents for malformed requests."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -259,3 +260,36 @@ async def test_unknown_paths_and_wrong_methods_count_against_the_limit(
     assert over.json()["code"] == "rate-limited"
     assert int(over.headers["retry-after"]) > 0
     assert over.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_the_docs_page_loads_everything_from_this_origin_under_a_csp(api: Api) -> None:
+    """Swagger UI came from a CDN without integrity hashes, under no CSP; the page must render
+    without internet access too."""
+    page = await api.client.get("/docs")
+
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    html = page.text
+    assert "http://" not in html and "https://" not in html
+    assert "<script>" not in html.replace(" ", "")  # no inline script: the CSP allows none
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self';" in policy and "unsafe-inline" not in policy.split("style-src")[0]
+    assert "frame-ancestors 'none'" in policy
+    sources = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert len(sources) >= 4
+    for source in sources:
+        assert source.startswith("/docs/assets/"), source
+        asset = await api.client.get(source)
+        assert asset.status_code == 200, source
+        assert asset.content, source
+    spec = await api.client.get("/docs/openapi.json")
+    assert spec.status_code == 200 and spec.json()["openapi"].startswith("3.1")
+    # Only the files the page loads: not the package's others, nor anything outside it.
+    for other in ("/docs/assets/index.html", "/docs/assets/..%2F__init__.py"):
+        assert (await api.client.get(other)).status_code == 404, other
+
+
+async def test_api_answers_carry_a_policy_that_allows_nothing(api: Api) -> None:
+    response = await api.client.get("/v1/products")
+
+    assert response.headers["content-security-policy"].startswith("default-src 'none'")

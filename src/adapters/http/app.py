@@ -11,7 +11,6 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi.config import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Server
 from litestar.stores.memory import MemoryStore
 from litestar.stores.registry import StoreRegistry
@@ -33,6 +32,7 @@ from adapters.http.controllers.inventory import InventoryController
 from adapters.http.controllers.metrics import MetricsController, RequestMetrics, metrics_config
 from adapters.http.controllers.orders import OrdersController
 from adapters.http.controllers.webhooks import WebhooksController
+from adapters.http.docs_ui import LocalSwaggerPage, docs_assets
 from adapters.http.json_requests import JsonRequest
 from adapters.http.openapi_document import FinishedJsonRenderPlugin
 from adapters.http.problems import EXCEPTION_HANDLERS
@@ -99,7 +99,7 @@ def openapi_config(config: HttpConfig) -> OpenAPIConfig:
             "`application/problem+json` documents with a stable `type`."
         ),
         path="/docs",
-        render_plugins=[SwaggerRenderPlugin(path="/"), FinishedJsonRenderPlugin()],
+        render_plugins=[LocalSwaggerPage(), FinishedJsonRenderPlugin()],
         servers=[Server(url="/")],
         components=Components(
             security_schemes={
@@ -124,7 +124,7 @@ def create_app(services: ApiServices) -> Litestar:
     factory = services.store_factory or (lambda _name: MemoryStore())
     api = Router(
         path="/",
-        route_handlers=[*CONTROLLERS, *services.extra_controllers],
+        route_handlers=[*CONTROLLERS, *services.extra_controllers, docs_assets()],
     )
     app = Litestar(
         route_handlers=[api],

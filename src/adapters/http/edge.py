@@ -17,6 +17,8 @@ from litestar import Litestar
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from adapters.http.docs_ui import API_CSP, DOCS_CSP
+
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -25,11 +27,19 @@ SECURITY_HEADERS = {
     "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
 }
 
-# Sent unless the response set its own (a cached catalog read says `no-cache`).
-_DEFAULTS = tuple(
-    (name.lower().encode("latin-1"), value.encode("latin-1"))
-    for name, value in {**SECURITY_HEADERS, "Cache-Control": "no-store"}.items()
-)
+
+def _pairs(csp: str) -> tuple[tuple[bytes, bytes], ...]:
+    headers = {**SECURITY_HEADERS, "Content-Security-Policy": csp, "Cache-Control": "no-store"}
+    return tuple(
+        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()
+    )
+
+
+# Sent unless the response set its own (a cached catalog read says `no-cache`). The API's
+# answers are data, never pages: their policy allows nothing; the docs page's allows its own
+# origin's scripts (docs_ui.py).
+_DEFAULTS = _pairs(API_CSP)
+_DOCS_DEFAULTS = _pairs(DOCS_CSP)
 _NAMES = frozenset(name for name, _ in _DEFAULTS)
 
 
@@ -47,11 +57,13 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        defaults = _DOCS_DEFAULTS if scope["path"].startswith("/docs") else _DEFAULTS
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers") or ())
                 present = _NAMES.intersection([bytes(name).lower() for name, _ in headers])
-                headers += [p for p in _DEFAULTS if p[0] not in present] if present else _DEFAULTS
+                headers += [p for p in defaults if p[0] not in present] if present else defaults
                 message["headers"] = headers
             await send(message)
 
