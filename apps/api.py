@@ -43,6 +43,7 @@ def http_config(settings: Settings, jwt_secret: str) -> HttpConfig:
         refresh_token_days=settings.refresh_token_days,
         cors_origins=settings.cors_origins,
         webhook_secret=settings.webhook_secret or "",
+        metrics_token=settings.metrics_token or "",
         rate_limit_per_minute=settings.rate_limit_per_minute,
         auth_rate_limit_per_minute=settings.auth_rate_limit_per_minute,
         checkout_rate_limit_per_minute=settings.checkout_rate_limit_per_minute,

@@ -100,6 +100,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         ]
         | None
     ) = None
+    metrics_token: (
+        Annotated[
+            str,
+            Meta(
+                min_length=16,
+                description="bearer token a Prometheus scraper sends to GET /metrics; unset: "
+                "only clients on the API's own host are answered",
+            ),
+        ]
+        | None
+    ) = None
     redis_url: Annotated[
         str | None,
         Meta(description="Redis for rate limits, the catalog cache and messaging"),

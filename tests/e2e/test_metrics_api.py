@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from tests.support.api import Api
+from pathlib import Path
+
+import httpx
+import pytest
+from litestar.testing import AsyncTestClient
+
+from tests.e2e.conftest import sqlite_url
+from tests.support.api import SCRAPER, Api, api_app, test_settings
+from tests.support.sse import served
 
 
 async def test_metrics_count_requests_by_route_template(api: Api) -> None:
     product = await api.product("MET-A1")
     await api.client.get(f"/v1/products/{product.id}")
 
-    response = await api.client.get("/metrics")
+    response = await api.client.get("/metrics", headers=SCRAPER)
 
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
@@ -22,9 +30,9 @@ async def test_metrics_count_requests_by_route_template(api: Api) -> None:
 
 
 async def test_metrics_do_not_count_themselves(api: Api) -> None:
-    await api.client.get("/metrics")
+    await api.client.get("/metrics", headers=SCRAPER)
 
-    response = await api.client.get("/metrics")
+    response = await api.client.get("/metrics", headers=SCRAPER)
 
     assert 'path="/metrics"' not in response.text
 
@@ -32,7 +40,7 @@ async def test_metrics_do_not_count_themselves(api: Api) -> None:
 async def test_failed_requests_are_counted_with_their_status(api: Api) -> None:
     await api.client.get("/v1/admin/orders")  # no token: 401
 
-    text = (await api.client.get("/metrics")).text
+    text = (await api.client.get("/metrics", headers=SCRAPER)).text
 
     assert any(
         'path="/v1/admin/orders"' in line and 'status_code="401"' in line
@@ -42,7 +50,37 @@ async def test_failed_requests_are_counted_with_their_status(api: Api) -> None:
 
 
 async def test_metrics_are_not_rate_limited_or_cached(api: Api) -> None:
-    response = await api.client.get("/metrics")
+    response = await api.client.get("/metrics", headers=SCRAPER)
 
     assert response.headers.get("cache-control") == "no-store"
     assert "ratelimit-limit" not in {name.lower() for name in response.headers}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer not-the-metrics-token"}, {"Authorization": "Basic eDp5"}],
+    ids=["none", "wrong", "basic"],
+)
+async def test_metrics_need_the_scrapers_token(api: Api, headers: dict[str, str]) -> None:
+    """They were public: anyone could read the shop's traffic by route and status."""
+    response = await api.client.get("/metrics", headers=headers)
+
+    assert response.status_code == 401
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "shopcore_requests_total" not in response.text
+
+
+async def test_without_a_token_only_this_host_is_answered(tmp_path: Path) -> None:
+    settings = test_settings(await sqlite_url(tmp_path), metrics_token=None)
+    app, _, side = api_app(settings)
+    try:
+        async with served(app) as base, httpx.AsyncClient(base_url=base) as local:
+            response = await local.get("/metrics")  # from 127.0.0.1
+        async with AsyncTestClient(app) as remote:  # a client that is not on this host
+            refused = await remote.get("/metrics")
+    finally:
+        await side.aclose()
+
+    assert response.status_code == 200
+    assert "# TYPE" in response.text
+    assert refused.status_code == 401

@@ -26,6 +26,11 @@ PASSWORD = "a long enough passphrase"
 _numbers = itertools.count(1)
 
 
+# What a Prometheus scraper sends to GET /metrics (`Authorization: Bearer ...`).
+METRICS_TOKEN = "metrics-" + "m" * 24
+SCRAPER = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+
+
 def test_settings(database_url: str, **changes: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": database_url,
@@ -34,6 +39,7 @@ def test_settings(database_url: str, **changes: Any) -> Settings:
         "database_pool_size": 3,
         "jwt_secret": JWT_SECRET,
         "webhook_secret": "whsec-" + "w" * 32,
+        "metrics_token": METRICS_TOKEN,
         # Generous limits: the rate-limit tests set their own.
         "rate_limit_per_minute": 100_000,
         "auth_rate_limit_per_minute": 100_000,

@@ -40,7 +40,11 @@ LOWEST = {
     "SHOPCORE_STREAM_MAX_SECONDS": 1,
 }
 # The shortest each secret may be, in characters.
-SHORTEST = {"SHOPCORE_JWT_SECRET": 32, "SHOPCORE_WEBHOOK_SECRET": 16}
+SHORTEST = {
+    "SHOPCORE_JWT_SECRET": 32,
+    "SHOPCORE_WEBHOOK_SECRET": 16,
+    "SHOPCORE_METRICS_TOKEN": 16,
+}
 
 
 def _field(name: str) -> str:

@@ -108,7 +108,12 @@ def openapi_config(config: HttpConfig) -> OpenAPIConfig:
                     scheme="bearer",
                     bearer_format="JWT",
                     description="An access token from POST /v1/auth/token.",
-                )
+                ),
+                "MetricsToken": SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    description="The operator's `SHOPCORE_METRICS_TOKEN` (GET /metrics only).",
+                ),
             }
         ),
         use_handler_docstrings=False,

@@ -17,6 +17,8 @@ class HttpConfig(msgspec.Struct, frozen=True, kw_only=True):
     # How long a checkout may take; a retry of one whose request died waits this long.
     settle_within_seconds: int = 60
     webhook_secret: str = ""
+    # Bearer token of GET /metrics; empty: loopback clients only.
+    metrics_token: str = ""
     # Requests per minute and client address; auth and checkout have their own, tighter limits.
     rate_limit_per_minute: int = 600
     auth_rate_limit_per_minute: int = 10

@@ -1,16 +1,25 @@
 """`GET /metrics` for Prometheus: Litestar's own controller, documented like every route.
 
+It was public: anyone could read the shop's traffic by route and status. It now answers a
+scraper that sends `Authorization: Bearer <SHOPCORE_METRICS_TOKEN>`; without a token set, only
+a client on this host (loopback), so a scraper elsewhere needs the token.
+
 The request metrics come from Litestar's `PrometheusMiddleware` (see `metrics_config`), labelled
 by route template rather than raw path, so ids in paths cannot explode the label set.
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import time
 from typing import Any
 
 from litestar import Response, get
+from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
+from litestar.exceptions import NotAuthorizedException
+from litestar.handlers.base import BaseRouteHandler
 from litestar.plugins.prometheus import (
     PrometheusConfig,
     PrometheusController,
@@ -18,6 +27,8 @@ from litestar.plugins.prometheus import (
 )
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CONTENT_TYPE_LATEST
+
+from adapters.http.problem_docs import problem
 
 METRICS_PATH = "/metrics"
 
@@ -105,6 +116,29 @@ class RequestMetrics(PrometheusMiddleware):
             self.record(method, path, span[0], span[1])
 
 
+def scraper_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """The metrics token as a bearer token; with none configured, a loopback client only."""
+    token: str = connection.app.state["services"].config.metrics_token
+    if token:
+        sent = connection.headers.get("authorization", "")
+        if hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+            return
+        raise NotAuthorizedException(
+            "send the metrics token as a bearer token",
+            headers={"WWW-Authenticate": 'Bearer realm="shopcore-metrics"'},
+        )
+    host = connection.client.host if connection.client else ""
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return
+    except ValueError:
+        pass
+    raise NotAuthorizedException(
+        "metrics are served to this host only unless SHOPCORE_METRICS_TOKEN is set",
+        headers={"WWW-Authenticate": 'Bearer realm="shopcore-metrics"'},
+    )
+
+
 class MetricsController(PrometheusController):
     path = METRICS_PATH
     tags = ("operations",)
@@ -113,8 +147,12 @@ class MetricsController(PrometheusController):
         summary="Prometheus metrics",
         description="Request counts, durations and requests in progress per method, route "
         "template and status, plus the process metrics, in the Prometheus text format. "
-        "Not rate limited; keep it off the public internet.",
+        "Needs `Authorization: Bearer <SHOPCORE_METRICS_TOKEN>`; with no token configured, "
+        "only a client on the server's own host (loopback) is answered. Not rate limited.",
         media_type=CONTENT_TYPE_LATEST,
+        guards=[scraper_only],
+        security=[{"MetricsToken": []}],
+        responses={401: problem(401, "unauthorized", "No metrics token, or another one")},
     )
     async def get(self) -> Response[Any]:
         # Litestar's handler (multiprocess collection when PROMETHEUS_MULTIPROC_DIR is set).
