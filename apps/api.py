@@ -19,12 +19,14 @@ from adapters.db.errors import translated
 from adapters.db.idempotency import SqlIdempotencyStore
 from adapters.http import ApiServices, create_app
 from adapters.http.config import HttpConfig
+from adapters.http.revocations import LocalRevocations, RedisRevocations, Revocations
 from adapters.http.security import TokenService
 from adapters.memory.idempotency import MemoryIdempotencyStore
 from apps.components import Components
 from apps.jobs import Periodic, recover_orders
 from apps.settings import Settings
 from shopcore.application.idempotency import IdempotencyStore
+from shopcore.customers.events import RefreshTokenReused, SessionEnded
 from shopcore.shared.errors import ConnectionLost
 
 logger = logging.getLogger("shopcore.api")
@@ -98,14 +100,23 @@ def build_app(components: Components) -> Litestar:
         )
         on_startup.append(recovery.start)
         on_shutdown.insert(0, recovery.stop)
+    tokens = TokenService(
+        config.jwt_secret,
+        issuer=config.jwt_issuer,
+        audience=config.jwt_audience,
+        ttl_seconds=config.access_token_seconds,
+        revocations=revocations(components, on_startup, on_shutdown),
+    )
+
+    async def end_login(event: SessionEnded | RefreshTokenReused, _: object) -> None:
+        await tokens.end_login(event.family_id)
+
+    # This process's logouts and leaked refresh tokens, as its own commands commit them.
+    components.shop.bus.subscribe(SessionEnded, end_login)
+    components.shop.bus.subscribe(RefreshTokenReused, end_login)
     services = ApiServices(
         shop=components.shop,
-        tokens=TokenService(
-            config.jwt_secret,
-            issuer=config.jwt_issuer,
-            audience=config.jwt_audience,
-            ttl_seconds=config.access_token_seconds,
-        ),
+        tokens=tokens,
         idempotency=idempotency,
         config=config,
         readiness=readiness,
@@ -130,6 +141,21 @@ async def database_answers(engine: AsyncEngine) -> None:
         except ConnectionLost:
             if attempt:
                 raise
+
+
+def revocations(
+    components: Components,
+    on_startup: list[Callable[[], Awaitable[None]]],
+    on_shutdown: list[Callable[[], Awaitable[None]]],
+) -> Revocations:
+    """Ended logins: this process's own, and with Redis every process's (revocations.py)."""
+    settings = components.settings
+    if settings.redis_url is None:
+        return LocalRevocations()
+    shared = RedisRevocations(components.redis, namespace=settings.redis_namespace)
+    on_startup.append(shared.start)
+    on_shutdown.insert(0, shared.stop)
+    return shared
 
 
 def app_from_env() -> Litestar:

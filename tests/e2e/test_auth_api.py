@@ -185,6 +185,10 @@ async def test_reusing_a_spent_refresh_token_revokes_the_whole_login(api: Api) -
     assert family.revoked_at is not None
     # Another login of the same customer is a family of its own and lives on.
     assert (await refresh(api, other_device["refresh_token"])).status_code == 200
+    # The leaked login's access tokens end with it, at once; the other login's do not.
+    for access in (stolen["access_token"], rotated["access_token"]):
+        assert_problem(await me(api, access), 401, "unauthorized")
+    assert (await me(api, other_device["access_token"])).status_code == 200
 
 
 @pytest.mark.parametrize("token", ["not-a-refresh-token", "x" * 200])
@@ -228,6 +232,20 @@ async def test_logging_out_revokes_the_refresh_token(api: Api) -> None:
     assert response.content == b""
     assert (await session_of(api, pair["refresh_token"])).revoked_at is not None
     assert_problem(await refresh(api, pair["refresh_token"]), 401, "authentication-failed")
+
+
+async def test_logging_out_ends_the_logins_access_tokens_at_once(api: Api) -> None:
+    """They stayed valid for up to 15 minutes after a logout."""
+    customer = await api.customer()
+    pair = await pair_for(api, customer)
+    other = await pair_for(api, customer)
+    assert (await me(api, pair["access_token"])).status_code == 200
+
+    await api.client.post("/v1/auth/logout", json={"refresh_token": pair["refresh_token"]})
+
+    refused = assert_problem(await me(api, pair["access_token"]), 401, "unauthorized")
+    assert "ended" in refused["detail"]
+    assert (await me(api, other["access_token"])).status_code == 200  # another login lives on
 
 
 async def test_logging_out_is_idempotent_and_says_nothing_about_unknown_tokens(

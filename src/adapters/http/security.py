@@ -3,6 +3,8 @@
 Access tokens are short-lived JWTs signed with HS256, and only HS256 is accepted: `alg: none`
 and algorithm confusion fail before any claim is read. `exp`, `iat`, `iss`, `aud` and `sub`
 are required. Refresh tokens are opaque and live in the customers context (rotated, hashed).
+An access token names its login (`sid`: the refresh-token family), so a login that ends ends
+its access tokens at once (revocations.py).
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
+from adapters.http.revocations import LocalRevocations, Revocations
 from shopcore.customers.model import Role
 
 ALGORITHM = "HS256"
+# Clock skew allowed between the servers that issue and check a token, in seconds.
+LEEWAY = 5
 
 
 class Principal(msgspec.Struct, frozen=True, kw_only=True):
@@ -32,17 +37,30 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class TokenService:
-    def __init__(self, secret: str, *, issuer: str, audience: str, ttl_seconds: int) -> None:
+    def __init__(
+        self,
+        secret: str,
+        *,
+        issuer: str,
+        audience: str,
+        ttl_seconds: int,
+        revocations: Revocations | None = None,
+    ) -> None:
         if len(secret.encode()) < 32:
             raise ValueError("the JWT signing key must be at least 32 bytes")
         self._secret = secret
         self._issuer = issuer
         self._audience = audience
         self.ttl_seconds = ttl_seconds
+        self.revocations: Revocations = revocations or LocalRevocations()
 
-    def issue(self, customer_id: str, role: Role, *, now: float | None = None) -> str:
+    def issue(
+        self, customer_id: str, role: Role, *, now: float | None = None, login: str | None = None
+    ) -> str:
+        """An access token; `login`: the refresh-token family it belongs to, whose end (a
+        logout, a reused refresh token) revokes it."""
         issued = int(time.time() if now is None else now)
-        claims = {
+        claims: dict[str, Any] = {
             "sub": customer_id,
             "role": role.value,
             "iss": self._issuer,
@@ -50,7 +68,13 @@ class TokenService:
             "iat": issued,
             "exp": issued + self.ttl_seconds,
         }
+        if login is not None:
+            claims["sid"] = login
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+
+    async def end_login(self, family_id: str) -> None:
+        """Refuse the login's access tokens from now on, until the last of them expires."""
+        await self.revocations.revoke(family_id, time.time() + self.ttl_seconds + LEEWAY)
 
     def verify(self, token: str) -> Principal:
         try:
@@ -61,11 +85,17 @@ class TokenService:
                 audience=self._audience,
                 issuer=self._issuer,
                 options={"require": ["exp", "iat", "iss", "aud", "sub"]},
-                leeway=5,
+                leeway=LEEWAY,
             )
-            return Principal(customer_id=str(claims["sub"]), role=Role(str(claims.get("role", ""))))
+            principal = Principal(
+                customer_id=str(claims["sub"]), role=Role(str(claims.get("role", "")))
+            )
         except (jwt.PyJWTError, ValueError, KeyError) as error:
             raise NotAuthorizedException("the access token is invalid or expired") from error
+        login = claims.get("sid")
+        if isinstance(login, str) and self.revocations.revoked(login):
+            raise NotAuthorizedException("the access token's login has ended")
+        return principal
 
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:

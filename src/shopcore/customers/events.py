@@ -19,3 +19,11 @@ class RefreshTokenReused(Event, frozen=True, kw_only=True):
 
     customer_id: str
     family_id: str
+
+
+class SessionEnded(Event, frozen=True, kw_only=True):
+    """The customer logged out: every refresh token of the login's family was revoked (and
+    what else the login holds, its access tokens, ends with it)."""
+
+    customer_id: str
+    family_id: str

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from shopcore.application.bus import CommandTable
 from shopcore.customers.commands import EndSession, RotateSession, StartSession
-from shopcore.customers.events import RefreshTokenReused
+from shopcore.customers.events import RefreshTokenReused, SessionEnded
 from shopcore.customers.ports import CustomersUnitOfWork
 from shopcore.customers.sessions import (
     MAX_TOKEN_LENGTH,
@@ -76,6 +76,7 @@ async def end_session(command: EndSession, uow: CustomersUnitOfWork, clock: Cloc
         if current is None:
             return
         await _revoke_family(uow, current.family_id, clock.now())
+        uow.emit(SessionEnded(customer_id=current.customer_id, family_id=current.family_id))
         await _commit_or_retry(uow)
 
 

@@ -56,7 +56,7 @@ def token_pair(request: Request[Any, Any, Any], shop: Shop, grant: SessionGrant)
     customer: Customer = grant.customer
     refresh_left = grant.session.expires_at - shop.ports.clock.now()
     return TokenPair(
-        access_token=tokens.issue(customer.id, customer.role),
+        access_token=tokens.issue(customer.id, customer.role, login=grant.session.family_id),
         refresh_token=grant.refresh_token,
         token_type="Bearer",
         expires_in=tokens.ttl_seconds,
@@ -133,9 +133,9 @@ class AuthController(Controller):
         "/logout",
         status_code=204,
         summary="Log out",
-        description="Revoke the refresh token and every token of its login. Idempotent: an "
-        "unknown, expired or already revoked token also answers 204. Access tokens already "
-        "issued stay valid until they expire (`expires_in`), so clients drop them too.",
+        description="Revoke the refresh token and every token of its login, its access tokens "
+        "included, at once on every server. Idempotent: an unknown, expired or already "
+        "revoked token also answers 204.",
         responses={400: INVALID_REQUEST},
     )
     async def logout(
