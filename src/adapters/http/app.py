@@ -12,6 +12,7 @@ from litestar.di import Provide
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme, Server
+from litestar.routes import HTTPRoute
 from litestar.stores.memory import MemoryStore
 from litestar.stores.registry import StoreRegistry
 from litestar.types import ASGIApp
@@ -121,6 +122,23 @@ def openapi_config(config: HttpConfig) -> OpenAPIConfig:
     )
 
 
+def _options_answer_every_method(app: Litestar) -> None:
+    """Litestar 2 gives each path an OPTIONS handler whose `Allow` lists the methods its route
+    had when the handler was made; a path whose methods are registered in turn (a PATCH and a
+    DELETE on one item) keeps the first route's, so `Allow` missed methods
+    (litestar-org/litestar#4169, fixed in Litestar 3 only). Each route's own OPTIONS handler
+    is pointed at the route it serves now."""
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            fn = getattr(handler.fn, "__func__", handler.fn)
+            if getattr(fn, "__qualname__", "").startswith("HTTPRoute.create_options_handler"):
+                for name, cell in zip(fn.__code__.co_freevars, fn.__closure__ or (), strict=True):
+                    if name == "self":
+                        cell.cell_contents = route
+
+
 def create_app(services: ApiServices) -> Litestar:
     config = services.config
     limits = rate_limits(config)
@@ -157,6 +175,7 @@ def create_app(services: ApiServices) -> Litestar:
         on_shutdown=list(services.on_shutdown),
         debug=False,
     )
+    _options_answer_every_method(app)
     # The default limit and the metrics as the catalog's edge path takes them: counting with
     # the routes' limiters (same config, same counts) and recording in the same series. Never
     # called as middleware, so the app they would wrap does not matter.
