@@ -23,12 +23,7 @@ from hypothesis import HealthCheck, settings
 from litestar import Litestar
 from litestar.types import Receive, Scope, Send
 from schemathesis.generation.case import Case
-from schemathesis.specs.openapi.checks import (
-    allow_header_conformance,
-    negative_data_rejection,
-    positive_data_acceptance,
-    unsupported_method,
-)
+from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from shopcore import CreateProduct, EnsureStaff, Money, ReceiveStock, RegisterCustomer, Variant
 from tests.support.api import PASSWORD, api_app, test_settings
@@ -119,15 +114,15 @@ def test_the_api_honours_its_openapi_document(case: Case, world: _World) -> None
     case.call_and_validate(
         headers={**(case.headers or {}), **headers},
         # A schema-valid request may still break a rule the schema cannot state (a cursor
-        # from no page, a common password): a 4xx problem is the right answer there.
-        # Litestar answers OPTIONS on every path itself (204 with Allow), which the document
-        # does not list as an operation.
+        # from no page, a common password, the shop's currency, an idempotency key used for
+        # another body, a webhook's HMAC): a 4xx problem is the right answer there, and the
+        # document does not yet state every bound the server checks (issue [4 of 8]).
         # Unknown query parameters are ignored, as most HTTP APIs do, while the document lists
         # only the known ones; bodies with unknown fields are refused (tests/e2e/*_api.py).
+        # Every method a path does not take is a 405, and `Allow` lists the path's methods
+        # (both checked since OPTIONS answers every method of a path).
         excluded_checks=[
             positive_data_acceptance,
             negative_data_rejection,
-            unsupported_method,
-            allow_header_conformance,
         ],
     )
