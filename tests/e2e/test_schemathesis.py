@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -111,18 +112,20 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_World]:
 )
 def test_the_api_honours_its_openapi_document(case: Case, world: _World) -> None:
     headers = world.staff_headers if "/admin/" in case.path else world.customer_headers
+    sent = {**(case.headers or {}), **headers}
+    if "Idempotency-Key" in sent:
+        # A key is single-use: the same one with another body is refused (422), which no
+        # schema can state. Every case gets a fresh key of the documented form.
+        sent["Idempotency-Key"] = str(uuid.uuid4())
     case.call_and_validate(
-        headers={**(case.headers or {}), **headers},
-        # A schema-valid request may still break a rule the schema cannot state (a cursor
-        # from no page, a common password, the shop's currency, an idempotency key used for
-        # another body, a webhook's HMAC): a 4xx problem is the right answer there, and the
-        # document does not yet state every bound the server checks (issue [4 of 8]).
+        headers=sent,
         # Unknown query parameters are ignored, as most HTTP APIs do, while the document lists
         # only the known ones; bodies with unknown fields are refused (tests/e2e/*_api.py).
         # Every method a path does not take is a 405, and `Allow` lists the path's methods
         # (both checked since OPTIONS answers every method of a path).
-        excluded_checks=[
-            positive_data_acceptance,
-            negative_data_rejection,
-        ],
+        # Not yet checked (issue [4 of 8]): that every schema-valid request is accepted. The
+        # document does not state every rule the server checks yet (no control characters in
+        # text), and some no schema can state (opaque cursors, a webhook's HMAC, the shop's
+        # currency, common passwords) need leaving out case by case.
+        excluded_checks=[positive_data_acceptance, negative_data_rejection],
     )

@@ -19,6 +19,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import OpenAPI
 
 from adapters.http.openapi_problems import PROBLEM_SCHEMA, close_request_schemas, document_problems
+from adapters.http.openapi_rules import state_nested_rules
 
 
 def finished(app: Litestar) -> OpenAPI:
@@ -27,6 +28,7 @@ def finished(app: Litestar) -> OpenAPI:
     if not (isinstance(schemas, dict) and schemas.get("Problem") is PROBLEM_SCHEMA):
         document_problems(document)
         close_request_schemas(document)
+        state_nested_rules(document)
     return document
 
 

@@ -16,6 +16,8 @@ from shopcore.shared.money import Money
 
 MAX_VARIANTS = 100
 MAX_ATTRIBUTES = 20
+# 1,000,000.00 in minor units: a price beyond it is a typo, not a product.
+MAX_PRICE = 100_000_000
 
 
 class ProductStatus(StrEnum):
@@ -38,7 +40,7 @@ def check_variants(variants: tuple[Variant, ...], currency: str) -> tuple[Varian
     for variant in variants:
         if variant.price.currency != currency:
             raise InvalidInput(f"prices must be in the shop currency {currency}")
-        if variant.price.amount <= 0 or variant.price.amount > 100_000_000:
+        if variant.price.amount <= 0 or variant.price.amount > MAX_PRICE:
             raise InvalidInput("a price must be positive and at most 1,000,000.00")
         if len(variant.attributes) > MAX_ATTRIBUTES:
             raise InvalidInput(f"a variant has at most {MAX_ATTRIBUTES} attributes")

@@ -41,8 +41,11 @@ def _listing_key(*parameters: object) -> str:
 DEFAULT_LIMIT = 20
 # A product's id (ids.py: letters, digits, hyphens) or its slug (lowercase words and hyphens).
 ID_OR_SLUG_PATTERN = "^[0-9A-Za-z-]{1,100}$"
-# Text without control characters, as every text the shop keeps is (validation.text).
-TEXT_QUERY_PATTERN = "^[^\\x00-\\x1f\\x7f]*$"
+# Text without control characters (C0 or C1), as every text the shop keeps is
+# (validation.text), and not blank: the core trims it and wants something left.
+TEXT_QUERY_PATTERN = (
+    "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+)
 # The key of the first page with every filter left out, as `list` makes it (catalog_edge.py).
 LISTING_DEFAULT_KEY = _listing_key(DEFAULT_LIMIT, None, None, None, None, None)
 

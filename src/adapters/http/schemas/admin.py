@@ -14,9 +14,10 @@ import msgspec
 from litestar.openapi.spec import Example
 
 from adapters.http.schemas.carts import SKU_PATTERN
-from adapters.http.schemas.common import MoneyIn
-from shopcore.catalog.model import MAX_ATTRIBUTES, MAX_VARIANTS, Variant
+from adapters.http.schemas.common import Currency, MoneyIn
+from shopcore.catalog.model import MAX_ATTRIBUTES, MAX_PRICE, MAX_VARIANTS, Variant
 from shopcore.inventory.model import MAX_QUANTITY, StockLevel
+from shopcore.shared.money import Money
 
 SLUG_PATTERN = "^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
@@ -37,9 +38,19 @@ Reason = Annotated[
 ]
 
 
+class PriceIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A variant's price: positive, at most 1,000,000.00 (catalog/model.py's own bound)."""
+
+    amount: Annotated[int, msgspec.Meta(ge=1, le=MAX_PRICE, description="minor units, e.g. cents")]
+    currency: Currency
+
+    def to_money(self) -> Money:
+        return Money(self.amount, self.currency)
+
+
 class VariantIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     sku: Sku
-    price: MoneyIn
+    price: PriceIn
     attributes: Attributes = msgspec.field(default_factory=dict)
 
     def to_variant(self) -> Variant:
