@@ -2,7 +2,8 @@
 operation, as a customer, as staff and without a token, generated requests (valid and invalid)
 never get a 5xx, every response conforms to the document (status codes, content types, bodies,
 `Allow`), every schema-valid request is accepted and every schema-violating one refused, save
-the cases no schema can state (each left out with its reason).
+the cases no schema can state (each left out with its reason); and chained through what they
+create (the stateful phase).
 
 The operations are read from the committed document, `openapi/openapi.json`, which
 tests/integration/test_openapi_document.py keeps equal to the app's own. Schemathesis binds the
@@ -29,9 +30,11 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.generation.case import Case
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
+from adapters.memory.hasher import FastInsecureHasher
+from apps.components import Components
 from shopcore import CreateProduct, EnsureStaff, Money, ReceiveStock, RegisterCustomer, Variant
 from tests.support.api import PASSWORD, api_app, test_settings
-from tests.support.databases import fresh_sqlite
+from tests.support.databases import delete_every_row, fresh_sqlite
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
 # A quarter of the hypothesis profile's examples per operation (25 by default, fewer under
@@ -189,3 +192,91 @@ def _currencies(value: object) -> list[str]:
     if isinstance(value, list):
         return [c for item in value for c in _currencies(item)]
     return []
+
+
+# -- the stateful phase: operations chained through what they create ------------------------
+# Schemathesis links each operation to those that take what it answers (a cart's id to its
+# items and to checkout, an order's id to its cancellation, shipment and refunds), inferred
+# from the document's schemas and path parameters. Each scenario starts from the same shop
+# (its own database, emptied and seeded again, no catalog cache): a scenario Hypothesis
+# replays must meet the answers it met the first time.
+class _Resettable(_World):
+    def __init__(self, directory: Path) -> None:
+        self.url = f"sqlite+aiosqlite:///{directory / 'shop.db'}"
+        asyncio.run(self._create(directory))
+        self.settings = test_settings(self.url, catalog_cache_seconds=0)
+        self.app, self.gateway, side = api_app(self.settings)
+        asyncio.run(side.aclose())
+        self.reset()
+
+    def reset(self) -> None:
+        asyncio.run(self._reset())
+        tokens = self.app.state["tokens"]
+        self.customer_headers = {"Authorization": f"Bearer {tokens.issue(*self.customer)}"}
+        self.staff_headers = {"Authorization": f"Bearer {tokens.issue(*self.staff)}"}
+
+    async def _reset(self) -> None:
+        side = Components(self.settings, gateway=self.gateway, hasher=FastInsecureHasher())
+        await delete_every_row(side.engine)
+        await self._seed(side)
+
+
+Workflow: Any = schema.as_state_machine()
+
+
+class ShopWorkflow(Workflow):  # type: ignore[misc,valid-type]
+    world: _Resettable
+
+    def setup(self) -> None:
+        type(self).world.reset()
+
+    def get_call_kwargs(self, case: Case) -> dict[str, Any]:
+        world = type(self).world
+        headers = world.staff_headers if "/admin/" in case.path else world.customer_headers
+        sent = {**(case.headers or {}), **headers}
+        if "Idempotency-Key" in sent:
+            sent["Idempotency-Key"] = str(uuid.uuid4())
+        return {"headers": sent}
+
+    def validate_response(
+        self, response: Any, case: Case, additional_checks: Any = None, **kwargs: Any
+    ) -> None:
+        case.validate_response(
+            response,
+            additional_checks=additional_checks,
+            excluded_checks=[*_beyond_the_schema(case), *_unknown_query(case), *_stateful(case)],
+            transport_kwargs=kwargs or None,
+            recorder=self.recorder,
+        )
+
+
+def _stateful(case: Case) -> list[Any]:
+    """What only a chain of calls reaches, beyond the schema as well: a cart takes only SKUs
+    the catalog sells (422), and a checkout needs lines in the cart and a card that pays
+    (422, 402); a refund may not exceed what is left to refund (422)."""
+    beyond = (
+        (case.method in ("POST", "PATCH") and case.path.startswith("/v1/carts/{cart_id}/items"))
+        or case.path == "/v1/checkout"
+        or case.path == "/v1/admin/orders/{order_id}/refunds"
+    )
+    return [positive_data_acceptance] if beyond else []
+
+
+@pytest.mark.sqlite
+def test_chained_operations_honour_the_document(
+    world: _World, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    ShopWorkflow.world = _Resettable(tmp_path_factory.mktemp("workflow"))
+    APP.app = ShopWorkflow.world.app
+    try:
+        ShopWorkflow.run(
+            settings=settings(
+                max_examples=EXAMPLES,
+                stateful_step_count=8,
+                deadline=None,
+                suppress_health_check=list(HealthCheck),
+                derandomize=True,
+            )
+        )
+    finally:
+        APP.app = world.app
