@@ -72,14 +72,17 @@ async def test_metrics_need_the_scrapers_token(api: Api, headers: dict[str, str]
 
 async def test_without_a_token_only_this_host_is_answered(tmp_path: Path) -> None:
     settings = test_settings(await sqlite_url(tmp_path), metrics_token=None)
+    # One app per client: each runs the app's lifespan on an event loop of its own.
     app, _, side = api_app(settings)
+    other, _, other_side = api_app(settings)
     try:
         async with served(app) as base, httpx.AsyncClient(base_url=base) as local:
             response = await local.get("/metrics")  # from 127.0.0.1
-        async with AsyncTestClient(app) as remote:  # a client that is not on this host
+        async with AsyncTestClient(other) as remote:  # a client that is not on this host
             refused = await remote.get("/metrics")
     finally:
         await side.aclose()
+        await other_side.aclose()
 
     assert response.status_code == 200
     assert "# TYPE" in response.text
