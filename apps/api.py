@@ -19,9 +19,10 @@ from adapters.db.errors import translated
 from adapters.db.idempotency import SqlIdempotencyStore
 from adapters.http import ApiServices, create_app
 from adapters.http.config import HttpConfig
-from adapters.http.revocations import LocalRevocations, RedisRevocations, Revocations
 from adapters.http.security import TokenService
+from adapters.machinery.revocations import LocalRevocations, Revocations
 from adapters.memory.idempotency import MemoryIdempotencyStore
+from adapters.messaging.revocations import RedisRevocations
 from apps.components import Components
 from apps.jobs import Periodic, recover_orders
 from apps.settings import Settings
@@ -148,7 +149,8 @@ def revocations(
     on_startup: list[Callable[[], Awaitable[None]]],
     on_shutdown: list[Callable[[], Awaitable[None]]],
 ) -> Revocations:
-    """Ended logins: this process's own, and with Redis every process's (revocations.py)."""
+    """Ended logins: this process's own, and with Redis every process's
+    (adapters/messaging/revocations.py)."""
     settings = components.settings
     if settings.redis_url is None:
         return LocalRevocations()

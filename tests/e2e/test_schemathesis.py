@@ -45,17 +45,27 @@ EXAMPLES = int(
 
 
 class _World:
-    """The app under test with one customer, one staff member and a product in stock."""
+    """The app under test with one customer, one staff member and a product in stock;
+    `reset` empties its database and seeds it again."""
 
-    def __init__(self, directory: Path) -> None:
-        url = f"sqlite+aiosqlite:///{directory / 'shop.db'}"
+    def __init__(self, directory: Path, **changes: Any) -> None:
         asyncio.run(self._create(directory))
+        self.settings = test_settings(f"sqlite+aiosqlite:///{directory / 'shop.db'}", **changes)
         self.app: Litestar
-        self.app, _, side = api_app(test_settings(url))
-        asyncio.run(self._seed(side))
+        self.app, self.gateway, side = api_app(self.settings)
+        asyncio.run(side.aclose())
+        self.reset()
+
+    def reset(self) -> None:
+        asyncio.run(self._reset())
         tokens = self.app.state["tokens"]
         self.customer_headers = {"Authorization": f"Bearer {tokens.issue(*self.customer)}"}
         self.staff_headers = {"Authorization": f"Bearer {tokens.issue(*self.staff)}"}
+
+    async def _reset(self) -> None:
+        side = Components(self.settings, gateway=self.gateway, hasher=FastInsecureHasher())
+        await delete_every_row(side.engine)
+        await self._seed(side)
 
     async def _create(self, directory: Path) -> None:
         engine = await fresh_sqlite(directory)
@@ -135,17 +145,22 @@ def test_the_api_honours_its_openapi_document(case: Case, world: _World, caller:
         "staff": world.staff_headers,
         "anonymous": {},
     }[caller]
-    sent = {**(case.headers or {}), **headers}
-    if "Idempotency-Key" in sent:
-        # A key is single-use: the same one with another body is refused (422), which no
-        # schema can state. Every case gets a fresh key of the documented form.
-        sent["Idempotency-Key"] = str(uuid.uuid4())
     case.call_and_validate(
-        headers=sent,
+        headers=_sent(case, headers),
         # Every method a path does not take is a 405, and `Allow` lists the path's methods
         # (both checked since OPTIONS answers every method of a path).
         excluded_checks=[*_beyond_the_schema(case), *_unknown_query(case)],
     )
+
+
+def _sent(case: Case, caller: dict[str, str]) -> dict[str, Any]:
+    """The case's headers with the caller's token. A key is single-use: the same one with
+    another body is refused (422), which no schema can state, so every case gets a fresh key
+    of the documented form."""
+    sent = {**(case.headers or {}), **caller}
+    if "Idempotency-Key" in sent:
+        sent["Idempotency-Key"] = str(uuid.uuid4())
+    return sent
 
 
 def _beyond_the_schema(case: Case) -> list[Any]:
@@ -200,32 +215,11 @@ def _currencies(value: object) -> list[str]:
 # from the document's schemas and path parameters. Each scenario starts from the same shop
 # (its own database, emptied and seeded again, no catalog cache): a scenario Hypothesis
 # replays must meet the answers it met the first time.
-class _Resettable(_World):
-    def __init__(self, directory: Path) -> None:
-        self.url = f"sqlite+aiosqlite:///{directory / 'shop.db'}"
-        asyncio.run(self._create(directory))
-        self.settings = test_settings(self.url, catalog_cache_seconds=0)
-        self.app, self.gateway, side = api_app(self.settings)
-        asyncio.run(side.aclose())
-        self.reset()
-
-    def reset(self) -> None:
-        asyncio.run(self._reset())
-        tokens = self.app.state["tokens"]
-        self.customer_headers = {"Authorization": f"Bearer {tokens.issue(*self.customer)}"}
-        self.staff_headers = {"Authorization": f"Bearer {tokens.issue(*self.staff)}"}
-
-    async def _reset(self) -> None:
-        side = Components(self.settings, gateway=self.gateway, hasher=FastInsecureHasher())
-        await delete_every_row(side.engine)
-        await self._seed(side)
-
-
 Workflow: Any = schema.as_state_machine()
 
 
 class ShopWorkflow(Workflow):  # type: ignore[misc,valid-type]
-    world: _Resettable
+    world: _World
 
     def setup(self) -> None:
         type(self).world.reset()
@@ -233,10 +227,7 @@ class ShopWorkflow(Workflow):  # type: ignore[misc,valid-type]
     def get_call_kwargs(self, case: Case) -> dict[str, Any]:
         world = type(self).world
         headers = world.staff_headers if "/admin/" in case.path else world.customer_headers
-        sent = {**(case.headers or {}), **headers}
-        if "Idempotency-Key" in sent:
-            sent["Idempotency-Key"] = str(uuid.uuid4())
-        return {"headers": sent}
+        return {"headers": _sent(case, headers)}
 
     def validate_response(
         self, response: Any, case: Case, additional_checks: Any = None, **kwargs: Any
@@ -266,7 +257,7 @@ def _stateful(case: Case) -> list[Any]:
 def test_chained_operations_honour_the_document(
     world: _World, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    ShopWorkflow.world = _Resettable(tmp_path_factory.mktemp("workflow"))
+    ShopWorkflow.world = _World(tmp_path_factory.mktemp("workflow"), catalog_cache_seconds=0)
     APP.app = ShopWorkflow.world.app
     try:
         ShopWorkflow.run(

@@ -3,7 +3,7 @@ no longer: the list does not grow for ever."""
 
 from __future__ import annotations
 
-from adapters.http.revocations import LocalRevocations
+from adapters.machinery.revocations import LocalRevocations
 
 
 async def test_a_login_is_refused_until_its_last_token_would_have_expired() -> None:

@@ -4,7 +4,7 @@ Access tokens are short-lived JWTs signed with HS256, and only HS256 is accepted
 and algorithm confusion fail before any claim is read. `exp`, `iat`, `iss`, `aud` and `sub`
 are required. Refresh tokens are opaque and live in the customers context (rotated, hashed).
 An access token names its login (`sid`: the refresh-token family), so a login that ends ends
-its access tokens at once (revocations.py).
+its access tokens at once (adapters/machinery/revocations.py).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
-from adapters.http.revocations import LocalRevocations, Revocations
+from adapters.machinery.revocations import LocalRevocations, Revocations
 from shopcore.customers.model import Role
 
 ALGORITHM = "HS256"

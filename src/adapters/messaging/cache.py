@@ -47,7 +47,6 @@ import msgspec
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from adapters.machinery.backoff import backoff
 from adapters.machinery.cached_reads import (
     Cached,
     CatalogRead,
@@ -59,6 +58,7 @@ from adapters.machinery.cached_reads import (
 )
 from adapters.machinery.outage import Outage
 from adapters.machinery.single_flight import SingleFlight
+from adapters.messaging.channel import follow
 
 logger = logging.getLogger("shopcore.catalog_cache")
 
@@ -192,31 +192,24 @@ class RedisCatalogCache:
         """Follow the invalidations. Every subscription confirmation (the first, and each one
         redis-py sends again after it reconnects by itself) empties the near copy: what was
         published while disconnected is lost, so nothing kept from before may be served."""
-        failures = 0
-        while True:
-            pubsub = self._redis.pubsub()
-            try:
-                await pubsub.subscribe(self._channel)
-                async for message in pubsub.listen():
-                    if message["type"] == "subscribe":
-                        near.clear()
-                        self._subscribed = True
-                        failures = 0
-                    elif message["type"] == "message":
-                        self._apply(near, message["data"])
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                failures += 1
-                if failures == 1:
-                    logger.warning(
-                        "catalog invalidations unreachable; near cache off", exc_info=True
-                    )
-            finally:
-                self._subscribed = False
-                near.clear()
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
-            await asyncio.sleep(backoff(failures, 0.05, 5.0))
+
+        async def subscribed() -> None:
+            near.clear()
+            self._subscribed = True
+
+        def lost() -> None:
+            self._subscribed = False
+            near.clear()
+
+        await follow(
+            self._redis,
+            self._channel,
+            subscribed=subscribed,
+            message=lambda data: self._apply(near, data),
+            lost=lost,
+            logger=logger,
+            unreachable="catalog invalidations unreachable; near cache off",
+        )
 
     @staticmethod
     def _apply(near: NearCache, data: object) -> None:

@@ -1,0 +1,52 @@
+"""Following a Redis pub/sub channel for as long as a process runs.
+
+A message published while a process is not subscribed never reaches it, so what a follower
+keeps from the channel must be made whole again each time it is subscribed (again): redis-py
+confirms every subscription, the first and each one after it reconnects by itself, and
+`subscribed` runs then. When the connection fails, `lost` runs and the loop subscribes again
+after a backoff; it ends only when it is cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from adapters.machinery.backoff import backoff
+
+
+async def follow(
+    redis: Any,
+    channel: str,
+    *,
+    subscribed: Callable[[], Awaitable[None]],
+    message: Callable[[object], None],
+    lost: Callable[[], None],
+    logger: logging.Logger,
+    unreachable: str,
+) -> None:
+    """Call `message` with every message's data; `unreachable` is logged at the first of
+    a run of failures."""
+    failures = 0
+    while True:
+        pubsub = redis.pubsub()
+        try:
+            await pubsub.subscribe(channel)
+            async for received in pubsub.listen():
+                if received["type"] == "subscribe":
+                    await subscribed()
+                    failures = 0
+                elif received["type"] == "message":
+                    message(received["data"])
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            failures += 1
+            if failures == 1:
+                logger.warning(unreachable, exc_info=True)
+        finally:
+            lost()
+            await pubsub.aclose()
+        await asyncio.sleep(backoff(failures, 0.05, 5.0))
