@@ -27,7 +27,7 @@ from apps.components import Components
 from apps.jobs import Periodic, recover_orders
 from apps.settings import Settings
 from shopcore.application.idempotency import IdempotencyStore
-from shopcore.customers.events import RefreshTokenReused, SessionEnded
+from shopcore.customers.events import PasswordChanged, RefreshTokenReused, SessionEnded
 from shopcore.shared.errors import ConnectionLost
 
 logger = logging.getLogger("shopcore.api")
@@ -112,9 +112,15 @@ def build_app(components: Components) -> Litestar:
     async def end_login(event: SessionEnded | RefreshTokenReused, _: object) -> None:
         await tokens.end_login(event.family_id)
 
-    # This process's logouts and leaked refresh tokens, as its own commands commit them.
+    async def end_logins(event: PasswordChanged, _: object) -> None:
+        for family_id in event.family_ids:
+            await tokens.end_login(family_id)
+
+    # This process's logouts, leaked refresh tokens and password changes, as its own commands
+    # commit them; the revocation list tells the other processes.
     components.shop.bus.subscribe(SessionEnded, end_login)
     components.shop.bus.subscribe(RefreshTokenReused, end_login)
+    components.shop.bus.subscribe(PasswordChanged, end_logins)
     services = ApiServices(
         shop=components.shop,
         tokens=tokens,

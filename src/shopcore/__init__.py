@@ -39,6 +39,7 @@ from shopcore.catalog.views import ProductView
 from shopcore.customers.commands import (
     AddAddress,
     Authenticate,
+    ChangePassword,
     EndSession,
     EnsureStaff,
     RegisterCustomer,
@@ -101,6 +102,7 @@ from shopcore.shared.errors import (
     ShopError,
     TransientConflict,
     WeakPassword,
+    WrongPassword,
 )
 from shopcore.shared.money import Money
 from shopcore.shared.pagination import Page
@@ -129,6 +131,7 @@ __all__ += [
     "CancelOrder",
     "CapturePayment",
     "ChangeCartItem",
+    "ChangePassword",
     "CompleteCheckout",
     "CreateCart",
     "CreateProduct",
@@ -221,4 +224,5 @@ __all__ += [
     "ShopError",
     "TransientConflict",
     "WeakPassword",
+    "WrongPassword",
 ]

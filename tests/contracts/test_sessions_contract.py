@@ -1,5 +1,6 @@
 """What every SessionRepository must do: keep refresh sessions whole, find them by token hash,
-list a login's family, and refuse a lost update or a second row with the same token hash."""
+list a login's family and a customer's live sessions, and refuse a lost update or a second row
+with the same token hash."""
 
 from __future__ import annotations
 
@@ -145,6 +146,25 @@ async def test_the_live_part_of_a_family_leaves_out_used_and_revoked_sessions(
     found = await read(backend, lambda uow: uow.sessions.live(root.id))
 
     assert [s.id for s in found] == [root.id, live.id]
+
+
+async def test_a_customers_live_sessions_span_families_and_leave_out_others(
+    backend: Backend, clock: ManualClock
+) -> None:
+    customer_id = new_id()
+    first, _ = session(customer_id=customer_id, at=0)
+    used, _ = session(customer_id=customer_id, family_id=first.id, at=1)
+    second, _ = session(customer_id=customer_id, at=2)
+    revoked, _ = session(customer_id=customer_id, at=3)
+    someone_elses, _ = session(at=4)
+    used.use(clock.now())
+    revoked.revoke(clock.now())
+    await add(backend, second, someone_elses, revoked, used, first)
+
+    found = await read(backend, lambda uow: uow.sessions.live_of_customer(customer_id))
+
+    assert [s.id for s in found] == [first.id, second.id]
+    assert await read(backend, lambda uow: uow.sessions.live_of_customer(new_id())) == []
 
 
 async def test_an_uncommitted_session_is_not_stored(backend: Backend) -> None:

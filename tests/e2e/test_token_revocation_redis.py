@@ -84,6 +84,33 @@ async def test_a_logout_on_one_process_ends_the_access_tokens_on_every_process(
             assert (await me(c, kept)).status_code == 200
 
 
+async def test_a_password_change_on_one_process_ends_every_login_on_every_process(
+    shared: Settings,
+) -> None:
+    first, second = instance(shared), instance(shared)
+    async with AsyncTestClient(first) as a, AsyncTestClient(second) as b:
+        await until(lambda: following(first) and following(second))
+        email = "changed@example.com"
+        registered = await a.post("/v1/customers", json={"email": email, "password": PASSWORD})
+        assert registered.status_code == 201, registered.text
+        login = {"email": email, "password": PASSWORD}
+        pair = (await a.post("/v1/auth/token", json=login)).json()
+        elsewhere = (await b.post("/v1/auth/token", json=login)).json()
+
+        changed = await a.post(
+            "/v1/customers/me/password",
+            json={"current_password": PASSWORD, "new_password": "a brand new passphrase"},
+            headers={"Authorization": f"Bearer {pair['access_token']}"},
+        )
+
+        assert changed.status_code == 204, changed.text
+        revoked = second.state["services"].tokens.revocations.revoked
+        await until(lambda: revoked(_sid(pair)) and revoked(_sid(elsewhere)))
+        for client in (a, b):
+            assert (await me(client, pair)).status_code == 401
+            assert (await me(client, elsewhere)).status_code == 401
+
+
 def _sid(pair: dict[str, Any]) -> str:
     claims = jwt.decode(pair["access_token"], options={"verify_signature": False})
     return str(claims["sid"])

@@ -196,6 +196,18 @@ class SqlRefreshSessionRepository(_Repository[RefreshSession]):
             )
         )
 
+    async def live_of_customer(self, customer_id: str) -> list[RefreshSession]:
+        sessions = tables.refresh_sessions
+        return await self._select(
+            select(sessions)
+            .where(
+                sessions.c.customer_id == customer_id,
+                sessions.c.used_at.is_(None),
+                sessions.c.revoked_at.is_(None),
+            )
+            .order_by(sessions.c.created_at, sessions.c.id)
+        )
+
     @staticmethod
     def _family(family_id: str) -> Select[Any]:
         sessions = tables.refresh_sessions

@@ -98,6 +98,7 @@ refresh_sessions = Table(
     Column("used_at", UtcDateTime),
     Column("revoked_at", UtcDateTime),
     Index(None, "family_id"),
+    Index(None, "customer_id"),
 )
 
 # -- cart ----------------------------------------------------------------------------------

@@ -59,9 +59,9 @@ def state_nested_rules(openapi: OpenAPI) -> None:
             )
             attributes.property_names = Schema(min_length=1, max_length=50, pattern=FILLED_TEXT)
             attributes.max_properties = MAX_ATTRIBUTES
-    registration = schemas.get("Registration")
-    if isinstance(registration, Schema) and registration.properties:
-        password = registration.properties.get("password")
+    for name, field in (("Registration", "password"), ("PasswordChange", "new_password")):
+        request = schemas.get(name)
+        password = (request.properties or {}).get(field) if isinstance(request, Schema) else None
         if isinstance(password, Schema):
             # customers/password_policy.py, after NFKC: a shorter or longer one is weak (422).
             password.min_length, password.max_length = MIN_LENGTH, MAX_LENGTH

@@ -138,6 +138,17 @@ class MemoryRefreshSessionRepository(_Repository[RefreshSession]):
     async def live(self, family_id: str) -> list[RefreshSession]:
         return await self._family(family_id, live=True)
 
+    async def live_of_customer(self, customer_id: str) -> list[RefreshSession]:
+        keys = [
+            session.id
+            for session in sorted(self._table, key=lambda s: (s.created_at, s.id))
+            if session.customer_id == customer_id
+            and session.used_at is None
+            and session.revoked_at is None
+        ]
+        found = [await self.get(key) for key in keys]
+        return [session for session in found if session is not None]
+
     async def _family(self, family_id: str, *, live: bool) -> list[RefreshSession]:
         rows = sorted(
             (

@@ -45,6 +45,17 @@ class AddAddress(Command[Customer], frozen=True, kw_only=True):
     address: Address
 
 
+class ChangePassword(Command[None], frozen=True, kw_only=True):
+    """Set a new password, proving the current one: every login of the account ends with it."""
+
+    customer_id: str
+    current_password: str
+    new_password: str
+
+    def __repr__(self) -> str:
+        return f"ChangePassword(customer_id={self.customer_id!r})"
+
+
 class StartSession(Command[SessionGrant], frozen=True, kw_only=True):
     """Open a refresh session for a customer who has just authenticated."""
 

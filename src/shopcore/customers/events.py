@@ -27,3 +27,11 @@ class SessionEnded(Event, frozen=True, kw_only=True):
 
     customer_id: str
     family_id: str
+
+
+class PasswordChanged(Event, frozen=True, kw_only=True):
+    """The password changed: every login of the account was ended, refresh tokens and access
+    tokens alike (whoever knew the old password may hold one). `family_ids`: those logins."""
+
+    customer_id: str
+    family_ids: tuple[str, ...]

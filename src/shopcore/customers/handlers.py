@@ -1,4 +1,4 @@
-"""Customer use cases: registration, authentication, staff accounts, address book.
+"""Customer use cases: registration, authentication, password change, staff accounts, address book.
 Refresh sessions have their own module; the context's dispatch table at the bottom holds both."""
 
 from __future__ import annotations
@@ -6,14 +6,29 @@ from __future__ import annotations
 import unicodedata
 
 from shopcore.application.bus import CommandTable
-from shopcore.customers.commands import AddAddress, Authenticate, EnsureStaff, RegisterCustomer
+from shopcore.customers.commands import (
+    AddAddress,
+    Authenticate,
+    ChangePassword,
+    EnsureStaff,
+    RegisterCustomer,
+)
+from shopcore.customers.events import PasswordChanged
 from shopcore.customers.model import Customer, Role, normalize_email
 from shopcore.customers.password_policy import MAX_LENGTH, check_password
 from shopcore.customers.ports import CustomersUnitOfWork, PasswordHasher
 from shopcore.customers.session_handlers import COMMAND_HANDLERS as SESSION_HANDLERS
+from shopcore.customers.session_handlers import commit_or_retry
 from shopcore.shared import validation
 from shopcore.shared.clock import Clock
-from shopcore.shared.errors import AlreadyExists, AuthenticationFailed, InvalidInput, NotFound
+from shopcore.shared.errors import (
+    AlreadyExists,
+    AuthenticationFailed,
+    ConcurrencyConflict,
+    InvalidInput,
+    NotFound,
+    WrongPassword,
+)
 from shopcore.shared.ids import new_id
 
 
@@ -65,7 +80,7 @@ async def authenticate(
         async with uow:
             fresh = await uow.customers.get(customer.id)
             if fresh is not None:
-                fresh.rehash(new_hash)
+                fresh.change_password(new_hash)
                 await uow.commit()
     return customer
 
@@ -81,6 +96,39 @@ def _email_or_none(email: str) -> str | None:
 def check_password_form(password: str) -> str:
     """The same normalisation registration applied, without the policy (it may have changed)."""
     return unicodedata.normalize("NFKC", password)
+
+
+async def change_password(
+    command: ChangePassword, uow: CustomersUnitOfWork, clock: Clock, hasher: PasswordHasher
+) -> None:
+    """Whoever holds a token must also know the current password; every login ends, since
+    whoever learnt the old password may have logged in with it."""
+    async with uow:
+        customer = await uow.customers.get(command.customer_id)
+    if customer is None:
+        raise NotFound(f"customer {command.customer_id} not found")
+    current = command.current_password
+    if len(current) > MAX_LENGTH * 4 or not await hasher.verify(
+        customer.password_hash, check_password_form(current)
+    ):
+        raise WrongPassword("the current password is wrong")
+    # Hashing is the slow part: outside the transaction, as at registration.
+    new_hash = await hasher.hash(check_password(command.new_password, customer.email))
+    now = clock.now()
+    async with uow:
+        fresh = await uow.customers.get(customer.id)
+        if fresh is None:
+            raise NotFound(f"customer {command.customer_id} not found")
+        if fresh.password_hash != customer.password_hash:
+            # Verified against a password that has since changed: prove the new one instead.
+            raise ConcurrencyConflict("the password changed meanwhile; try again")
+        fresh.change_password(new_hash)
+        ended = await uow.sessions.live_of_customer(fresh.id)
+        for session in ended:
+            session.revoke(now)
+        families = tuple(sorted({session.family_id for session in ended}))
+        uow.emit(PasswordChanged(customer_id=fresh.id, family_ids=families))
+        await commit_or_retry(uow)
 
 
 async def ensure_staff(
@@ -121,6 +169,7 @@ async def add_address(command: AddAddress, uow: CustomersUnitOfWork) -> Customer
 COMMAND_HANDLERS: CommandTable = {
     RegisterCustomer: register_customer,
     Authenticate: authenticate,
+    ChangePassword: change_password,
     EnsureStaff: ensure_staff,
     AddAddress: add_address,
     **SESSION_HANDLERS,

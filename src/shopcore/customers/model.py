@@ -76,4 +76,8 @@ class Customer(Aggregate):
         self.addresses.append(address.checked())
 
     def rehash(self, password_hash: str) -> None:
+        """The same password under stronger hashing parameters."""
+        self.password_hash = password_hash
+
+    def change_password(self, password_hash: str) -> None:
         self.password_hash = password_hash

@@ -49,6 +49,11 @@ class SessionRepository(Protocol):
         revocation must reach, without loading every rotation the login went through."""
         ...
 
+    async def live_of_customer(self, customer_id: str) -> list[RefreshSession]:
+        """Every live session of one customer, whatever its family (a password change ends
+        them all), oldest first."""
+        ...
+
 
 class CustomersUnitOfWork(UnitOfWork, Protocol):
     @property

@@ -66,7 +66,7 @@ async def rotate_session(
             customer_id=customer.id, now=now, ttl=session_ttl, family_id=current.family_id
         )
         await uow.sessions.add(successor)
-        await _commit_or_retry(uow)
+        await commit_or_retry(uow)
     return SessionGrant(customer=customer, session=successor, refresh_token=token)
 
 
@@ -77,7 +77,7 @@ async def end_session(command: EndSession, uow: CustomersUnitOfWork, clock: Cloc
             return
         await _revoke_family(uow, current.family_id, clock.now())
         uow.emit(SessionEnded(customer_id=current.customer_id, family_id=current.family_id))
-        await _commit_or_retry(uow)
+        await commit_or_retry(uow)
 
 
 async def _find(uow: CustomersUnitOfWork, token: str) -> RefreshSession | None:
@@ -91,10 +91,11 @@ async def _revoke_family(uow: CustomersUnitOfWork, family_id: str, now: datetime
         session.revoke(now)
 
 
-async def _commit_or_retry(uow: CustomersUnitOfWork) -> None:
-    """Another request changed the session first (a rotation or a logout). Run again, via the
-    bus's retry: the fresh attempt sees that change, so a token spent twice at the same moment
-    counts as reused, exactly like one spent twice in a row."""
+async def commit_or_retry(uow: CustomersUnitOfWork) -> None:
+    """Another request changed a session first (a rotation, a logout, a password change). Run
+    again, via the bus's retry: the fresh attempt sees that change, so a token spent twice at
+    the same moment counts as reused, exactly like one spent twice in a row, and a password
+    change reaches the session a rotation just started."""
     try:
         await uow.commit()
     except TransientConflict:

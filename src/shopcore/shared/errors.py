@@ -8,6 +8,7 @@ ShopError
 ├── NotFound                     unknown id, or one the caller may not see (404)
 ├── AuthenticationFailed         wrong credentials or token (401)
 ├── PermissionDenied             authenticated but not allowed (403)
+│   └── WrongPassword            the current password, asked again to change it, is wrong
 ├── Conflict                     the request clashes with the current state (409)
 │   ├── AlreadyExists            unique email, SKU or slug taken
 │   ├── ConcurrencyConflict      someone else changed the aggregate first; retry
@@ -66,6 +67,10 @@ class AuthenticationFailed(ShopError):
 
 class PermissionDenied(ShopError):
     code = "permission-denied"
+
+
+class WrongPassword(PermissionDenied):
+    code = "wrong-password"
 
 
 class Conflict(ShopError):

@@ -23,6 +23,14 @@ class Registration(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     name: Name = ""
 
 
+class PasswordChange(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The current password, asked again so that a stolen access token cannot change it, and
+    the new one (the same rules as at registration)."""
+
+    current_password: Password
+    new_password: Password
+
+
 class AddressOut(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     line1: str
