@@ -12,9 +12,9 @@ from collections.abc import Awaitable, Callable
 
 from litestar import Litestar
 from litestar.stores.redis import RedisStore
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.db import schema_revision
 from adapters.db.errors import translated
 from adapters.db.idempotency import SqlIdempotencyStore
 from adapters.http import ApiServices, create_app
@@ -137,13 +137,14 @@ def build_app(components: Components) -> Litestar:
 
 
 async def database_answers(engine: AsyncEngine) -> None:
-    """Readiness: the database answers a query. A pooled connection the server dropped fails
-    the first try and takes the pool's older connections with it; the second asks on a fresh
-    one, so a dropped connection does not take a healthy process out of rotation."""
+    """Readiness: the database answers, at the schema this code needs (a process started before
+    `shopcore db upgrade` would answer every route 503). A pooled connection the server dropped
+    fails the first try and takes the pool's older connections with it; the second asks on a
+    fresh one, so a dropped connection does not take a healthy process out of rotation."""
     for attempt in range(2):
         try:
             async with translated(), engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
+                await schema_revision.require_current(connection)
             return
         except ConnectionLost:
             if attempt:

@@ -9,14 +9,23 @@ from pathlib import Path
 from typing import cast
 
 import click
-from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.db.migrate import upgrade
+from apps.database import NotReady, error_line, redacted
 from apps.demo import describe, place_demo_order
 from apps.settings import DEFAULT_DATABASE_URL, Settings, SettingsError
 
 
+class BadSetting(click.ClickException):
+    """A setting or an option the command cannot run with: one line, no usage text (the
+    command line was fine), and the exit status of a usage error."""
+
+    exit_code = 2
+
+
 @click.group()
+@click.version_option(package_name="shopcore", prog_name="shopcore")
 @click.option("--log-level", default="WARNING", show_default=True, help="Python logging level.")
 def main(log_level: str) -> None:
     """shopcore: the backend of an online shop."""
@@ -50,8 +59,8 @@ def serve(host: str, port: int | None, workers: int, demo: bool | None) -> None:
         prepare_to_serve(settings, seed_demo=demo, workers=workers)
         click.echo(f"shopcore API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
         server.serve(host, port, workers)
-    except server.CannotServe as error:
-        raise click.ClickException(str(error)) from error
+    except (server.CannotServe, NotReady) as error:
+        raise click.ClickException(str(error)) from None
 
 
 @main.command()
@@ -147,7 +156,9 @@ def worker(
     try:
         until_signalled(lambda stop: run_worker(settings, options, stop))
     except WorkerError as error:
-        raise click.UsageError(str(error)) from error
+        raise BadSetting(str(error)) from None
+    except NotReady as error:
+        raise click.ClickException(str(error)) from None
 
 
 @main.command()
@@ -159,14 +170,16 @@ def relay() -> None:
     try:
         until_signalled(lambda stop: run_relay(settings, stop))
     except WorkerError as error:
-        raise click.UsageError(str(error)) from error
+        raise BadSetting(str(error)) from None
+    except NotReady as error:
+        raise click.ClickException(str(error)) from None
 
 
 def _settings() -> Settings:
     try:
         return Settings.from_env()
     except SettingsError as error:
-        raise click.UsageError(str(error)) from error
+        raise BadSetting(str(error)) from None
 
 
 @main.group()
@@ -180,13 +193,13 @@ def db_upgrade(revision: str) -> None:
     """Migrate the database SHOPCORE_DATABASE_URL names (SQLite in the working directory when
     unset) to the latest schema."""
     url = _settings().database_url or DEFAULT_DATABASE_URL
-    upgrade(url, revision)
-    click.echo(f"database at {_redacted(url)} is at revision {revision}")
-
-
-def _redacted(url: str) -> str:
-    # Never print a password from the environment.
-    return make_url(url).render_as_string(hide_password=True)
+    try:
+        upgrade(url, revision)
+    except (SQLAlchemyError, OSError) as error:
+        raise click.ClickException(
+            f"cannot migrate the database at {redacted(url)}: {error_line(error)}"
+        ) from None
+    click.echo(f"database at {redacted(url)} is at revision {revision}")
 
 
 @main.command("create-staff")
@@ -210,7 +223,9 @@ def create_staff(email: str, password: str, name: str) -> None:
     try:
         staff = asyncio.run(ensure_staff(settings, email=email, password=password, name=name))
     except NoDatabase as error:
-        raise click.UsageError(str(error)) from error
+        raise BadSetting(str(error)) from None
+    except NotReady as error:
+        raise click.ClickException(str(error)) from None
     except ShopError as error:
         raise click.ClickException(error.detail) from error
     click.echo(f"staff account {staff.email} is ready (id {staff.id})")

@@ -1,19 +1,85 @@
-"""Database lifecycle for the entry points: migrate, and decide when to migrate by itself."""
+"""What every entry point checks before it starts (serve, worker, relay, create-staff): the
+embedded database migrated, and each configured service reachable and at the code's schema.
+A failure is `NotReady`, one line that says what is wrong and what to do."""
 
 from __future__ import annotations
 
-from sqlalchemy.engine import make_url
+import asyncio
 
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from adapters.db import schema_revision
+from adapters.db.engine import create_engine
 from adapters.db.migrate import upgrade_async
 from apps.settings import Settings
+
+CHECK_SECONDS = 10  # a service that has not answered by then is taken for unreachable
+
+
+class NotReady(RuntimeError):
+    """A service the shop needs cannot be used as configured."""
 
 
 def is_embedded(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def redacted(url: str) -> str:
+    """The URL for a message: never a password from the environment."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 async def prepare(settings: Settings) -> None:
     """On first start the embedded SQLite database is created and migrated in place.
-    PostgreSQL is migrated on purpose, with `shopcore db upgrade`, before a deploy."""
-    if settings.database_url is not None and is_embedded(settings.database_url):
-        await upgrade_async(settings.database_url)
+    PostgreSQL is migrated on purpose, with `shopcore db upgrade`, before a deploy: here it is
+    only checked. Redis, when configured, must answer."""
+    url = settings.database_url
+    if url is not None:
+        if is_embedded(url):
+            try:
+                await upgrade_async(url)
+            except (SQLAlchemyError, OSError) as error:
+                raise NotReady(
+                    f"cannot create the database at {url}: {error_line(error)}"
+                ) from None
+        await _check_database(url)
+    if settings.redis_url is not None:
+        await _check_redis(settings.redis_url)
+
+
+async def _check_database(url: str) -> None:
+    engine = create_engine(url, pool_size=1, pool_timeout=CHECK_SECONDS)
+    try:
+        async with asyncio.timeout(CHECK_SECONDS), engine.connect() as connection:
+            problem = schema_revision.behind(await schema_revision.current(connection))
+    except (SQLAlchemyError, OSError, TimeoutError) as error:
+        raise NotReady(
+            f"cannot reach the database at {redacted(url)}: {error_line(error)}"
+        ) from None
+    finally:
+        await engine.dispose()
+    if problem is not None:
+        raise NotReady(f"the database at {redacted(url)}: {problem}")
+
+
+async def _check_redis(url: str) -> None:
+    client = Redis.from_url(url, socket_connect_timeout=CHECK_SECONDS, socket_timeout=CHECK_SECONDS)
+    try:
+        await client.ping()
+    except (RedisError, OSError) as error:
+        where = make_url(url).render_as_string(hide_password=True) if "://" in url else url
+        raise NotReady(f"cannot reach Redis at {where}: {error_line(error)}") from None
+    finally:
+        await client.aclose()
+
+
+def error_line(error: BaseException) -> str:
+    """The first line of what the driver said, without SQLAlchemy's wrapping."""
+    if isinstance(error, TimeoutError):
+        return f"no answer within {CHECK_SECONDS} s"
+    cause = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+    text = str(cause).strip() or type(cause).__name__
+    return text.splitlines()[0]

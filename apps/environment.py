@@ -9,7 +9,9 @@ cannot say:
 - `when_unset`: the text read when the variable is unset, where that is not the field's
   default (the database: `Settings()` keeps everything in memory, the environment's default
   is an SQLite file);
-- `none`: the word that stands for None (`memory`, `none`).
+- `none`: the word that stands for None (`memory`, `none`);
+- `expected`: what a refused value should have looked like, said instead of the bare rules
+  (a URL's form, a currency code), without repeating the value.
 
 Every field is read by the same three rules: an empty variable is an unset one; a tuple is
 given comma-separated, blanks around each item dropped; msgspec converts the text to the
@@ -48,7 +50,7 @@ _RULES = {
     "max_length": "at most {} characters long",
     "pattern": "text matching `{}`",
 }
-_EXTRA = frozenset({"when_unset", "none"})
+_EXTRA = frozenset({"when_unset", "none", "expected"})
 
 
 class Variable(msgspec.Struct, frozen=True, kw_only=True):
@@ -62,6 +64,7 @@ class Variable(msgspec.Struct, frozen=True, kw_only=True):
     description: str
     when_unset: str | None
     none: str | None
+    expected: str | None = None
 
     @property
     def listed(self) -> bool:
@@ -82,10 +85,13 @@ class Variable(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError(self._refusal(raw, text)) from None
 
     def _refusal(self, raw: str, text: object) -> str:
+        if self.expected is not None:
+            return f"{self.name} must be {self.expected}"
         try:
             msgspec.convert(text, self.type, strict=False)
         except msgspec.ValidationError:
-            return f"{self.name} must be {_kind(self.type)}, got {raw!r}"
+            word = f" or `{self.none}`" if self.none is not None else ""
+            return f"{self.name} must be {_kind(self.type)}{word}, got {raw!r}"
         return f"{self.name} must be {' and '.join(self.rules)}"
 
 
@@ -128,6 +134,7 @@ def _variable(field: msgspec.structs.FieldInfo, bare: object, prefix: str) -> Va
         description=" ".join(meta.description for meta in metas if meta.description),
         when_unset=extra.get("when_unset"),
         none=extra.get("none"),
+        expected=extra.get("expected"),
     )
 
 

@@ -9,6 +9,9 @@ import logging
 import os
 import secrets
 from collections.abc import Mapping
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 from adapters.http.openapi_document import finished
 from apps.api import build_app
@@ -50,11 +53,38 @@ def prepare_to_serve(settings: Settings, *, seed_demo: bool | None, workers: int
         )
         os.environ[CACHE_SECONDS] = "0"  # the worker processes inherit it
     if not settings.jwt_secret:
+        os.environ["SHOPCORE_JWT_SECRET"] = _unset_signing_key(settings)
+
+
+def _unset_signing_key(settings: Settings) -> str:
+    """A signing key when none is configured. Beside an embedded database, one made on first
+    start and kept in a file only its owner reads, so that every local process on that
+    database (two `make run`s, a restart) accepts the others' tokens; else one for this run."""
+    url = settings.database_url
+    database = make_url(url).database if url is not None and is_embedded(url) else None
+    if not database:
         logger.warning(
             "SHOPCORE_JWT_SECRET is not set: using a random signing key for this run; tokens "
             "will not survive a restart. Set it for anything but a local demo."
         )
-        os.environ["SHOPCORE_JWT_SECRET"] = secrets.token_urlsafe(48)
+        return secrets.token_urlsafe(48)
+    path = Path(f"{database}.jwt-secret")
+    if not path.exists():
+        # Written whole under a name of its own, then linked in place: of two processes
+        # starting at once, one key wins and neither reads a half-written file.
+        draft = path.with_name(f"{path.name}.{os.getpid()}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_urlsafe(48))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    key = path.read_text().strip()
+    logger.info("SHOPCORE_JWT_SECRET is not set: signing with the local key in %s", path)
+    return key
 
 
 async def _prepare(settings: Settings, seed_demo: bool | None) -> None:

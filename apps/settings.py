@@ -25,17 +25,28 @@ PREFIX = "SHOPCORE_"
 
 # The embedded default: an SQLite file in the working directory, created on first start.
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///shopcore.db"
+# The two drivers the shop runs on, both async (`postgres://` and plain `sqlite:///` are not).
+DATABASE_URL_PATTERN = r"^(postgresql\+asyncpg://|sqlite\+aiosqlite:///).+"
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
-    database_url: Annotated[
-        str | None,
-        Meta(
-            description="SQLAlchemy URL of the database; None keeps everything in memory, as "
-            "the library default `Settings()` does",
-            extra={"when_unset": DEFAULT_DATABASE_URL, "none": "memory"},
-        ),
-    ] = None
+    database_url: (
+        Annotated[
+            str,
+            Meta(
+                pattern=DATABASE_URL_PATTERN,
+                description="SQLAlchemy URL of the database; None keeps everything in memory, "
+                "as the library default `Settings()` does",
+                extra={
+                    "when_unset": DEFAULT_DATABASE_URL,
+                    "none": "memory",
+                    "expected": "a URL of the form postgresql+asyncpg://user:password@host:5432"
+                    "/name or sqlite+aiosqlite:///path/to/shop.db (or `memory`)",
+                },
+            ),
+        ]
+        | None
+    ) = None
     database_pool_size: Annotated[
         int,
         Meta(
@@ -52,7 +63,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "503 Busy (load shedding)",
         ),
     ] = 30
-    currency: Annotated[str, Meta(description="the shop's currency (ISO 4217)")] = "EUR"
+    currency: Annotated[
+        str,
+        Meta(
+            pattern="^[A-Z]{3}$",
+            description="the shop's currency (ISO 4217)",
+            extra={"expected": "an ISO 4217 currency code in capitals, such as EUR or USD"},
+        ),
+    ] = "EUR"
     shipping_rate: Annotated[int, Meta(ge=0, description="flat shipping rate, minor units")] = 495
     free_shipping_from: (
         Annotated[

@@ -70,11 +70,11 @@ def streams_of(settings: Settings) -> EventStreams:
     return EventStreams.named(settings.events_stream)
 
 
-def require_messaging(settings: Settings) -> tuple[str, str]:
+def require_messaging(settings: Settings, command: str = "worker") -> tuple[str, str]:
     """The database and Redis URLs: events reach workers only through both."""
     if settings.database_url is None or settings.redis_url is None:
         raise WorkerError(
-            "the worker needs a SQL database (SHOPCORE_DATABASE_URL) and Redis "
+            f"`shopcore {command}` needs a SQL database (SHOPCORE_DATABASE_URL) and Redis "
             "(SHOPCORE_REDIS_URL); without Redis, event handlers run inside the API process"
         )
     return settings.database_url, settings.redis_url
@@ -179,7 +179,7 @@ async def run_worker(settings: Settings, options: WorkerOptions, stop: asyncio.E
 
 
 async def run_relay(settings: Settings, stop: asyncio.Event) -> None:
-    require_messaging(settings)
+    require_messaging(settings, "relay")
     await prepare(settings)
     async with Components(settings) as components:
         await run_supervised(relay_jobs(components, stop), stop)

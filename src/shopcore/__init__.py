@@ -101,6 +101,7 @@ from shopcore.shared.errors import (
     PermissionDenied,
     ShopError,
     TransientConflict,
+    Unavailable,
     WeakPassword,
     WrongPassword,
 )
@@ -223,6 +224,7 @@ __all__ += [
     "PermissionDenied",
     "ShopError",
     "TransientConflict",
+    "Unavailable",
     "WeakPassword",
     "WrongPassword",
 ]

@@ -13,7 +13,7 @@ from alembic.migration import MigrationContext
 from adapters.db.engine import create_engine
 from adapters.db.migrate import upgrade
 from adapters.db.tables import metadata
-from apps.cli import _redacted
+from apps.database import redacted
 
 
 def _drift(url: str) -> list[object]:
@@ -51,6 +51,6 @@ def test_upgrading_twice_is_harmless(tmp_path: Path) -> None:
 
 
 def test_db_upgrade_never_prints_the_database_password() -> None:
-    shown = _redacted("postgresql+asyncpg://shop:s3cret-Pa55@db.internal:5432/shop")
+    shown = redacted("postgresql+asyncpg://shop:s3cret-Pa55@db.internal:5432/shop")
     assert "s3cret-Pa55" not in shown
     assert shown == "postgresql+asyncpg://shop:***@db.internal:5432/shop"

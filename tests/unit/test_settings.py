@@ -88,7 +88,8 @@ def test_a_non_integer_value_names_the_variable_and_the_value(name: str, raw: st
     with pytest.raises(SettingsError) as raised:
         Settings.from_env({name: raw})
 
-    assert str(raised.value) == f"{name} must be an integer, got {raw!r}"
+    nullable = " or `none`" if name == "SHOPCORE_FREE_SHIPPING_FROM" else ""
+    assert str(raised.value) == f"{name} must be an integer{nullable}, got {raw!r}"
     assert isinstance(raised.value, ValueError)
 
 
@@ -116,3 +117,49 @@ def test_the_pool_timeout_reaches_the_engine() -> None:
     engine = Components(settings).engine
 
     assert engine.pool.timeout() == 4
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "postgres://shop@db/shop",
+        "postgresql://shop:hunter2@db/shop",
+        "postgresql+psycopg://shop@db/shop",
+        "sqlite:///shop.db",
+        "garbage",
+    ],
+)
+def test_a_database_url_of_another_form_is_refused_with_the_forms_that_work(raw: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({"SHOPCORE_DATABASE_URL": raw})
+
+    message = str(raised.value)
+    assert message.startswith("SHOPCORE_DATABASE_URL must be a URL of the form")
+    assert "postgresql+asyncpg://" in message and "sqlite+aiosqlite:///" in message
+    assert "hunter2" not in message  # a URL may carry a password: it is not repeated
+
+
+@pytest.mark.parametrize(
+    "raw", ["postgresql+asyncpg://shop@db:5432/shop", "sqlite+aiosqlite:///var/shop.db"]
+)
+def test_both_supported_database_urls_are_taken(raw: str) -> None:
+    assert Settings.from_env({"SHOPCORE_DATABASE_URL": raw}).database_url == raw
+
+
+@pytest.mark.parametrize("raw", ["euro", "eur", "EURO", "€"])
+def test_a_currency_that_is_not_an_iso_code_is_refused_with_an_example(raw: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({"SHOPCORE_CURRENCY": raw})
+
+    assert str(raised.value) == (
+        "SHOPCORE_CURRENCY must be an ISO 4217 currency code in capitals, such as EUR or USD"
+    )
+
+
+def test_a_refused_value_that_has_a_word_for_none_mentions_it() -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({"SHOPCORE_FREE_SHIPPING_FROM": "never"})
+
+    assert str(raised.value) == (
+        "SHOPCORE_FREE_SHIPPING_FROM must be an integer or `none`, got 'never'"
+    )

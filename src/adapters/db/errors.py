@@ -28,6 +28,7 @@ Retrying a command whose connection was lost is a retry like any other, COMMIT i
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -42,7 +43,10 @@ from shopcore.shared.errors import (
     InsufficientStock,
     InvalidInput,
     TransientConflict,
+    Unavailable,
 )
+
+logger = logging.getLogger("shopcore.db")
 
 # SQLSTATEs: serialization_failure, deadlock_detected, lock_not_available, and a server
 # out of connection slots or starting up: all pass if tried again a little later.
@@ -51,6 +55,10 @@ _TRANSIENT_STATES = {"40001", "40P01", "55P03", "53300", "57P03"}
 # any text value), or a character outside the database's encoding. Only a request's input
 # carries such text, so it is the request's fault.
 _UNSTORABLE_TEXT_STATES = {"22021", "22P05"}
+# SQLSTATEs of a database that cannot serve the shop as configured, whatever the request: it
+# does not exist, it refuses the credentials, or its schema is behind the code's (a table or
+# column missing: `shopcore db upgrade` was not run). An operator must act; 503, not 500.
+_MISCONFIGURED_STATES = {"3D000", "28000", "28P01", "42P01", "42703"}
 _SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
 
 
@@ -63,6 +71,12 @@ def translate(error: DBAPIError) -> Exception:
         isinstance(error, OperationalError) and any(text in message for text in _SQLITE_BUSY)
     ):
         return TransientConflict(f"the database asked to retry: {message.splitlines()[0]}")
+    if state in _MISCONFIGURED_STATES or (
+        isinstance(error, OperationalError) and message.startswith("no such table")
+    ):
+        # The reason is the operator's (it names databases and tables), not the client's.
+        logger.error("the database cannot serve the shop: %s", message.splitlines()[0])
+        return Unavailable("the database cannot serve the shop now; retry later")
     if state in _UNSTORABLE_TEXT_STATES:
         return InvalidInput("text must not contain NUL characters or characters outside UTF-8")
     if isinstance(error, IntegrityError):

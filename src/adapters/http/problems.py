@@ -34,6 +34,7 @@ from shopcore.shared.errors import (
     PaymentGatewayUnavailable,
     PermissionDenied,
     ShopError,
+    Unavailable,
 )
 
 logger = logging.getLogger("shopcore.http")
@@ -74,6 +75,7 @@ STATUS_OF: tuple[tuple[type[ShopError], int, str], ...] = (
     (PaymentGatewayUnavailable, 503, "Payment gateway unavailable"),
     (CheckoutInterrupted, 503, "Checkout interrupted"),
     (Busy, 503, "Busy"),
+    (Unavailable, 503, "Service unavailable"),
 )
 
 

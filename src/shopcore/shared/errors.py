@@ -23,6 +23,9 @@ ShopError
 ├── PaymentDeclined              the gateway refused the payment (402)
 ├── PaymentGatewayUnavailable    the gateway failed or timed out (503)
 ├── CheckoutInterrupted          a fault stopped the checkout and recovery undid it (503)
+├── Unavailable                  the database cannot serve the shop as configured (missing,
+│                                refusing the credentials, its schema behind the code's): an
+│                                operator must act; a retry later may succeed (503)
 └── Busy                         a command kept hitting transient conflicts; retry later (503)
 """
 
@@ -130,6 +133,10 @@ class CheckoutInterrupted(ShopError):
 
 class Busy(ShopError):
     code = "busy"
+
+
+class Unavailable(ShopError):
+    code = "unavailable"
 
 
 def error_for(code: str, detail: str, skus: Sequence[str] = ()) -> ShopError:
