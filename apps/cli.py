@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 from pathlib import Path
 from typing import cast
@@ -12,6 +11,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.db.migrate import upgrade
+from apps import logs
 from apps.database import NotReady, error_line, redacted
 from apps.demo import describe, place_demo_order
 from apps.settings import DEFAULT_DATABASE_URL, Settings, SettingsError
@@ -26,10 +26,18 @@ class BadSetting(click.ClickException):
 
 @click.group()
 @click.version_option(package_name="shopcore", prog_name="shopcore")
-@click.option("--log-level", default="WARNING", show_default=True, help="Python logging level.")
-def main(log_level: str) -> None:
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+    default="info",
+    show_default=True,
+    help="Lowest level logged: JSON lines on stderr, readable ones on a terminal.",
+)
+@click.pass_context
+def main(context: click.Context, log_level: str) -> None:
     """shopcore: the backend of an online shop."""
-    logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    context.obj = log_level.lower()
+    logs.configure(log_level)
 
 
 @main.command()
@@ -58,7 +66,7 @@ def serve(host: str, port: int | None, workers: int, demo: bool | None) -> None:
         server.bindable(host, port)  # before the migrations and the seeding: fail at once
         prepare_to_serve(settings, seed_demo=demo, workers=workers)
         click.echo(f"shopcore API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
-        server.serve(host, port, workers)
+        server.serve(host, port, workers, log_level=click.get_current_context().find_root().obj)
     except (server.CannotServe, NotReady) as error:
         raise click.ClickException(str(error)) from None
 

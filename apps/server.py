@@ -36,6 +36,7 @@ from granian.log import LogLevels
 from granian.server import MPServer
 from litestar import Litestar
 
+from apps import logs
 from apps.api import build_app
 from apps.components import Components
 from apps.settings import Settings
@@ -85,9 +86,16 @@ def bindable(host: str, port: int) -> str:
     return str(address[0])
 
 
-def serve(host: str, port: int, workers: int, app: Callable[[], Any] = worker_app) -> None:
+def serve(
+    host: str,
+    port: int,
+    workers: int,
+    app: Callable[[], Any] = worker_app,
+    log_level: str = "info",
+) -> None:
     """Serve the ASGI app `app()` builds in each worker until SIGTERM or SIGINT; returns once
-    every worker has stopped."""
+    every worker has stopped. The workers log as the CLI does (apps/logs.py), granian's own
+    lines (a worker that died, one restarted) included, from `log_level` up."""
     server = MPServer(
         f"{app.__module__}:{app.__qualname__}",
         address=bindable(host, port),
@@ -98,20 +106,22 @@ def serve(host: str, port: int, workers: int, app: Callable[[], Any] = worker_ap
         http=HTTPModes.auto,
         websockets=False,
         log_access=False,
-        log_level=LogLevels.warning,
+        log_level=LogLevels(log_level),
+        log_dictconfig=logs.config(log_level),
         workers_kill_timeout=STOP_TIMEOUT_SECONDS,
     )
     server.serve(
-        spawn_target=functools.partial(_worker, os.getpid()),
+        spawn_target=functools.partial(_worker, os.getpid(), log_level),
         target_loader=app,
         wrap_loader=False,
     )
 
 
-def _worker(parent: int, *args: Any, **kwargs: Any) -> None:
-    """A worker process: bound to its parent's life, then granian's ASGI worker (lifespan
-    included), whose stop signal also runs `_when_stopping`."""
+def _worker(parent: int, log_level: str, *args: Any, **kwargs: Any) -> None:
+    """A worker process: bound to its parent's life, logging as its parent does, then
+    granian's ASGI worker (lifespan included), whose stop signal also runs `_when_stopping`."""
     _die_with(parent)
+    logs.configure(log_level)
     _signals.set_loop_signals = _also_when_stopping(_signals.set_loop_signals)
     MPServer._spawn_asgi_lifespan_worker(*args, **kwargs)
 

@@ -54,6 +54,13 @@ def prepare_to_serve(settings: Settings, *, seed_demo: bool | None, workers: int
         os.environ[CACHE_SECONDS] = "0"  # the worker processes inherit it
     if not settings.jwt_secret:
         os.environ["SHOPCORE_JWT_SECRET"] = _unset_signing_key(settings)
+    if not settings.webhook_secret:
+        embedded = settings.database_url is None or is_embedded(settings.database_url)
+        logger.log(
+            logging.INFO if embedded else logging.WARNING,
+            "SHOPCORE_WEBHOOK_SECRET is not set: the payment gateway's webhook deliveries are "
+            "answered 404 webhooks-disabled",
+        )
 
 
 def _unset_signing_key(settings: Settings) -> str:
@@ -94,7 +101,7 @@ async def _prepare(settings: Settings, seed_demo: bool | None) -> None:
         return
     async with Components(settings) as components:
         if await seed_demo_catalog(components.shop):
-            logger.warning("seeded the demo catalog")
+            logger.info("seeded the demo catalog")
 
 
 def openapi_document() -> bytes:

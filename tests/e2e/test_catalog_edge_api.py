@@ -12,8 +12,8 @@ import pytest
 
 from tests.support.api import SCRAPER, Api
 
-# Differ between any two requests: the limiter counts each.
-COUNTED = {"ratelimit-remaining", "ratelimit-reset"}
+# Differ between any two requests: the limiter counts each, and each gets an id of its own.
+COUNTED = {"ratelimit-remaining", "ratelimit-reset", "x-request-id"}
 
 
 def answer(response: httpx.Response) -> tuple[int, list[tuple[str, str]], bytes]:

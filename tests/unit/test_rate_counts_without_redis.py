@@ -66,7 +66,7 @@ async def test_counts_are_shared_again_once_redis_answers(
 ) -> None:
     redis = FlakyRedis()
     counts = limiter(redis, retry_after=0.01)
-    caplog.set_level(logging.WARNING, logger="shopcore.rate_limit")
+    caplog.set_level(logging.INFO, logger="shopcore.rate_limit")
     redis.up = False
     for _ in range(50):
         await counts.count("client")

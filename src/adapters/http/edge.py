@@ -1,5 +1,6 @@
 """The outermost ASGI layer of the API: what every HTTP response gets, whichever part of the
-app answered it.
+app answered it: the security headers, and the request's id (machinery/request_ids.py), which
+the log lines written while the request is handled carry too.
 
 Security headers were added by a Litestar middleware, which runs only inside a matched route:
 a 404 for an unknown path, a 405 and a 429 (raised by the rate limiter, answered by the app's
@@ -18,6 +19,7 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.http.docs_ui import API_CSP, DOCS_CSP
+from adapters.machinery import request_ids
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -58,16 +60,22 @@ class SecurityHeaders:
             return
 
         defaults = _DOCS_DEFAULTS if scope["path"].startswith("/docs") else _DEFAULTS
+        request_id = request_ids.of(scope["headers"])
+        token = request_ids.current.set(request_id)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers") or ())
                 present = _NAMES.intersection([bytes(name).lower() for name, _ in headers])
                 headers += [p for p in defaults if p[0] not in present] if present else defaults
+                headers.append((request_ids.HEADER, request_id.encode("ascii")))
                 message["headers"] = headers
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            request_ids.current.reset(token)
 
 
 def install(app: Litestar, *inner: Callable[[ASGIApp], ASGIApp]) -> Litestar:

@@ -13,7 +13,9 @@ and the core has no use for it, so it lives here:
   that relays committed events from one to the other;
 - `single_flight`: concurrent misses of one key share one load;
 - `cached_reads`: cached response bodies, their ETags and tags, and the read side of the
-  catalog cache that the HTTP controllers call.
+  catalog cache that the HTTP controllers call;
+- `request_ids`: the id of the HTTP request being handled, which the HTTP edge sets and the
+  log lines of the entry points carry.
 
 What belongs here: asyncio, the standard library, msgspec records, and the core's own types
 (events, errors, ports). What does not: an I/O library of its own (no driver, framework or

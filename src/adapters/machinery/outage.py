@@ -64,5 +64,5 @@ class Outage:
         if self._since is None:
             return False
         lasted, self._since = self._clock() - self._since, None
-        self._logger.warning("%s answers again after %.1f s", self._service, lasted)
+        self._logger.info("%s answers again after %.1f s", self._service, lasted)
         return True

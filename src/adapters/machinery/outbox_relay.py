@@ -139,7 +139,7 @@ class OutboxRelay:
                 await self._pause(stop, delay * random.uniform(0.5, 1.0))
                 continue
             if failures:
-                logger.warning("outbox relay recovered after %d failed passes", failures)
+                logger.info("outbox relay recovered after %d failed passes", failures)
             failures = 0
             if count < self._batch_size:
                 await self._pause(stop, self._poll)

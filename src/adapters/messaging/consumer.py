@@ -168,7 +168,7 @@ class StreamConsumer:
                 await self._pause(stop, backoff(failures, 0.05, MAX_BACKOFF))
                 continue
             if failures:
-                logger.warning("%s reads %s again", self.name, self._streams.events)
+                logger.info("%s reads %s again", self.name, self._streams.events)
             failures = 0
             for entry in batch:
                 self._start(entry)

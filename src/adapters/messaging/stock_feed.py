@@ -158,7 +158,7 @@ class RedisStockFeed:
                 await asyncio.sleep(backoff(failures, 0.05, 2.0))
                 continue
             if failures:
-                logger.warning("following %s again after %d failed reads", self._stream, failures)
+                logger.info("following %s again after %d failed reads", self._stream, failures)
             failures = 0
 
     async def _find_position(self) -> str:

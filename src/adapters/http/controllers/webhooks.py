@@ -63,8 +63,10 @@ def _rejected(_: Request[Any, Any, Any], error: SignatureRejected) -> Response[P
 
 
 def _disabled(_: Request[Any, Any, Any], error: WebhooksDisabled) -> Response[Problem]:
+    # 404, not 503: a gateway reads a 503 as an outage of a working endpoint and redelivers
+    # for days; on this server no endpoint takes its deliveries until one is configured.
     return problem_response(
-        503,
+        404,
         "Webhooks disabled",
         "webhooks-disabled",
         "no webhook secret is configured (SHOPCORE_WEBHOOK_SECRET)",
@@ -115,8 +117,10 @@ class WebhooksController(Controller):
                 "idempotency-key-reused",
                 "An event with this id but a different body was received before",
             ),
-            503: problem(
-                503, "webhooks-disabled", "No webhook secret is configured on this server"
+            404: problem(
+                404,
+                "webhooks-disabled",
+                "No webhook secret is configured on this server, so it takes no deliveries",
             ),
         },
     )
