@@ -19,7 +19,7 @@ export UV_PYTHON := $(PYTHON)
 export UV_COMPILE_BYTECODE := 1
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install run check test lint typecheck imports unit bench faults lock fmt clean
+.PHONY: install browser run check test lint typecheck imports unit bench faults lock fmt clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -45,9 +45,22 @@ typecheck: install
 imports: install
 	$(BIN)/lint-imports
 
+# Headless Chromium for the browser tests (tests/integration/test_docs_site_offline.py: the docs
+# site and /docs render with no internet), from Debian's packages when missing. Without root it
+# only says so: those tests then skip, except under CI=true, where they fail.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+				--no-install-recommends chromium fonts-dejavu-core; \
+		else \
+			echo "chromium is not installed: the browser tests will skip (apt-get install chromium)"; \
+		fi; \
+	}
+
 # Every test, on every core (pytest-xdist; each worker has its own PostgreSQL database and Redis
 # key prefix), with coverage. Under 7 minutes on the 2-core CI machine.
-unit: install
+unit: install browser
 	$(BIN)/pytest -n auto --dist worksteal --cov --cov-report=term --cov-fail-under=90
 
 test: lint typecheck imports unit

@@ -83,6 +83,16 @@ def endpoints(document: Json, guards: Mapping[tuple[str, str], tuple[str, ...]])
     return found
 
 
+def in_tag_order(found: Sequence[Endpoint], document: Json) -> list[Endpoint]:
+    """The endpoints in the order of the document's `tags` (a shopper's way through the shop,
+    as /docs lists them), by path within a tag; an untagged or undeclared one comes last."""
+    rank = {str(tag["name"]): index for index, tag in enumerate(document.get("tags", ()))}
+    return sorted(
+        found,
+        key=lambda item: min((rank.get(tag, len(rank)) for tag in item.tags), default=len(rank)),
+    )
+
+
 def summary_table(items: Sequence[Endpoint], *, link: bool = True) -> str:
     if not items:
         return "_No HTTP endpoints._"

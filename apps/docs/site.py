@@ -11,7 +11,7 @@ from sqlalchemy import Table
 from apps.docs import markdown as md
 from apps.docs import messages, settings_table, states
 from apps.docs.datamodel import er_diagram, table_section
-from apps.docs.endpoints import Endpoint, details, endpoints, summary_table
+from apps.docs.endpoints import Endpoint, details, endpoints, in_tag_order, summary_table
 from apps.docs.markers import MarkerError, fill
 from apps.docs.services import (
     MACHINES,
@@ -44,7 +44,7 @@ def blocks(sources: Sources) -> Blocks:
         "handler-groups": messages.groups_table(),
     }
     pages["reference/api.md"] = {
-        "endpoint-index": _endpoint_index(found),
+        "endpoint-index": _endpoint_index(in_tag_order(found, sources.openapi)),
         "other-endpoints": _other_endpoints(sources, found),
     }
     pages["reference/settings.md"] = {"settings": settings_table.table()}

@@ -11,7 +11,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi.config import OpenAPIConfig
-from litestar.openapi.spec import Components, SecurityScheme, Server
+from litestar.openapi.spec import Components, SecurityScheme, Server, Tag
 from litestar.routes import HTTPRoute
 from litestar.stores.memory import MemoryStore
 from litestar.stores.registry import StoreRegistry
@@ -90,6 +90,22 @@ def rate_limits(config: HttpConfig) -> dict[str, RateLimitConfig]:
     }
 
 
+# The order /docs lists the operations in: a shopper's way through the shop, then the staff's,
+# then what only machines call.
+TAGS = (
+    Tag(name="catalog", description="Browse the products and their variants."),
+    Tag(name="inventory", description="How many units of a SKU are available, once or live."),
+    Tag(name="customers", description="Register, and read or change your own account."),
+    Tag(name="auth", description="Log in for an access token, refresh it, log out."),
+    Tag(name="carts", description="Fill a cart, anonymous or signed in."),
+    Tag(name="checkout", description="Turn a cart into an order: reserve, pay, confirm."),
+    Tag(name="orders", description="Your orders, and cancelling one."),
+    Tag(name="admin", description="Staff only: products, stock, orders and refunds."),
+    Tag(name="payments", description="Webhooks the payment gateway calls."),
+    Tag(name="operations", description="Health checks and Prometheus metrics."),
+)
+
+
 def openapi_config(config: HttpConfig) -> OpenAPIConfig:
     return OpenAPIConfig(
         title="shopcore API",
@@ -102,6 +118,7 @@ def openapi_config(config: HttpConfig) -> OpenAPIConfig:
         path="/docs",
         render_plugins=[LocalSwaggerPage(), FinishedJsonRenderPlugin()],
         servers=[Server(url="/")],
+        tags=list(TAGS),
         components=Components(
             security_schemes={
                 "BearerToken": SecurityScheme(
@@ -164,7 +181,13 @@ def create_app(services: ApiServices) -> Litestar:
             allow_origins=list(config.cors_origins),
             allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Cart-Token"],
-            expose_headers=["X-Cart-Token", "Idempotent-Replayed", "Retry-After", "ETag"],
+            expose_headers=[
+                "X-Cart-Token",
+                "Idempotent-Replayed",
+                "Retry-After",
+                "ETag",
+                "X-Request-Id",
+            ],
         )
         if config.cors_origins
         else None,
@@ -173,6 +196,9 @@ def create_app(services: ApiServices) -> Litestar:
         request_class=JsonRequest,
         on_startup=list(services.on_startup),
         on_shutdown=list(services.on_shutdown),
+        # The entry point configures logging for the whole process (apps/logs.py); Litestar's
+        # default would put a second format on the root logger.
+        logging_config=None,
         debug=False,
     )
     _options_answer_every_method(app)

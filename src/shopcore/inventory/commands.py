@@ -9,6 +9,8 @@ RESERVATION_TTL_SECONDS = 15 * 60
 
 
 class ReceiveStock(Command[None], frozen=True, kw_only=True):
+    """Add delivered units to on hand at a location (created if new); the reason is kept."""
+
     sku: str
     quantity: int
     location: str = DEFAULT_LOCATION
@@ -46,8 +48,14 @@ class AllocateReservation(Command[Reservation], frozen=True, kw_only=True):
 
 
 class ShipReservation(Command[Reservation], frozen=True, kw_only=True):
+    """Send an allocated reservation's units out: on hand and allocated both fall by each line;
+    shipping it again changes nothing."""
+
     reservation_id: str
 
 
 class ExpireReservations(Command[int], frozen=True, kw_only=True):
+    """Mark up to `limit` reservations past their expiry as expired (the sweep the worker runs);
+    returns how many."""
+
     limit: int = 500
