@@ -45,6 +45,7 @@ def http_config(settings: Settings, jwt_secret: str) -> HttpConfig:
         stream_max_seconds=settings.stream_max_seconds,
         refresh_token_days=settings.refresh_token_days,
         cors_origins=settings.cors_origins,
+        trusted_proxies=settings.trusted_proxies,
         webhook_secret=settings.webhook_secret or "",
         metrics_token=settings.metrics_token or "",
         rate_limit_per_minute=settings.rate_limit_per_minute,

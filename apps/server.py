@@ -14,7 +14,8 @@ started supervises, its children serve. What that changes, and what this module 
   (their clients reconnect to another instance and resume with Last-Event-ID). A worker not
   done after STOP_TIMEOUT_SECONDS (a request stuck for good) is SIGKILLed by its parent.
 
-granian reads no proxy header: the ASGI `client` is the peer, which the rate limiter keys on.
+granian reads no proxy header: the ASGI `client` is the peer, unless the peer is one of
+SHOPCORE_TRUSTED_PROXIES, whose X-Forwarded-For the app itself reads (adapters/http/edge.py).
 """
 
 from __future__ import annotations

@@ -111,6 +111,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         int, Meta(ge=1, description="refresh token lifetime; each refresh issues a new one")
     ] = 30
     cors_origins: Annotated[tuple[str, ...], Meta(description="origins allowed by CORS")] = ()
+    trusted_proxies: Annotated[
+        tuple[Annotated[str, Meta(pattern=r"^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$")], ...],
+        Meta(
+            description="addresses or networks (CIDR) of the load balancers in front of the "
+            "API: only their X-Forwarded-For and X-Forwarded-Proto are believed, so rate "
+            "limits and the metrics' loopback rule see the real client; unset: the peer is the "
+            "client",
+            extra={
+                "expected": "comma-separated IP addresses or networks, such as "
+                "10.0.0.0/8,127.0.0.1"
+            },
+        ),
+    ] = ()
     webhook_secret: (
         Annotated[
             str,

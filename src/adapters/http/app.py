@@ -214,6 +214,7 @@ def create_app(services: ApiServices) -> Litestar:
     def unrouted(inner: ASGIApp) -> ASGIApp:
         return UnroutedLimits(inner, limiter)
 
+    proxies = config.trusted_proxies
     if not answers_like_litestar(app, middleware):
-        return edge.install(app, unrouted)
-    return edge.install(app, catalog_edge, unrouted)
+        return edge.install(app, unrouted, trusted_proxies=proxies)
+    return edge.install(app, catalog_edge, unrouted, trusted_proxies=proxies)

@@ -12,6 +12,8 @@ class HttpConfig(msgspec.Struct, frozen=True, kw_only=True):
     access_token_seconds: int = 15 * 60
     refresh_token_days: int = 30
     cors_origins: tuple[str, ...] = ()
+    # Load balancers whose forwarded headers are believed (addresses or networks); empty: none.
+    trusted_proxies: tuple[str, ...] = ()
     max_body_bytes: int = 64 * 1024
     idempotency_hours: int = 24
     # How long a checkout may take; a retry of one whose request died waits this long.

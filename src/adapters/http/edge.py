@@ -13,10 +13,12 @@ cheapest included.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from litestar import Litestar
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from adapters.http.docs_ui import API_CSP, DOCS_CSP
 from adapters.machinery import request_ids
@@ -78,12 +80,22 @@ class SecurityHeaders:
             request_ids.current.reset(token)
 
 
-def install(app: Litestar, *inner: Callable[[ASGIApp], ASGIApp]) -> Litestar:
+def install(
+    app: Litestar, *inner: Callable[[ASGIApp], ASGIApp], trusted_proxies: tuple[str, ...] = ()
+) -> Litestar:
     """Wraps the app's whole HTTP handling (routing, CORS and the exception handlers
     included) in the edge layer, with the `inner` layers (outermost first) between the
-    security headers and Litestar."""
+    security headers and Litestar. With `trusted_proxies`, outermost of all, the client's
+    address and scheme come from their forwarded headers, so that everything inside (the rate
+    limits, the metrics' loopback rule, the logs) sees the real client; any other peer's
+    forwarded headers are ignored."""
     handler = app.asgi_handler
     for layer in reversed(inner):
         handler = layer(handler)
-    app.asgi_handler = SecurityHeaders(handler)
+    handler = SecurityHeaders(handler)
+    if trusted_proxies:
+        # uvicorn types its ASGI callables with its own names for Litestar's same shapes.
+        forwarded: Any = ProxyHeadersMiddleware(handler, trusted_hosts=list(trusted_proxies))  # type: ignore[arg-type]
+        handler = forwarded
+    app.asgi_handler = handler
     return app
