@@ -66,7 +66,13 @@ def serve(host: str, port: int | None, workers: int, demo: bool | None) -> None:
         server.bindable(host, port)  # before the migrations and the seeding: fail at once
         prepare_to_serve(settings, seed_demo=demo, workers=workers)
         click.echo(f"shopcore API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
-        server.serve(host, port, workers, log_level=click.get_current_context().find_root().obj)
+        server.serve(
+            host,
+            port,
+            workers,
+            log_level=click.get_current_context().find_root().obj,
+            grace_seconds=settings.shutdown_grace_seconds,
+        )
     except (server.CannotServe, NotReady) as error:
         raise click.ClickException(str(error)) from None
 

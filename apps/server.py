@@ -12,7 +12,8 @@ started supervises, its children serve. What that changes, and what this module 
   lets every open connection finish, then runs the app's lifespan shutdown; a stock stream
   never finishes by itself, so the worker's stop signal also ends the open streams at once
   (their clients reconnect to another instance and resume with Last-Event-ID). A worker not
-  done after STOP_TIMEOUT_SECONDS (a request stuck for good) is SIGKILLed by its parent.
+  done after its grace (SHOPCORE_SHUTDOWN_GRACE_SECONDS: a request stuck for good) is SIGKILLed
+  by its parent.
 
 granian reads no proxy header: the ASGI `client` is the peer, unless the peer is one of
 SHOPCORE_TRUSTED_PROXIES, whose X-Forwarded-For the app itself reads (adapters/http/edge.py).
@@ -42,8 +43,6 @@ from apps.api import build_app
 from apps.components import Components
 from apps.settings import Settings
 
-# In-flight requests and the app's shutdown after a stop signal; past it, the worker is killed.
-STOP_TIMEOUT_SECONDS = 30
 _PR_SET_PDEATHSIG = 1
 
 # What a worker does the moment it is told to stop, before its connections drain.
@@ -93,10 +92,12 @@ def serve(
     workers: int,
     app: Callable[[], Any] = worker_app,
     log_level: str = "info",
+    grace_seconds: int = 30,
 ) -> None:
     """Serve the ASGI app `app()` builds in each worker until SIGTERM or SIGINT; returns once
     every worker has stopped. The workers log as the CLI does (apps/logs.py), granian's own
-    lines (a worker that died, one restarted) included, from `log_level` up."""
+    lines (a worker that died, one restarted) included, from `log_level` up. After a stop
+    signal a worker has `grace_seconds` for its requests in flight and its shutdown."""
     server = MPServer(
         f"{app.__module__}:{app.__qualname__}",
         address=bindable(host, port),
@@ -109,7 +110,7 @@ def serve(
         log_access=False,
         log_level=LogLevels(log_level),
         log_dictconfig=logs.config(log_level),
-        workers_kill_timeout=STOP_TIMEOUT_SECONDS,
+        workers_kill_timeout=grace_seconds,
     )
     server.serve(
         spawn_target=functools.partial(_worker, os.getpid(), log_level),

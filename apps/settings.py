@@ -119,8 +119,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "limits and the metrics' loopback rule see the real client; unset: the peer is the "
             "client",
             extra={
-                "expected": "comma-separated IP addresses or networks, such as "
-                "10.0.0.0/8,127.0.0.1"
+                "expected": "comma-separated IP addresses or networks, such as 10.0.0.0/8,127.0.0.1"
             },
         ),
     ] = ()
@@ -229,6 +228,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         int,
         Meta(ge=0, description="with Redis: each API process keeps reads this long too; 0: off"),
     ] = 2
+    shutdown_grace_seconds: Annotated[
+        int,
+        Meta(
+            ge=1,
+            description="after SIGTERM, how long an API process may take to finish the "
+            "requests in flight and its shutdown (open stock streams end at once, told to "
+            "reconnect); then it is killed",
+        ),
+    ] = 30
     stream_heartbeat_ms: Annotated[
         int, Meta(ge=1, description="a quiet live stock stream gets a heartbeat this often")
     ] = 15_000

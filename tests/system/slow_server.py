@@ -1,5 +1,6 @@
-"""`python -m tests.system.slow_server PORT JOURNAL`: an app served as `shopcore serve` serves
-the API (apps/server.py), with a request that takes its time: `GET /slow` answers after 2 s.
+"""`python -m tests.system.slow_server PORT JOURNAL [GRACE]`: an app served as `shopcore serve`
+serves the API (apps/server.py), with a request that takes its time: `GET /slow` answers after
+2 s, and `GET /stuck` never does; GRACE: the shutdown grace in seconds (default 30).
 
 Each worker writes to JOURNAL, one line per fact, as it happens: `started`, `slow begun`,
 `slow answered`, `shutdown` (the app's lifespan shutdown).
@@ -33,6 +34,9 @@ async def _app(scope: dict[str, Any], receive: Any, send: Any) -> None:
                 _note("shutdown")
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+    if scope["path"] == "/stuck":
+        _note("stuck begun")
+        await asyncio.sleep(3600)
     if scope["path"] == "/slow":
         _note("slow begun")
         await asyncio.sleep(SLOW_SECONDS)
@@ -46,4 +50,5 @@ def slow_app() -> Any:
 
 
 if __name__ == "__main__":
-    serve("127.0.0.1", int(sys.argv[1]), 1, app=slow_app)
+    grace = int(sys.argv[3]) if len(sys.argv) > 3 else 30
+    serve("127.0.0.1", int(sys.argv[1]), 1, app=slow_app, grace_seconds=grace)

@@ -5,6 +5,7 @@ a SIGKILL of the started pid must take them down with it (apps/server.py)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -121,8 +122,10 @@ async def test_sigterm_ends_an_open_stock_stream_and_runs_the_app_shutdown(
             assert (await anext(lines)).startswith("id:")  # the snapshot: the stream is open
             process.send_signal(signal.SIGTERM)
             async with asyncio.timeout(10):  # uvicorn's grace before it cut streams
-                async for _ in lines:
-                    pass  # the rest of the snapshot, then the end of the stream
+                rest = [line async for line in lines]  # the snapshot's end, then the stream's
+            # Its last words tell the client to reconnect (to another instance) soon.
+            last = rest[rest.index(": reconnect") :]
+            assert last[-2:] == ["retry: 2000", ""], rest
         assert await _exit_code(process, within=15) == 0
     # The app's shutdown closed the database: SQLite removes the write-ahead log when its
     # last connection closes, and leaves it behind a process that was killed.
@@ -151,6 +154,29 @@ async def test_sigterm_lets_a_request_in_flight_finish_before_the_app_shutdown(
         "shutdown",
         "",
     ]
+
+
+async def test_a_request_stuck_past_the_shutdown_grace_does_not_hold_the_stop(
+    tmp_path: Path,
+) -> None:
+    port = _free_port()
+    journal = tmp_path / "journal"
+    stuck = ["-m", "tests.system.slow_server", str(port), str(journal), "2"]
+    async with (
+        _running(stuck, tmp_path, port, ready="/") as process,
+        httpx.AsyncClient(timeout=30) as client,
+    ):
+        answer = asyncio.create_task(client.get(f"http://127.0.0.1:{port}/stuck"))
+        await _until(lambda: "stuck begun" in journal.read_text(), 10, "no stuck request")
+        process.send_signal(signal.SIGTERM)
+        stopped_at = asyncio.get_running_loop().time()
+        await _exit_code(process, within=15)
+        took = asyncio.get_running_loop().time() - stopped_at
+        with contextlib.suppress(httpx.HTTPError):
+            await answer
+    # The grace of 2 s, not the default 30: the worker was killed, its request cut.
+    assert 1.5 < took < 12, took
+    assert "stuck answered" not in journal.read_text()
 
 
 async def test_a_sigkilled_serve_takes_its_worker_processes_down(tmp_path: Path) -> None:

@@ -213,7 +213,9 @@ class InventoryController(Controller):
             # id it got (nothing is missed).
             yield ServerSentEventMessage(comment="reconnect", retry=config.stream_retry_ms)
         except SubscriptionEnded:
-            return
+            # The process is stopping: the client is told to come back (to another instance,
+            # which resumes from the last id it got).
+            yield ServerSentEventMessage(comment="reconnect", retry=config.stream_retry_ms)
         finally:
             subscription.close()
             slot.release()
