@@ -97,6 +97,7 @@ def test_every_admin_route_is_staff_only(sources: Sources) -> None:
 _SAMPLES = {
     "SHOPCORE_DATABASE_URL": "sqlite+aiosqlite:///elsewhere.db",
     "SHOPCORE_CURRENCY": "CHF",
+    "SHOPCORE_TRUSTED_PROXIES": "10.0.0.0/8",
 }
 
 

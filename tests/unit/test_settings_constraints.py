@@ -38,6 +38,7 @@ LOWEST = {
     "SHOPCORE_STREAM_MAX_PER_CLIENT": 1,
     "SHOPCORE_STREAM_MAX_PER_PROCESS": 1,
     "SHOPCORE_STREAM_MAX_SECONDS": 1,
+    "SHOPCORE_SHUTDOWN_GRACE_SECONDS": 1,
 }
 # The shortest each secret may be, in characters.
 SHORTEST = {
