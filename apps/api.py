@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.db import schema_revision
 from adapters.db.errors import translated
 from adapters.db.idempotency import SqlIdempotencyStore
-from adapters.http import ApiServices, create_app
+from adapters.db.outbox import SqlOutboxSource
+from adapters.http import ApiServices, create_app, shop_metrics
 from adapters.http.config import HttpConfig
 from adapters.http.security import TokenService
 from adapters.machinery.revocations import LocalRevocations, Revocations
@@ -133,8 +134,38 @@ def build_app(components: Components) -> Litestar:
         store_factory=store_factory,
         catalog_reads=components.catalog_cache,
         stock_feed=feed,
+        before_metrics=backlog_gauges(components),
     )
     return create_app(services)
+
+
+def backlog_gauges(components: Components) -> list[Callable[[], Awaitable[None]]]:
+    """How far events are behind, read just before each scrape: the events the relay has yet
+    to publish (with a SQL database) and each consumer group's lag and pending entries (once
+    workers take the events from Redis)."""
+    settings = components.settings
+    refreshers: list[Callable[[], Awaitable[None]]] = []
+    if settings.database_url is None:
+        return refreshers
+    source = SqlOutboxSource(components.engine, components.clock.now)
+
+    async def outbox() -> None:
+        shop_metrics.OUTBOX_UNPUBLISHED.set(await source.unpublished_count())
+
+    refreshers.append(outbox)
+    if settings.events_in_process:
+        return refreshers
+    redis, stream = components.streams_redis, settings.events_stream
+
+    async def groups() -> None:
+        for group in await redis.xinfo_groups(stream):
+            name = str(group["name"])
+            # `lag` is None when Redis cannot tell (entries deleted past the group's position).
+            shop_metrics.GROUP_LAG.labels(name).set(int(group.get("lag") or 0))
+            shop_metrics.GROUP_PENDING.labels(name).set(int(group["pending"]))
+
+    refreshers.append(groups)
+    return refreshers
 
 
 async def database_answers(engine: AsyncEngine) -> None:

@@ -27,6 +27,8 @@ class ApiServices:
     idempotency: IdempotencyStore
     config: HttpConfig
     readiness: Sequence[ReadinessCheck] = ()
+    # Run before each scrape of /metrics: they set the gauges read from elsewhere (backlogs).
+    before_metrics: Sequence[Callable[[], Awaitable[None]]] = ()
     # Litestar store factory per name (rate limits); in memory unless Redis is configured.
     store_factory: Callable[[str], Store] | None = None
     on_startup: Sequence[Callable[[], Awaitable[None]]] = ()

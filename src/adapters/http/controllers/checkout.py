@@ -18,6 +18,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, HeaderParameter
 
+from adapters.http import shop_metrics
 from adapters.http.idempotency import HEADER, Resource, run_once
 from adapters.http.problem_docs import INVALID_REQUEST, UNAUTHORIZED, problem
 from adapters.http.schemas.orders import CHECKOUT_EXAMPLE, ORDER_EXAMPLE, CheckoutIn, OrderOut
@@ -27,7 +28,13 @@ from adapters.http.throttling import limited
 from shopcore.ordering.commands import PlaceOrder, ResumeOrder
 from shopcore.ordering.model import Order, OrderStatus
 from shopcore.ordering.queries import get_order
-from shopcore.shared.errors import Busy, CheckoutInterrupted, IllegalTransition, NotFound
+from shopcore.shared.errors import (
+    Busy,
+    CheckoutInterrupted,
+    IllegalTransition,
+    NotFound,
+    ShopError,
+)
 from shopcore.shared.ids import new_id
 
 IdempotencyKey = Annotated[
@@ -133,7 +140,13 @@ class CheckoutController(Controller):
         )
 
         async def place() -> Response[OrderOut]:
-            return _order_created(await services.shop.handle(command))
+            try:
+                order = await services.shop.handle(command)
+            except ShopError as error:
+                shop_metrics.checkout_failed(error)
+                raise
+            shop_metrics.checkout_placed()
+            return _order_created(order)
 
         async def answer(order_id: str, since: datetime) -> Response[Any] | None:
             try:

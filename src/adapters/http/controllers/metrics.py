@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import logging
 import time
 from typing import Any
 
 from litestar import Response, get
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
 from litestar.enums import ScopeType
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
@@ -29,8 +31,11 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from adapters.http.problem_docs import problem
+from adapters.http.services import ApiServices
 
 METRICS_PATH = "/metrics"
+
+logger = logging.getLogger("shopcore.http")
 
 
 def metrics_config() -> PrometheusConfig:
@@ -146,7 +151,9 @@ class MetricsController(PrometheusController):
     @get(
         summary="Prometheus metrics",
         description="Request counts, durations and requests in progress per method, route "
-        "template and status, plus the process metrics, in the Prometheus text format. "
+        "template and status; checkouts by outcome and stock reservations refused; the "
+        "events the relay has yet to publish and each consumer group's lag and pending "
+        "events; and the process metrics, in the Prometheus text format. "
         "Needs `Authorization: Bearer <SHOPCORE_METRICS_TOKEN>`; with no token configured, "
         "only a client on the server's own host (loopback) is answered. Not rate limited.",
         media_type=CONTENT_TYPE_LATEST,
@@ -154,7 +161,12 @@ class MetricsController(PrometheusController):
         security=[{"MetricsToken": []}],
         responses={401: problem(401, "unauthorized", "No metrics token, or another one")},
     )
-    async def get(self) -> Response[Any]:
+    async def get(self, services: NamedDependency[ApiServices]) -> Response[Any]:
+        for refresh in services.before_metrics:
+            try:
+                await refresh()
+            except Exception:  # a backlog that cannot be read leaves its last value
+                logger.warning("a metrics refresh failed", exc_info=True)
         # Litestar's handler (multiprocess collection when PROMETHEUS_MULTIPROC_DIR is set).
         response: Response[Any] = await PrometheusController.get.fn(self)
         return response
