@@ -41,8 +41,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.bridges import in_process_links
 from adapters.db.catalog_views import SqlCatalogViews
+from adapters.db.driver_reads import Reads, reads_for
 from adapters.db.engine import create_engine
 from adapters.db.product_pages import SqlProductPages
+from adapters.db.replica_reads import ReplicaReads
 from adapters.db.simulated_gateway import SqlSimulatedGateway
 from adapters.db.stock_views import SqlStockViews
 from adapters.db.unit_of_work import SqlUnitOfWork
@@ -188,10 +190,11 @@ class Components:
 
     @cached_property
     def catalog_views(self) -> CatalogViews:
-        """The catalog's listings and details, read from where the units of work write."""
+        """The catalog's listings and details: from the read replicas when there are any
+        (a catalog a moment behind is fine), else where the units of work write."""
         if self.settings.database_url is None:
             return MemoryCatalogViews(self.store)
-        return SqlCatalogViews(self.engine)
+        return SqlCatalogViews(self.engine, reads=self.catalog_reads_source)
 
     @cached_property
     def stock_views(self) -> StockViews:
@@ -205,7 +208,24 @@ class Components:
         """Product pages: one statement on SQL, the two read ports in turn in memory."""
         if self.settings.database_url is None:
             return ComposedProductPages(self.catalog_views, self.stock_views)
-        return SqlProductPages(self.engine)
+        return SqlProductPages(self.engine, reads=self.catalog_reads_source)
+
+    @cached_property
+    def catalog_reads_source(self) -> Reads | None:
+        """The replicas in turn, the primary when none answers; None: the primary's own way."""
+        urls = self.settings.database_read_url
+        if not urls:
+            return None
+        replicas = []
+        for url in urls:
+            engine = create_engine(
+                url,
+                pool_size=self.settings.database_pool_size,
+                pool_timeout=self.settings.database_pool_timeout_seconds,
+            )
+            self._closers.append(engine.dispose)
+            replicas.append(reads_for(engine))
+        return ReplicaReads(replicas, reads_for(self.engine))
 
     @cached_property
     def store(self) -> MemoryStore:

@@ -47,6 +47,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         ]
         | None
     ) = None
+    database_read_url: Annotated[
+        tuple[Annotated[str, Meta(pattern=r"^postgresql\+asyncpg://.+")], ...],
+        Meta(
+            description="PostgreSQL read replicas (comma-separated URLs) for the catalog's "
+            "listings and product pages, taken in turn; one that fails is left out for 5 s "
+            "and the primary answers. Everything else reads the primary",
+            extra={"expected": "comma-separated URLs of the form postgresql+asyncpg://..."},
+        ),
+    ] = ()
     database_pool_size: Annotated[
         int,
         Meta(

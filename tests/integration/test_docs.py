@@ -98,6 +98,7 @@ _SAMPLES = {
     "SHOPCORE_DATABASE_URL": "sqlite+aiosqlite:///elsewhere.db",
     "SHOPCORE_CURRENCY": "CHF",
     "SHOPCORE_TRUSTED_PROXIES": "10.0.0.0/8",
+    "SHOPCORE_DATABASE_READ_URL": "postgresql+asyncpg://shop@replica/shop",
 }
 
 
