@@ -1,10 +1,14 @@
 """What every entry point checks before it starts (serve, worker, relay, create-staff): the
-embedded database migrated, and each configured service reachable and at the code's schema.
-A failure is `NotReady`, one line that says what is wrong and what to do."""
+embedded database migrated, and the database reachable and at the code's schema. A failure is
+`NotReady`, one line that says what is wrong and what to do. Redis is different: a running
+process rides out a Redis that stops answering (rate limits count per process, the catalog
+cache and the event stream wait for it), so one that starts while Redis is away starts the same
+way, with a warning, rather than staying down until Redis is back."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -15,6 +19,8 @@ from adapters.db import schema_revision
 from adapters.db.engine import create_engine
 from adapters.db.migrate import upgrade_async
 from apps.settings import Settings
+
+logger = logging.getLogger("shopcore.start")
 
 CHECK_SECONDS = 10  # a service that has not answered by then is taken for unreachable
 
@@ -35,7 +41,7 @@ def redacted(url: str) -> str:
 async def prepare(settings: Settings) -> None:
     """On first start the embedded SQLite database is created and migrated in place.
     PostgreSQL is migrated on purpose, with `shopcore db upgrade`, before a deploy: here it is
-    only checked. Redis, when configured, must answer."""
+    only checked. Redis, when configured, is asked too: a warning if it does not answer."""
     url = settings.database_url
     if url is not None:
         if is_embedded(url):
@@ -71,7 +77,12 @@ async def _check_redis(url: str) -> None:
         await client.ping()
     except (RedisError, OSError) as error:
         where = make_url(url).render_as_string(hide_password=True) if "://" in url else url
-        raise NotReady(f"cannot reach Redis at {where}: {error_line(error)}") from None
+        logger.warning(
+            "Redis at %s does not answer (%s): starting without it until it does; rate limits "
+            "count per process, events wait in the outbox",
+            where,
+            error_line(error),
+        )
     finally:
         await client.aclose()
 
