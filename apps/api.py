@@ -21,6 +21,7 @@ from adapters.db.outbox import SqlOutboxSource
 from adapters.http import ApiServices, create_app, shop_metrics
 from adapters.http.config import HttpConfig
 from adapters.http.security import TokenService
+from adapters.http.services import ReadinessCheck
 from adapters.machinery.revocations import LocalRevocations, Revocations
 from adapters.memory.idempotency import MemoryIdempotencyStore
 from adapters.messaging.revocations import RedisRevocations
@@ -70,7 +71,7 @@ def build_app(components: Components) -> Litestar:
     """The API over `components`; the app's shutdown stops the feed and closes them."""
     settings = components.settings
     config = http_config(settings, signing_key(settings))
-    readiness: list[tuple[str, Callable[[], Awaitable[None]]]] = []
+    readiness: list[ReadinessCheck] = []
     idempotency: IdempotencyStore
     if settings.database_url is not None:
         engine = components.engine
@@ -79,7 +80,7 @@ def build_app(components: Components) -> Litestar:
         async def database() -> None:
             await database_answers(engine)
 
-        readiness.append(("database", database))
+        readiness.append(ReadinessCheck("database", database))
     else:
         idempotency = MemoryIdempotencyStore()
     store_factory = None
@@ -92,7 +93,7 @@ def build_app(components: Components) -> Litestar:
         async def redis_ping() -> None:
             await redis.ping()
 
-        readiness.append(("redis", redis_ping))
+        readiness.append(ReadinessCheck("redis", redis_ping, required=False))
     feed = components.stock_feed
     on_startup: list[Callable[[], Awaitable[None]]] = [feed.start]
     on_shutdown: list[Callable[[], Awaitable[None]]] = [feed.stop]

@@ -12,6 +12,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 RESULTS = BENCH / "results"
 VENV_BIN = ROOT / ".venv" / "bin"
+# The load balancer's server block, shared with the compose deployment (item 6 fills it in).
+NGINX_TEMPLATE = ROOT / "deploy" / "nginx" / "shopcore.conf.template"
 # Scratch files of one run (logs, wrk scripts' data, pgbench scripts, the mail file).
 WORK = Path(os.environ.get("BENCH_WORK", "/tmp/shopcore-bench"))
 

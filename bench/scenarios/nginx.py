@@ -8,10 +8,14 @@ would use, so this shows what a second process buys on this machine, not in gene
 
 The single instance's listing is measured again right before the pair, so both sides see
 the machine in the same state. nginx runs under a config of its own in
-`/tmp/shopcore-bench/nginx/`, never as the system service.
+`/tmp/shopcore-bench/nginx/`, never as the system service; its server block is the one the
+compose deployment runs, `deploy/nginx/shopcore.conf.template` (`config.NGINX_TEMPLATE`).
 """
 
 from __future__ import annotations
+
+import string
+from pathlib import Path
 
 from bench import config, procs
 from bench.context import Context
@@ -72,6 +76,22 @@ def start_nginx() -> procs.Proc:
     """nginx in front of both instances, keeping 64 connections to them open."""
     work = config.WORK / "nginx"
     work.mkdir(exist_ok=True)
+    conf = write_config(
+        work,
+        listen=f"127.0.0.1:{config.NGINX_PORT}",
+        upstreams=[f"127.0.0.1:{config.API_PORT}", f"127.0.0.1:{config.API_PORT_2}"],
+    )
+    proc = procs.start("nginx", [procs.nginx_binary(), "-c", str(conf), "-p", str(work)], {})
+    procs.wait_http(api_url(config.NGINX_PORT, "/health/live"), proc)
+    return proc
+
+
+def write_config(work: Path, *, listen: str, upstreams: list[str]) -> Path:
+    """nginx.conf in `work`: the process's own settings (pid, logs and temporary files in
+    `work`, in the foreground), around the deployment's server block filled in for these
+    addresses. Returns its path."""
+    site = work / "shopcore.conf"
+    site.write_text(site_config(listen=listen, upstreams=upstreams))
     conf = work / "nginx.conf"
     conf.write_text(
         f"""
@@ -87,24 +107,22 @@ http {{
     fastcgi_temp_path {work}/fastcgi;
     uwsgi_temp_path {work}/uwsgi;
     scgi_temp_path {work}/scgi;
-    upstream shopcore {{
-        server 127.0.0.1:{config.API_PORT};
-        server 127.0.0.1:{config.API_PORT_2};
-        keepalive 64;
-    }}
-    server {{
-        listen 127.0.0.1:{config.NGINX_PORT};
-        location / {{
-            proxy_pass http://shopcore;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host $host;
-            proxy_buffering off;
-        }}
-    }}
+    include {site};
 }}
 """
     )
-    proc = procs.start("nginx", [procs.nginx_binary(), "-c", str(conf), "-p", str(work)], {})
-    procs.wait_http(api_url(config.NGINX_PORT, "/health/live"), proc)
-    return proc
+    return conf
+
+
+def site_config(*, listen: str, upstreams: list[str]) -> str:
+    """deploy/nginx/shopcore.conf.template with its two placeholders filled in, as the nginx
+    image's envsubst fills them in compose. nginx's own `$variables` stay; a placeholder left
+    unfilled is an error rather than a config nginx would read wrong."""
+    template = string.Template(config.NGINX_TEMPLATE.read_text())
+    text = template.safe_substitute(
+        NGINX_LISTEN=listen,
+        NGINX_UPSTREAM_SERVERS=" ".join(f"server {address};" for address in upstreams),
+    )
+    if "${" in text:
+        raise ValueError(f"{config.NGINX_TEMPLATE} has a placeholder the bench does not fill")
+    return text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from litestar.stores.base import Store
 
@@ -16,8 +16,16 @@ from adapters.machinery.stock_feed import StockFeed
 from shopcore.application.idempotency import IdempotencyStore
 from shopcore.bootstrap import Shop
 
-# A named check that raises when a dependency is not ready (GET /health/ready runs them all).
-ReadinessCheck = tuple[str, Callable[[], Awaitable[None]]]
+
+class ReadinessCheck(NamedTuple):
+    """A named check that raises when a dependency does not answer (GET /health/ready runs
+    them all). Only a `required` one failing makes the process unready: one the process rides
+    out (Redis) makes it `degraded`, still in service, since taking every instance out of a
+    load balancer at once for it would turn a slower shop into no shop."""
+
+    name: str
+    check: Callable[[], Awaitable[None]]
+    required: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)
