@@ -2,7 +2,8 @@
 
 Litestar builds the document from the route handlers the first time something asks for it
 (`app.openapi_schema`); shopcore then adds what handlers cannot declare: the problem responses
-every operation may answer and closed request schemas (openapi_problems.py). Doing that when
+every operation may answer and closed request schemas (openapi_problems.py), and the links
+from each answer to the operations it feeds (openapi_links.py). Doing that when
 the app is created cost every app 0.2-0.4 s before it served a request, in every worker
 process and every test that builds an app, for a document most of them never send. So
 `finished(app)` is the one way to the document: it finishes Litestar's cached one the first
@@ -18,6 +19,7 @@ from litestar import Litestar, Request
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import OpenAPI
 
+from adapters.http.openapi_links import link_operations
 from adapters.http.openapi_problems import PROBLEM_SCHEMA, close_request_schemas, document_problems
 from adapters.http.openapi_rules import state_nested_rules
 
@@ -29,6 +31,7 @@ def finished(app: Litestar) -> OpenAPI:
         document_problems(document)
         close_request_schemas(document)
         state_nested_rules(document)
+        link_operations(document)
     return document
 
 
