@@ -1,0 +1,264 @@
+"""The requirements, failure-modes, threat-model and data-lifecycle pages say what the code does
+today, gaps included.
+
+Each claim is a phrase on a page and a check of the code that makes it true. The phrase must be
+on its page (rewording the claim means rewording its check here), and while it is there the
+check must hold: a page that says a feature is missing fails here once the code grows it, and
+the figure the sizing rests on (events per checkout) is counted from the code itself.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from adapters.db import tables
+from adapters.http import shop_metrics
+from apps.cli import main
+from shopcore import ReceiveStock, ShipOrder
+from tests.support.driver import build_driver
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
+
+
+def _text(path: str) -> str:
+    return (ROOT / path).read_text(encoding="utf-8")
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+# -- what deletes rows ------------------------------------------------------------------------
+
+# Tables some adapter deletes from today, and why: the data-lifecycle page names these and says
+# every other table is never pruned.
+DELETED_TODAY = {
+    "outbox": "the relay prunes rows confirmed a week ago",
+    "idempotency_keys": "a record given up after a 5xx",
+    "product_variants": "a product's variants replaced when it is edited",
+    "reservations": "a reservation refused for stock, in its own transaction",
+}
+
+
+def _table_names(node: ast.expr, aliases: dict[str, str]) -> list[str]:
+    if isinstance(node, ast.Attribute) and node.attr in tables.metadata.tables:
+        return [node.attr]
+    if isinstance(node, ast.Name):
+        name = aliases.get(node.id, node.id)
+        return [name] if name in tables.metadata.tables else []
+    return []
+
+
+def _aliases(tree: ast.Module) -> dict[str, str]:
+    """Local names of tables: `from adapters.db.tables import x as y`, `y = tables.x`,
+    `a, b = x, tables.y`."""
+    found: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "adapters.db.tables":
+            for alias in node.names:
+                found[alias.asname or alias.name] = alias.name
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                pairs: list[tuple[ast.expr, ast.expr]] = []
+                if isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple):
+                    pairs = list(zip(target.elts, node.value.elts, strict=False))
+                else:
+                    pairs = [(target, node.value)]
+                for left, right in pairs:
+                    names = _table_names(right, found)
+                    if isinstance(left, ast.Name) and names:
+                        found[left.id] = names[0]
+    return found
+
+
+def deleted_tables() -> dict[str, list[str]]:
+    """Every table a `delete(table)`, `table.delete()` or `DELETE FROM table` in src/ or apps/
+    (migrations aside) deletes from, with the files that do it."""
+    found: dict[str, list[str]] = {}
+    files = [*(ROOT / "src").rglob("*.py"), *(ROOT / "apps").rglob("*.py")]
+    for path in files:
+        if "migrations" in path.parts:
+            continue
+        source = path.read_text(encoding="utf-8")
+        tree = ast.parse(source)
+        aliases = _aliases(tree)
+        names: list[str] = []
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            function = node.func
+            if isinstance(function, ast.Name) and function.id == "delete" and node.args:
+                names += _table_names(node.args[0], aliases)
+            elif isinstance(function, ast.Attribute) and function.attr == "delete":
+                names += _table_names(function.value, aliases)
+        names += re.findall(r"DELETE\s+FROM\s+(\w+)", source, re.IGNORECASE)
+        for name in names:
+            if name in tables.metadata.tables:
+                found.setdefault(name, []).append(str(path.relative_to(ROOT)))
+    return found
+
+
+def test_the_row_deletions_are_the_ones_the_data_lifecycle_page_names() -> None:
+    found = deleted_tables()
+    assert set(DELETED_TODAY) <= set(found), (
+        f"the search for deletions lost some it knew: {set(DELETED_TODAY) - set(found)}"
+    )
+    new = {name: where for name, where in found.items() if name not in DELETED_TODAY}
+    assert not new, (
+        f"rows of {sorted(new)} are deleted now ({new}): docs/operations/data-lifecycle.md says "
+        "they never are; update its retention table and DELETED_TODAY"
+    )
+
+
+# -- events per checkout ----------------------------------------------------------------------
+
+
+async def test_a_three_line_checkout_emits_eight_events_and_its_shipment_five() -> None:
+    """docs/architecture/requirements.md sizes the worker on 2N + 2 events a checkout of N
+    SKUs (8 for the bench's 3-line cart) and N + 2 a shipment."""
+    driver = build_driver()
+    try:
+        skus = ("REQ-A", "REQ-B", "REQ-C")
+        await driver.product(*skus)
+        for sku in skus:
+            await driver.handle(ReceiveStock(sku=sku, quantity=10))
+        customer = await driver.customer()
+        cart = await driver.cart(customer, dict.fromkeys(skus, 1))
+        before = len(driver.store.outbox)
+        order = await driver.checkout(customer, cart)
+        at_checkout = [type(event).__name__ for event in driver.store.outbox[before:]]
+        shipped_from = len(driver.store.outbox)
+        await driver.handle(ShipOrder(order_id=order.id))
+        at_shipment = [type(event).__name__ for event in driver.store.outbox[shipped_from:]]
+    finally:
+        await driver.close()
+
+    assert sorted(at_checkout) == sorted(
+        ["StockChanged"] * 6 + ["PaymentAuthorized", "OrderPlaced"]
+    ), at_checkout
+    assert sorted(at_shipment) == sorted(
+        ["StockChanged"] * 3 + ["PaymentCaptured", "OrderShipped"]
+    ), at_shipment
+    page = _flat((DOCS / "architecture" / "requirements.md").read_text(encoding="utf-8"))
+    assert "a 3-line checkout makes **8 events**" in page
+    assert "Shipping a 3-line order adds 5" in page
+
+
+# -- gaps the pages name ------------------------------------------------------------------------
+
+
+def _no_dead_letter_replay() -> bool:
+    words = ("dead", "letter", "replay", "redrive")
+    commands = " ".join(main.commands)
+    reader = _text("src/adapters/db/dead_letters.py")
+    methods = set(re.findall(r"^\s+async def (\w+)\(", reader, re.MULTILINE))
+    return not any(word in commands for word in words) and methods == {"record"}
+
+
+def _no_dead_letter_metric() -> bool:
+    return not any("dead" in name for name in _metric_names())
+
+
+def _no_overdue_metric() -> bool:
+    return not any(word in name for name in _metric_names() for word in ("settle", "overdue"))
+
+
+def _metric_names() -> list[str]:
+    return [
+        value._name  # prometheus_client keeps a metric's name there
+        for value in vars(shop_metrics).values()
+        if hasattr(value, "_name") and hasattr(value, "_type")
+    ]
+
+
+def _read_only_server_not_translated() -> bool:
+    return "25006" not in _text("src/adapters/db/errors.py")
+
+
+def _one_jwt_key_without_kid() -> bool:
+    source = _text("src/adapters/http/security.py")
+    return "kid" not in source and 'ALGORITHM = "HS256"' in source
+
+
+def _no_export_or_erasure_route() -> bool:
+    document = json.loads(_text("openapi/openapi.json"))
+    for path, operations in document["paths"].items():
+        if "export" in path or "erase" in path:
+            return False
+        if path.startswith("/v1/customers") and "delete" in operations:
+            return False
+    return True
+
+
+def _no_backup_in_deploy() -> bool:
+    words = ("pg_dump", "pg_basebackup", "pgbackrest", "wal-g", "archive_command", "barman")
+    texts = [
+        path.read_text(encoding="utf-8").lower()
+        for path in (ROOT / "deploy").rglob("*")
+        if path.is_file()
+    ]
+    return not any(word in text for text in texts for word in words)
+
+
+def _statement_parameters_not_hidden() -> bool:
+    return "hide_parameters" not in _text("src/adapters/db/engine.py")
+
+
+def _shipped_urls_without_tls() -> bool:
+    urls = _text("deploy/compose.yaml") + _text("deploy/k8s/base/secret.yaml")
+    return "ssl=" not in urls and "rediss://" not in urls
+
+
+# (page, phrase that makes the claim, what must still be true while the phrase is there)
+CLAIMS: list[tuple[str, str, Callable[[], bool]]] = [
+    ("operations/failure-modes.md", "no command replays dead letters", _no_dead_letter_replay),
+    ("operations/failure-modes.md", "**Gap**: no metric counts them", _no_dead_letter_metric),
+    ("operations/failure-modes.md", "no metric counts overdue orders", _no_overdue_metric),
+    (
+        "operations/failure-modes.md",
+        "(SQLSTATE 25006, the old primary demoted, or a standby) is not translated",
+        _read_only_server_not_translated,
+    ),
+    ("operations/threat-model.md", "tokens carry no `kid`", _one_jwt_key_without_kid),
+    (
+        "operations/threat-model.md",
+        "**gap**: the shipped deployments use no TLS to either",
+        _shipped_urls_without_tls,
+    ),
+    (
+        "operations/data-lifecycle.md",
+        "no route and no command gathers a customer's data",
+        _no_export_or_erasure_route,
+    ),
+    (
+        "operations/data-lifecycle.md",
+        "no route and no command deletes or anonymises a customer",
+        _no_export_or_erasure_route,
+    ),
+    (
+        "operations/data-lifecycle.md",
+        "no base backup, WAL archiving, restore procedure or restore test",
+        _no_backup_in_deploy,
+    ),
+    (
+        "operations/data-lifecycle.md",
+        "the engine does not set `hide_parameters`",
+        _statement_parameters_not_hidden,
+    ),
+]
+
+
+@pytest.mark.parametrize(("page", "phrase", "still_true"), CLAIMS, ids=[c[1] for c in CLAIMS])
+def test_a_gap_the_pages_name_is_still_a_gap(
+    page: str, phrase: str, still_true: Callable[[], bool]
+) -> None:
+    text = _flat((DOCS / page).read_text(encoding="utf-8"))
+    assert _flat(phrase) in text, f"docs/{page} no longer says {phrase!r}: update its claim here"
+    assert still_true(), f"docs/{page} says {phrase!r}, which the code no longer bears out"
