@@ -19,7 +19,7 @@ export UV_PYTHON := $(PYTHON)
 export UV_COMPILE_BYTECODE := 1
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install browser run check test lint typecheck imports unit bench faults lock fmt clean
+.PHONY: install system-packages run check test lint typecheck imports unit bench faults lock fmt clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -45,22 +45,27 @@ typecheck: install
 imports: install
 	$(BIN)/lint-imports
 
-# Headless Chromium for the browser tests (tests/integration/test_docs_site_offline.py: the docs
-# site and /docs render with no internet), from Debian's packages when missing. Without root it
-# only says so: those tests then skip, except under CI=true, where they fail.
-browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+# Debian packages the tests start themselves, installed when missing: headless Chromium for the
+# browser tests (tests/integration/test_docs_site_offline.py: the docs site and /docs render
+# with no internet) and PgBouncer (the contract suites and the API through a pooler in
+# transaction mode). Without root this only says so: those tests then skip, except under
+# CI=true, where they fail.
+system-packages:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium fonts-dejavu-core"; \
+	command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || missing="$$missing pgbouncer"; \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-				--no-install-recommends chromium fonts-dejavu-core; \
+				--no-install-recommends $$missing; \
 		else \
-			echo "chromium is not installed: the browser tests will skip (apt-get install chromium)"; \
+			echo "not installed:$$missing: the tests that need them will skip (apt-get install$$missing)"; \
 		fi; \
-	}
+	fi
 
 # Every test, on every core (pytest-xdist; each worker has its own PostgreSQL database and Redis
 # key prefix), with coverage. Under 7 minutes on the 2-core CI machine.
-unit: install browser
+unit: install system-packages
 	$(BIN)/pytest -n auto --dist worksteal --cov --cov-report=term --cov-fail-under=90
 
 test: lint typecheck imports unit

@@ -222,6 +222,7 @@ class Components:
                 url,
                 pool_size=self.settings.database_pool_size,
                 pool_timeout=self.settings.database_pool_timeout_seconds,
+                transaction_pooler=self.settings.database_transaction_pooler,
             )
             self._closers.append(engine.dispose)
             replicas.append(reads_for(engine))
@@ -240,6 +241,7 @@ class Components:
             settings.database_url,
             pool_size=settings.database_pool_size,
             pool_timeout=settings.database_pool_timeout_seconds,
+            transaction_pooler=settings.database_transaction_pooler,
         )
         self._closers.append(engine.dispose)
         return engine

@@ -51,13 +51,13 @@ async def prepare(settings: Settings) -> None:
                 raise NotReady(
                     f"cannot create the database at {url}: {error_line(error)}"
                 ) from None
-        await _check_database(url)
+        await _check_database(url, settings.database_transaction_pooler)
     if settings.redis_url is not None:
         await _check_redis(settings.redis_url)
 
 
-async def _check_database(url: str) -> None:
-    engine = create_engine(url, pool_size=1, pool_timeout=CHECK_SECONDS)
+async def _check_database(url: str, pooled: bool) -> None:
+    engine = create_engine(url, pool_size=1, pool_timeout=CHECK_SECONDS, transaction_pooler=pooled)
     try:
         async with asyncio.timeout(CHECK_SECONDS), engine.connect() as connection:
             problem = schema_revision.behind(await schema_revision.current(connection))

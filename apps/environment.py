@@ -154,4 +154,6 @@ def _kind(kind: object) -> str:
             return _kind(members[0])
     if kind is int:
         return "an integer"
+    if kind is bool:
+        return "true or false"
     return f"a {getattr(kind, '__name__', kind)}"

@@ -47,6 +47,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         ]
         | None
     ) = None
+    database_transaction_pooler: Annotated[
+        bool,
+        Meta(
+            description="the database URLs point at a pooler in transaction mode (PgBouncer): "
+            "no prepared statement is named or kept, reads run in short transactions, and the "
+            "relay polls the outbox (a LISTEN needs a session of its own)"
+        ),
+    ] = False
     database_read_url: Annotated[
         tuple[Annotated[str, Meta(pattern=r"^postgresql\+asyncpg://.+")], ...],
         Meta(

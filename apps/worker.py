@@ -126,11 +126,14 @@ Job = Callable[[], Coroutine[Any, Any, None]]
 
 def relay_jobs(components: Components, stop: asyncio.Event) -> list[Job]:
     """The relay, and on PostgreSQL the listener that wakes it when a commit wrote outbox rows
-    (SQLite has no notifications: its relay polls)."""
-    database_url, _ = require_messaging(components.settings)
+    (SQLite has no notifications, and a LISTEN needs a session of its own, which a transaction
+    pooler does not keep: then the relay polls)."""
+    settings = components.settings
+    database_url, _ = require_messaging(settings)
     relay = relay_for(components)
     jobs: list[Job] = [lambda: relay.run(stop)]
-    if make_url(database_url).get_backend_name() == "postgresql":
+    pooled = settings.database_transaction_pooler
+    if make_url(database_url).get_backend_name() == "postgresql" and not pooled:
         wakeup = OutboxWakeup.for_url(database_url, relay.wake)
         jobs.append(lambda: wakeup.run(stop))
     return jobs

@@ -148,19 +148,25 @@ def postgres_backend(request: pytest.FixtureRequest) -> Backend:
     return SqlBackend("postgres", request.getfixturevalue("postgres_engine"))
 
 
+def pgbouncer_backend(request: pytest.FixtureRequest) -> Backend:
+    return SqlBackend("pgbouncer", request.getfixturevalue("pgbouncer_engine"))
+
+
 BACKEND_FACTORIES: dict[str, Callable[[pytest.FixtureRequest], Backend]] = {
     "memory": memory_backend,
     "sqlite": sqlite_backend,
     "postgres": postgres_backend,
+    "pgbouncer": pgbouncer_backend,
 }
 
 # Backends whose state outlives the objects that wrote it: a new object (another process, or
 # the same one restarted) sees it.
-DURABLE = ("sqlite", "postgres")
+DURABLE = ("sqlite", "postgres", "pgbouncer")
 
 # Marks per backend; a service backend skips (and fails under CI=true) when it is down.
 BACKEND_MARKS: dict[str, tuple[pytest.MarkDecorator, ...]] = {
     "memory": (),
     "sqlite": (pytest.mark.sqlite,),
     "postgres": (pytest.mark.postgres,),
+    "pgbouncer": (pytest.mark.postgres,),
 }

@@ -10,6 +10,7 @@ from adapters.memory.clock import ManualClock
 from tests.contracts.backends import BACKEND_FACTORIES, BACKEND_MARKS, DURABLE, Backend
 from tests.contracts.builders import START
 from tests.support.databases import fresh_sqlite
+from tests.support.pgbouncer import pgbouncer_in_front_of
 
 
 @pytest.fixture(scope="session")
@@ -27,6 +28,16 @@ async def postgres_engine(postgres_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(postgres_url, pool_size=5)
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def pgbouncer_engine(postgres_url: str) -> AsyncIterator[AsyncEngine]:
+    """The same database through a real PgBouncer in transaction mode: more clients than
+    server connections, so transactions take turns on them (tests/support/pgbouncer.py)."""
+    with pgbouncer_in_front_of(postgres_url) as url:
+        engine = create_engine(url, pool_size=5, transaction_pooler=True)
+        yield engine
+        await engine.dispose()
 
 
 @pytest.fixture(

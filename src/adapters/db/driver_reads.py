@@ -31,6 +31,7 @@ from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.db.engine import autocommit_allowed
 from adapters.db.errors import translated
 
 Rows = Sequence[Sequence[Any]]
@@ -56,6 +57,8 @@ def _single_read(engine: AsyncEngine) -> AsyncEngine:
     no ROLLBACK), without BEGIN on SQLite (engine.py; never the write lock)."""
     if engine.dialect.name == "sqlite":
         return engine.execution_options(shopcore_single_read=True)
+    if not autocommit_allowed(engine):
+        return engine  # behind a transaction pooler: a short transaction of its own
     return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 

@@ -29,6 +29,7 @@ runs on the shared 2-core machine): one at a time, 731-981 us a unit without pre
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from adapters.db.disconnects import detect_disconnects
 
 DEFAULT_URL = "sqlite+aiosqlite:///shopcore.db"
+# The execution option that marks an engine reached through a transaction pooler.
+TRANSACTION_POOLER = "shopcore_transaction_pooler"
 
 
 def _json_dumps(value: Any) -> str:
@@ -47,8 +50,17 @@ def _json_dumps(value: Any) -> str:
 
 
 def create_engine(
-    url: str = DEFAULT_URL, *, pool_size: int = 10, pool_timeout: float = 30, echo: bool = False
+    url: str = DEFAULT_URL,
+    *,
+    pool_size: int = 10,
+    pool_timeout: float = 30,
+    echo: bool = False,
+    transaction_pooler: bool = False,
 ) -> AsyncEngine:
+    """`transaction_pooler`: `url` is a pooler in transaction mode (PgBouncer), which hands
+    each transaction whichever server connection is free, so no prepared statement may be
+    named and kept: asyncpg's statement cache is off (its statements are unnamed, sent again
+    with each execution), SQLAlchemy's too, and the names SQLAlchemy still gives are unique."""
     parsed = make_url(url)
     options: dict[str, Any] = {
         "json_serializer": _json_dumps,
@@ -68,9 +80,26 @@ def create_engine(
     options.update(
         pool_size=2 * pool_size, max_overflow=0, pool_recycle=1800, pool_timeout=pool_timeout
     )
+    if transaction_pooler:
+        parsed = parsed.update_query_dict({"prepared_statement_cache_size": "0"})
+        options["connect_args"] = {
+            "statement_cache_size": 0,
+            "prepared_statement_name_func": lambda: f"__shopcore_{uuid.uuid4().hex}__",
+        }
+        url = parsed.render_as_string(hide_password=False)
     engine = create_async_engine(url, **options)
     detect_disconnects(engine)
+    if transaction_pooler:
+        return engine.execution_options(**{TRANSACTION_POOLER: True})
     return engine
+
+
+def autocommit_allowed(engine: AsyncEngine) -> bool:
+    """Whether statements may run outside a transaction (autocommit). Not through a
+    transaction pooler: between two messages of one statement (SQLAlchemy prepares, then
+    executes) it may hand the client another server connection; inside a transaction it
+    keeps one."""
+    return not engine.get_execution_options().get(TRANSACTION_POOLER, False)
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.db.engine import autocommit_allowed
 from adapters.db.errors import translated
 from adapters.db.tables import idempotency_keys as keys
 from shopcore.application.idempotency import (
@@ -36,7 +37,7 @@ class SqlIdempotencyStore:
         """A connection for one statement: autocommit on PostgreSQL, a short transaction on
         SQLite (whose writers queue on BEGIN IMMEDIATE)."""
         async with translated():
-            if self._engine.dialect.name == "postgresql":
+            if self._engine.dialect.name == "postgresql" and autocommit_allowed(self._engine):
                 async with self._engine.connect() as connection:
                     await connection.execution_options(isolation_level="AUTOCOMMIT")
                     yield connection

@@ -41,6 +41,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.db.disconnects import sqlstate
+from adapters.db.engine import autocommit_allowed
 from adapters.db.session import insert_or_skip
 from adapters.db.tables import simulated_gateway_answers as answer_rows
 from adapters.db.tables import simulated_gateway_charges as charge_rows
@@ -214,7 +215,12 @@ class SqlSimulatedGateway:
 
     @asynccontextmanager
     async def _autocommit(self) -> AsyncIterator[AsyncConnection]:
-        """A connection whose every statement commits by itself."""
+        """A connection whose every statement commits by itself (behind a transaction pooler,
+        a transaction committed at the end: each use is one statement and a read of it)."""
+        if not autocommit_allowed(self._engine):
+            async with _outages(), self._engine.begin() as connection:
+                yield connection
+            return
         async with _outages(), self._engine.connect() as connection:
             await connection.execution_options(isolation_level="AUTOCOMMIT")
             yield connection

@@ -26,6 +26,7 @@ from typing import Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.db.engine import autocommit_allowed
 from adapters.db.errors import lost_connection_ignored, translated
 from adapters.db.outbox import write_outbox
 from adapters.db.processed import SqlProcessedEvents
@@ -83,8 +84,9 @@ class SqlUnitOfWork:
                 reader = self._reader = await self._engine.connect()
                 if self._split_reads:
                     await reader.execution_options(shopcore_read_only=True)
-                else:
+                elif autocommit_allowed(self._engine):
                     await reader.execution_options(isolation_level="AUTOCOMMIT")
+                # else: behind a transaction pooler the reads share one transaction instead
             return self._reader
         if self._reader is not None and not self._split_reads:
             self._connection = await self._transactional(self._reader)
@@ -97,9 +99,12 @@ class SqlUnitOfWork:
     async def _transactional(self, reader: AsyncConnection) -> AsyncConnection:
         """Turn the autocommit reader into the writer: its next statement begins a transaction."""
         if reader.in_transaction():
-            await reader.rollback()  # ends SQLAlchemy's bookkeeping; autocommit sent no BEGIN
-        level = self._engine.dialect.default_isolation_level or "READ COMMITTED"
-        await reader.execution_options(isolation_level=level)
+            # Ends SQLAlchemy's bookkeeping (autocommit sent no BEGIN), or the reads'
+            # transaction behind a pooler: the writes begin one of their own, as they would.
+            await reader.rollback()
+        if autocommit_allowed(self._engine):
+            level = self._engine.dialect.default_isolation_level or "READ COMMITTED"
+            await reader.execution_options(isolation_level=level)
         return reader
 
     async def _close_reader(self) -> None:

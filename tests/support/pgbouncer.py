@@ -1,0 +1,93 @@
+"""A real PgBouncer in transaction mode in front of the machine's PostgreSQL, for the tests that
+check the shop works behind one (SHOPCORE_DATABASE_TRANSACTION_POOLER). Started on a spare port
+as the `postgres` user (PgBouncer refuses to run as root), with trust authentication as the
+test server has, and `server_reset_query_always` so that no session state (a prepared
+statement) leaks from one transaction's client to the next."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+# Server connections per database and user: what the pooled clients share. Small on purpose,
+# so that clients really take turns on server connections.
+SERVER_CONNECTIONS = 4
+
+
+def pgbouncer_problem() -> str | None:
+    if shutil.which("pgbouncer") is None and not Path("/usr/sbin/pgbouncer").exists():
+        return "pgbouncer is not installed (apt-get install pgbouncer; make test installs it)"
+    if os.geteuid() == 0 and shutil.which("runuser") is None:
+        return "pgbouncer refuses root and runuser is missing"
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def pgbouncer_in_front_of(postgres_url: str) -> Iterator[str]:
+    """`postgres_url` as reached through a new PgBouncer in transaction mode."""
+    problem = pgbouncer_problem()
+    if problem is not None:
+        pytest.skip(problem)
+    target = make_url(postgres_url)
+    port = _free_port()
+    root = Path(tempfile.mkdtemp(prefix="shopcore-pgbouncer-"))
+    config = root / "pgbouncer.ini"
+    config.write_text(
+        "[databases]\n"
+        f"* = host={target.host or '127.0.0.1'} port={target.port or 5432}\n"
+        "[pgbouncer]\n"
+        f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
+        f"auth_type = trust\nauth_file = {root / 'users.txt'}\n"
+        f"pool_mode = transaction\ndefault_pool_size = {SERVER_CONNECTIONS}\n"
+        "max_client_conn = 500\nserver_reset_query_always = 1\n"
+        "ignore_startup_parameters = extra_float_digits,application_name\n"
+        f"logfile = {root / 'pgbouncer.log'}\n"
+    )
+    (root / "users.txt").write_text(f'"{target.username or "postgres"}" ""\n')
+    binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+    command = [binary, str(config)]
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+        for path in root.iterdir():
+            shutil.chown(path, "postgres")
+        command = ["runuser", "-u", "postgres", "--", *command]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if process.poll() is not None or time.monotonic() > deadline:
+                log = (
+                    (root / "pgbouncer.log").read_text()
+                    if (root / "pgbouncer.log").exists()
+                    else ""
+                )
+                pytest.fail(f"pgbouncer did not start: {log[-2000:]}")
+            time.sleep(0.05)
+        yield target.set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        shutil.rmtree(root, ignore_errors=True)
