@@ -11,6 +11,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Select, Table, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.db import driver_statements as driver
 from adapters.db import tables
 from adapters.db.connections import Connections
 from adapters.db.errors import translated
@@ -65,8 +66,12 @@ class _Repository(Generic[A]):
         known = self._session.known(self.mapper, key)
         if known is not None:
             return known
-        found = await self._select(_by_id(self.mapper.table), {"id": key})
-        return found[0] if found else None
+        connection = await self._connections.connection(write=False)
+        # Built once per table, so the driver runs it (driver_statements.py).
+        rows = (await driver.run(connection, _by_id(self.mapper.table), {"id": key})).rows
+        if not rows:
+            return None
+        return self._register(await self._build(connection, rows[0]), key)
 
     async def _select(
         self, statement: Select[Any], parameters: dict[str, Any] | None = None
@@ -88,6 +93,14 @@ class SqlProductRepository(_Repository[Product]):
 
     async def add(self, product: Product) -> None:
         await self._add(product.id, product)
+
+    async def get(self, key: str) -> Product | None:
+        # Its variants come from a second statement (`_select`), not the driver's one.
+        known = self._session.known(self.mapper, key)
+        if known is not None:
+            return known
+        found = await self._select(_by_id(self.mapper.table), {"id": key})
+        return found[0] if found else None
 
     async def get_by_slug(self, slug: str) -> Product | None:
         found = await self._select(select(tables.products).where(tables.products.c.slug == slug))
