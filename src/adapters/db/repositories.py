@@ -50,6 +50,24 @@ def _by_id(table: Table) -> Select[Any]:
     return statement
 
 
+def _owners_of() -> Select[Any]:
+    """The products owning the SKUs `:skus`, with all their variants (a product row per
+    variant). Built once, so the driver runs it (driver_statements.py)."""
+    products, variants = tables.products, tables.product_variants
+    owners = select(variants.c.product_id).where(
+        variants.c.sku.in_(bindparam("skus", expanding=True))
+    )
+    return (
+        select(products, variants)
+        .join_from(products, variants, variants.c.product_id == products.c.id)
+        .where(products.c.id.in_(owners))
+        .order_by(products.c.id, variants.c.position)
+    )
+
+
+_OWNERS_OF = _owners_of()
+
+
 class _Repository(Generic[A]):
     mapper: AggregateMapper[A]
 
@@ -118,17 +136,8 @@ class SqlProductRepository(_Repository[Product]):
     async def by_skus(self, skus: Sequence[str]) -> list[Product]:
         """The owners of these SKUs with all their variants, in one statement (a product
         row comes once per variant)."""
-        products, variants = tables.products, tables.product_variants
-        owners = select(variants.c.product_id).where(variants.c.sku.in_(sorted(set(skus))))
-        statement = (
-            select(products, variants)
-            .join_from(products, variants, variants.c.product_id == products.c.id)
-            .where(products.c.id.in_(owners))
-            .order_by(products.c.id, variants.c.position)
-        )
         connection = await self._connections.connection(write=False)
-        async with translated():
-            rows = (await connection.execute(statement)).mappings().all()
+        rows = (await driver.run(connection, _OWNERS_OF, {"skus": sorted(set(skus))})).rows
         heads: dict[str, Any] = {}
         children: dict[str, list[Any]] = defaultdict(list)
         for row in rows:
