@@ -4,9 +4,8 @@
 
 Prints the CPU milliseconds per checkout (this process's CPU time over N checkouts sent one
 after another through the whole app, without a profiler attached, after a warm-up) and the
-statements, transactions and round trips of one more checkout: what SQLAlchemy sent, as the
-bench's recording counts it (capture.py), plus the round trips sent to asyncpg itself
-(driver_statements.py), which that recording does not see. On a shared machine the CPU per
+statements, transactions and round trips of one more checkout, as the bench's recording
+counts them (capture.py: through SQLAlchemy and to asyncpg itself). On a shared machine the CPU per
 checkout moves much less with the neighbours than a rate does; run it a few times and quote
 the load average beside it.
 """
@@ -14,14 +13,11 @@ the load average beside it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import sys
 import time
 import uuid
-from collections.abc import Iterator
-from typing import Any
 
 import asyncpg
 
@@ -73,38 +69,14 @@ async def main(count: int) -> None:
         started, wall = time.process_time(), time.perf_counter()
         statuses = [await one(k) for k in range(count)]
         cpu, wall = time.process_time() - started, time.perf_counter() - wall
-        with capture.recording() as rec, _driver_trips() as driver:
+        with capture.recording() as rec:
             statuses.append(await one(count + 20))
     print(f"{count} checkouts, statuses {sorted(set(statuses))}, load {os.getloadavg()[0]:.2f}")
     print(f"CPU per checkout: {cpu / count * 1000:.2f} ms (wall {wall / count * 1000:.2f} ms)")
     print(
-        f"one checkout through SQLAlchemy: {rec.statement_count()} statements, "
-        f"{rec.transaction_count()} transactions, {rec.autocommit_count()} in autocommit, "
-        f"{rec.round_trips()} round trips; to the driver itself: {driver[0]} round trips; "
-        f"{rec.round_trips() + driver[0]} round trips in all"
+        f"one checkout: {rec.statement_count()} statements, {rec.transaction_count()} "
+        f"transactions, {rec.autocommit_count()} in autocommit, {rec.round_trips()} round trips"
     )
-
-
-@contextlib.contextmanager
-def _driver_trips() -> Iterator[list[int]]:
-    """Counts the round trips sent to asyncpg itself: each goes through `_driver_errors`."""
-    count = [0]
-    try:
-        from adapters.db import driver_statements
-    except ImportError:  # a tree from before driver_statements.py
-        yield count
-        return
-    original = driver_statements._driver_errors
-
-    def counted(connection: Any) -> Any:
-        count[0] += 1
-        return original(connection)
-
-    driver_statements._driver_errors = counted  # type: ignore[assignment]
-    try:
-        yield count
-    finally:
-        driver_statements._driver_errors = original  # type: ignore[assignment]
 
 
 if __name__ == "__main__":
