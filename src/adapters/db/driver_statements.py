@@ -10,8 +10,8 @@ prepares the statement once per connection and reuses it (its statement cache).
 
 Only statements that are module-level constants may come here (the plan is cached by the
 statement object): a statement built per call would be compiled per call, which costs more
-than SQLAlchemy's own cache. A statement with an expanding IN is expanded per call by
-SQLAlchemy's own `construct_expanded_state` (its text depends on the number of values). Every
+than SQLAlchemy's own cache. A statement with an expanding IN is expanded by SQLAlchemy
+once per number of values (expanded_statements.py). Every
 driver other than asyncpg and any connection not in autocommit (`on_driver`) go through
 SQLAlchemy as before, with the same `Outcome`; so does an executemany with an expanding IN.
 
@@ -45,6 +45,7 @@ from sqlalchemy.sql.selectable import ReturnsRows
 
 from adapters.db.disconnects import protocol_wrecked, server_hung_up, sqlstate
 from adapters.db.errors import translate_state, translated
+from adapters.db.expanded_statements import Expansions
 
 Parameters = Mapping[str, Any]
 
@@ -197,29 +198,19 @@ class _Plan:
     binds: tuple[Callable[[Any], Any] | None, ...]  # SQLAlchemy's bind processor per parameter
     columns: tuple[str, ...]  # the result's column names
     results: tuple[Callable[[Any], Any] | None, ...]  # SQLAlchemy's result processor per column
-    # A statement with an expanding IN: its SQL depends on the number of values, so it is
-    # expanded per call by SQLAlchemy's own `construct_expanded_state`.
-    expanding: SQLCompiler | None = None
+    # A statement with an expanding IN: its SQL depends on the number of values
+    # (expanded_statements.py).
+    expanding: Expansions | None = None
 
     def bound(self, parameters: Parameters) -> tuple[str, list[Any]]:
         """The SQL to send with `parameters`, and the arguments in their order."""
         if self.expanding is not None:
-            return self._expanded(self.expanding, parameters)
+            return self.expanding.bound(parameters)
         values = []
         for name, process in zip(self.names, self.binds, strict=True):
             value = parameters[name] if name in parameters else self.fixed[name]
             values.append(value if process is None or value is None else process(value))
         return self.sql, values
-
-    @staticmethod
-    def _expanded(compiled: SQLCompiler, parameters: Parameters) -> tuple[str, list[Any]]:
-        state = compiled.construct_expanded_state(dict(parameters))
-        values = []
-        for name in state.positiontup or ():
-            value = state.parameters[name]
-            process = state.processors.get(name)
-            values.append(value if process is None or value is None else process(value))
-        return state.statement, values
 
     def rows(self, found: Sequence[Any]) -> list[Mapping[str, Any]]:
         if not any(self.results):
@@ -248,8 +239,8 @@ def _plan(statement: Executable, dialect: Dialect, names: frozenset[str]) -> _Pl
     assert isinstance(statement, ClauseElement)
     compiled = statement.compile(dialect=dialect, column_keys=sorted(names))
     assert isinstance(compiled, SQLCompiler)
-    expanding = compiled.post_compile_params or compiled.literal_execute_params
-    positions = () if expanding else tuple(compiled.positiontup or ())
+    late = compiled.post_compile_params | compiled.literal_execute_params  # rendered per call
+    positions = () if late else tuple(compiled.positiontup or ())
     binds = []
     for name in positions:
         process = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
@@ -270,5 +261,5 @@ def _plan(statement: Executable, dialect: Dialect, names: frozenset[str]) -> _Pl
         binds=tuple(binds),
         columns=tuple(columns),
         results=tuple(results),
-        expanding=compiled if expanding else None,
+        expanding=Expansions.of(compiled, late) if late else None,
     )
