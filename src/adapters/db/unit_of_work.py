@@ -21,6 +21,7 @@ work, which gets a new connection (errors.py argues why that is safe, COMMIT inc
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from types import TracebackType
@@ -89,17 +90,16 @@ class SqlUnitOfWork:
     async def _open(self, write: bool) -> AsyncConnection:
         if not write:
             if self._reader is None:
-                # Kept before its mode is set, so that a failure there still closes it at exit.
-                reader = self._reader = await self._engine.connect()
                 if self._split_reads:
+                    # Kept before its mode is set, so that a failure there closes it at exit.
+                    reader = self._reader = await self._engine.connect()
                     await reader.execution_options(shopcore_read_only=True)
                 else:
-                    await reader.execution_options(isolation_level="AUTOCOMMIT")
+                    self._reader = await _autocommit(self._engine).connect()
             return self._reader
         if self._own_transactions:
             if self._reader is None:
-                self._reader = await self._engine.connect()
-                await self._reader.execution_options(isolation_level="AUTOCOMMIT")
+                self._reader = await _autocommit(self._engine).connect()
             self._connection, self._reader = self._reader, None
             await self._begin(self._connection)
             return self._connection
@@ -229,3 +229,16 @@ class SqlUnitOfWork:
 
     def collect_new_events(self) -> Iterator[Event]:
         yield from self._events.take_committed()
+
+
+# One autocommit variant per engine (sharing its pool), kept: a connection taken from it is in
+# autocommit from the start, which saves the unit a trip to SQLAlchemy's greenlet to set the
+# mode on each connection (about 50 us, ten times a checkout).
+_AUTOCOMMIT: weakref.WeakKeyDictionary[AsyncEngine, AsyncEngine] = weakref.WeakKeyDictionary()
+
+
+def _autocommit(engine: AsyncEngine) -> AsyncEngine:
+    found = _AUTOCOMMIT.get(engine)
+    if found is None:
+        found = _AUTOCOMMIT[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return found
