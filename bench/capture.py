@@ -128,6 +128,8 @@ def recording() -> Iterator[Recording]:
         return conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
 
     def before(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool):
+        if many and conn.dialect.driver == "asyncpg":
+            return  # SQLAlchemy hands it to asyncpg's executemany, recorded below
         rows = list(params) if many else [params]
         rec._statement(key(conn), Statement(statement, [tuple(r) for r in rows], many))
 
