@@ -62,7 +62,8 @@ class Transaction:
 @dataclass
 class Recording:
     transactions: list[Transaction] = field(default_factory=list)
-    _open: Transaction | None = None
+    # The transaction open on each driver connection (by id), while it is open.
+    _open: dict[int, Transaction] = field(default_factory=dict)
 
     def statement_count(self) -> int:
         return sum(len(t.statements) for t in self.transactions)
@@ -88,47 +89,101 @@ class Recording:
                     found.append(f"{m.group(1).split()[0]} {m.group(2)}")
         return found
 
+    def _statement(self, connection: int, recorded: Statement) -> None:
+        """Into the transaction open on `connection`, or alone (autocommit)."""
+        if connection in self._open:
+            self._open[connection].statements.append(recorded)
+        else:
+            self.transactions.append(Transaction([recorded], end="", autocommit=True))
+
+    def _begin(self, connection: int) -> None:
+        # SQLAlchemy's `begin` event comes first, its BEGIN to asyncpg after the statement's
+        # `before_cursor_execute`: one transaction for both.
+        self._open.setdefault(connection, Transaction())
+
+    def _end(self, connection: int, kind: str) -> None:
+        txn = self._open.pop(connection, None)
+        if txn is not None and txn.statements:
+            txn.end = kind
+            self.transactions.append(txn)
+
+
+_BOUNDARIES = {"BEGIN": "", "COMMIT": "COMMIT", "ROLLBACK": "ROLLBACK"}
+
 
 @contextmanager
 def recording() -> Iterator[Recording]:
+    """Every statement and transaction boundary sent while it is open: through SQLAlchemy (its
+    events), and to asyncpg itself (adapters/db/driver_statements.py sends the unit of work's
+    statements and its BEGIN, COMMIT and ROLLBACK there; SQLAlchemy's events do not see them),
+    each in the transaction open on its connection."""
+    import asyncpg
+
     rec = Recording()
+
+    def key(conn: Any) -> int:
+        return id(conn.connection.driver_connection)
 
     def autocommit(conn: Any) -> bool:
         return conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
 
     def before(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool):
+        if many and conn.dialect.driver == "asyncpg":
+            return  # SQLAlchemy hands it to asyncpg's executemany, recorded below
         rows = list(params) if many else [params]
-        recorded = Statement(statement, [tuple(r) for r in rows], many)
-        if autocommit(conn):
-            rec.transactions.append(Transaction([recorded], end="", autocommit=True))
-            return
-        if rec._open is None:  # a statement outside begin/commit: its own transaction
-            rec._open = Transaction()
-        rec._open.statements.append(recorded)
+        rec._statement(key(conn), Statement(statement, [tuple(r) for r in rows], many))
 
     def begin(conn: Any) -> None:
         if not autocommit(conn):
-            rec._open = Transaction()
+            rec._begin(key(conn))
 
     def end(kind: str):
         def finish(conn: Any) -> None:
-            if autocommit(conn):
-                return
-            if rec._open is not None and rec._open.statements:
-                rec._open.end = kind
-                rec.transactions.append(rec._open)
-            rec._open = None
+            if not autocommit(conn):
+                rec._end(key(conn), kind)
 
         return finish
+
+    # asyncpg's own entry points, for what is sent to it directly. SQLAlchemy's statements
+    # reach asyncpg through prepared statements, not these; its BEGIN and COMMIT do come
+    # through `execute`, and open or close the same transaction its events do.
+    connection_class = asyncpg.connection.Connection
+    originals = {name: getattr(connection_class, name) for name in ("execute", "fetch")}
+    originals["executemany"] = connection_class.executemany
+
+    async def execute(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+        word = query.strip().rstrip(";").split(" ", 1)[0].upper()  # "BEGIN ISOLATION ..."
+        if word in _BOUNDARIES and not args:
+            if word == "BEGIN":
+                rec._begin(id(self))
+            else:
+                rec._end(id(self), _BOUNDARIES[word])
+        else:
+            rec._statement(id(self), Statement(query, [tuple(args)], False))
+        return await originals["execute"](self, query, *args, **kwargs)
+
+    async def fetch(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+        rec._statement(id(self), Statement(query, [tuple(args)], False))
+        return await originals["fetch"](self, query, *args, **kwargs)
+
+    async def executemany(self: Any, command: str, args: Any, **kwargs: Any) -> Any:
+        rows = [tuple(row) for row in args]
+        rec._statement(id(self), Statement(command, rows, True))
+        return await originals["executemany"](self, command, rows, **kwargs)
 
     commit, rollback = end("COMMIT"), end("ROLLBACK")
     event.listen(Engine, "before_cursor_execute", before)
     event.listen(Engine, "begin", begin)
     event.listen(Engine, "commit", commit)
     event.listen(Engine, "rollback", rollback)
+    connection_class.execute = execute
+    connection_class.fetch = fetch
+    connection_class.executemany = executemany
     try:
         yield rec
     finally:
+        for name, original in originals.items():
+            setattr(connection_class, name, original)
         event.remove(Engine, "before_cursor_execute", before)
         event.remove(Engine, "begin", begin)
         event.remove(Engine, "commit", commit)

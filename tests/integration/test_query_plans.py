@@ -4,6 +4,7 @@ storefront's stock levels, and fail on a sequential scan of a large table."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -95,13 +96,24 @@ async def _plans_of(
         if statement.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE")):
             sent.append((statement, parameters))
 
+    def logged(query: Any) -> None:
+        # What the unit of work sent to asyncpg itself (driver_statements.py), which
+        # SQLAlchemy's events do not see.
+        record(None, None, query.query, tuple(query.args))
+
+    def watch(dbapi_connection: Any, *args: Any) -> None:
+        dbapi_connection.driver_connection.add_query_logger(logged)
+
     event.listen(engine.sync_engine, "before_cursor_execute", record)
+    event.listen(engine.sync_engine, "checkout", watch)
     try:
         uow = SqlUnitOfWork(engine, now=lambda: NOW)
         async with uow:
             await work(uow)
+        await asyncio.sleep(0)  # the query logger reports with call_soon
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", record)
+        event.remove(engine.sync_engine, "checkout", watch)
     assert sent, "the work sent no statement to explain"
     results = []
     async with engine.connect() as connection:

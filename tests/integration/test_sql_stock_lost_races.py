@@ -109,14 +109,27 @@ async def reservation_of(engine: AsyncEngine, status: ReservationStatus) -> Rese
 
 
 def compare_and_sets(engine: AsyncEngine) -> list[str]:
-    """Every status UPDATE the engine sends from now on (the list fills as they go)."""
+    """Every status UPDATE the engine sends from now on (the list fills as they go): through
+    SQLAlchemy, and on PostgreSQL to asyncpg itself (driver_statements.py), whose query
+    logger sees what SQLAlchemy's events do not."""
     sent: list[str] = []
 
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+    def keep(statement: str) -> None:
         if " ".join(statement.split()).startswith("UPDATE reservations SET status"):
             sent.append(statement)
 
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        keep(statement)
+
+    def logged(query: Any) -> None:
+        keep(query.query)
+
+    def watch(dbapi_connection: Any, *args: Any) -> None:
+        if engine.dialect.driver == "asyncpg":
+            dbapi_connection.driver_connection.add_query_logger(logged)
+
     event.listen(engine.sync_engine, "before_cursor_execute", record)
+    event.listen(engine.sync_engine, "checkout", watch)
     return sent
 
 

@@ -37,6 +37,7 @@ import msgspec
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.util.concurrency import await_
 
 from adapters.db.disconnects import detect_disconnects
 
@@ -89,6 +90,8 @@ def create_engine(
         url = parsed.render_as_string(hide_password=False)
     engine = create_async_engine(url, **options)
     detect_disconnects(engine)
+    if engine.dialect.driver == "asyncpg":
+        _roll_back_on_return(engine)
     if transaction_pooler:
         return engine.execution_options(**{TRANSACTION_POOLER: True})
     return engine
@@ -100,6 +103,20 @@ def autocommit_allowed(engine: AsyncEngine) -> bool:
     executes) it may hand the client another server connection; inside a transaction it
     keeps one."""
     return not engine.get_execution_options().get(TRANSACTION_POOLER, False)
+
+
+def _roll_back_on_return(engine: AsyncEngine) -> None:
+    """A unit of work begins and ends its transactions itself, on a connection SQLAlchemy
+    keeps in autocommit (driver_statements.py), so the pool's own rollback on return sends
+    nothing. A unit that never got to end its transaction (cancelled mid-statement) would
+    hand the pool a connection inside it: roll that back here. If the rollback fails, the
+    pool throws the connection away."""
+
+    @event.listens_for(engine.sync_engine, "reset")
+    def _on_reset(dbapi_connection: Any, _record: Any, _state: Any) -> None:
+        driver = dbapi_connection.driver_connection
+        if driver is not None and not driver.is_closed() and driver.is_in_transaction():
+            await_(driver.execute("ROLLBACK"))
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

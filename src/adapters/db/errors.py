@@ -63,28 +63,39 @@ _SQLITE_BUSY = ("database is locked", "database table is locked", "database is b
 
 
 def translate(error: DBAPIError) -> Exception:
-    state = sqlstate(error)
     message = str(error.orig)
     if connection_lost(error):
         return ConnectionLost(f"the database connection was lost: {message.splitlines()[0]}")
-    if state in _TRANSIENT_STATES or (
-        isinstance(error, OperationalError) and any(text in message for text in _SQLITE_BUSY)
-    ):
+    if isinstance(error, OperationalError) and any(text in message for text in _SQLITE_BUSY):
         return TransientConflict(f"the database asked to retry: {message.splitlines()[0]}")
-    if state in _MISCONFIGURED_STATES or (
-        isinstance(error, OperationalError) and message.startswith("no such table")
-    ):
-        # The reason is the operator's (it names databases and tables), not the client's.
-        logger.error("the database cannot serve the shop: %s", message.splitlines()[0])
-        return Unavailable("the database cannot serve the shop now; retry later")
+    if isinstance(error, OperationalError) and message.startswith("no such table"):
+        return _unavailable(message)  # SQLite's word for a schema behind the code's
+    mapped = translate_state(sqlstate(error), message, integrity=isinstance(error, IntegrityError))
+    return error if mapped is None else mapped
+
+
+def translate_state(state: str | None, message: str, *, integrity: bool) -> Exception | None:
+    """The core's error for a database error the server reported on a live connection, by
+    its SQLSTATE (and whether it broke an integrity constraint); None: no translation. Shared
+    by SQLAlchemy's errors (above) and asyncpg's own (driver_statements.py)."""
+    if state in _TRANSIENT_STATES:
+        return TransientConflict(f"the database asked to retry: {message.splitlines()[0]}")
+    if state in _MISCONFIGURED_STATES:
+        return _unavailable(message)
     if state in _UNSTORABLE_TEXT_STATES:
         return InvalidInput("text must not contain NUL characters or characters outside UTF-8")
-    if isinstance(error, IntegrityError):
+    if integrity:
         if "available_non_negative" in message or "non_negative" in message:
             # The CHECK constraint caught what no conditional statement should have let by.
             return InsufficientStock("the change would leave stock below zero")
         return AlreadyExists(f"a unique value is taken: {message.splitlines()[0]}")
-    return error
+    return None
+
+
+def _unavailable(message: str) -> Unavailable:
+    # The reason is the operator's (it names databases and tables), not the client's.
+    logger.error("the database cannot serve the shop: %s", message.splitlines()[0])
+    return Unavailable("the database cannot serve the shop now; retry later")
 
 
 @asynccontextmanager

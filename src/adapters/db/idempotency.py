@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.db import driver_statements as driver
 from adapters.db.engine import autocommit_allowed
 from adapters.db.errors import translated
 from adapters.db.tables import idempotency_keys as keys
@@ -57,7 +58,8 @@ class SqlIdempotencyStore:
         where = (keys.c.owner == owner, keys.c.key == key)
         async with self._statement() as connection:
             # A new key, or one whose old record expired or whose request died mid-flight.
-            claimed = await connection.execute(
+            claimed = await driver.run(
+                connection,
                 _claim(connection.dialect.name),
                 {
                     "owner": owner,
@@ -69,7 +71,7 @@ class SqlIdempotencyStore:
                     "stale_before": now - STALE_AFTER,
                 },
             )
-            if claimed.first() is not None:
+            if claimed.rows:
                 return Started()
             row = (
                 await connection.execute(
@@ -92,7 +94,8 @@ class SqlIdempotencyStore:
 
     async def finish(self, owner: str, key: str, status_code: int, body: bytes) -> None:
         async with self._statement() as connection:
-            await connection.execute(
+            await driver.run(
+                connection,
                 _FINISH,
                 {"the_owner": owner, "the_key": key, "code": status_code, "body": body.decode()},
             )
@@ -102,7 +105,8 @@ class SqlIdempotencyStore:
             await connection.execute(_ABANDON, {"the_owner": owner, "the_key": key})
 
 
-# Built once, as the claim is: every keyed request ends with one of these. (An UPDATE's own
+# Built once, as the claim is, so the driver runs them on PostgreSQL (driver_statements.py):
+# every keyed request ends with one of these. (An UPDATE's own
 # parameters may not be named for its columns.)
 _THIS_KEY = (keys.c.owner == bindparam("the_owner"), keys.c.key == bindparam("the_key"))
 _FINISH = (

@@ -35,6 +35,7 @@ import msgspec
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.db import driver_statements as driver
 from adapters.db.errors import lost_connection_ignored, translated
 from adapters.db.session import dialect_insert
 from adapters.db.tables import outbox, outbox_feed
@@ -42,6 +43,8 @@ from adapters.machinery.outbox import OutboxClaim, OutboxEntry
 from shopcore.shared.messages import Event
 
 _encoder = msgspec.json.Encoder()
+# Built once, so the driver runs it (driver_statements.py).
+_INSERT = insert(outbox)
 
 # The advisory lock key of the relay ("shopoutb" in ASCII): any constant the app uses once.
 RELAY_LOCK_KEY = 0x73686F706F757462
@@ -58,8 +61,9 @@ def event_type(event: Event) -> str:
 async def write_outbox(connection: AsyncConnection, events: Sequence[Event], now: datetime) -> None:
     if not events:
         return
-    await connection.execute(
-        insert(outbox),
+    await driver.run_many(
+        connection,
+        _INSERT,
         [
             {
                 "event_id": event.event_id,

@@ -11,6 +11,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Select, Table, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.db import driver_statements as driver
 from adapters.db import tables
 from adapters.db.connections import Connections
 from adapters.db.errors import translated
@@ -49,6 +50,24 @@ def _by_id(table: Table) -> Select[Any]:
     return statement
 
 
+def _owners_of() -> Select[Any]:
+    """The products owning the SKUs `:skus`, with all their variants (a product row per
+    variant). Built once, so the driver runs it (driver_statements.py)."""
+    products, variants = tables.products, tables.product_variants
+    owners = select(variants.c.product_id).where(
+        variants.c.sku.in_(bindparam("skus", expanding=True))
+    )
+    return (
+        select(products, variants)
+        .join_from(products, variants, variants.c.product_id == products.c.id)
+        .where(products.c.id.in_(owners))
+        .order_by(products.c.id, variants.c.position)
+    )
+
+
+_OWNERS_OF = _owners_of()
+
+
 class _Repository(Generic[A]):
     mapper: AggregateMapper[A]
 
@@ -65,8 +84,12 @@ class _Repository(Generic[A]):
         known = self._session.known(self.mapper, key)
         if known is not None:
             return known
-        found = await self._select(_by_id(self.mapper.table), {"id": key})
-        return found[0] if found else None
+        connection = await self._connections.connection(write=False)
+        # Built once per table, so the driver runs it (driver_statements.py).
+        rows = (await driver.run(connection, _by_id(self.mapper.table), {"id": key})).rows
+        if not rows:
+            return None
+        return self._register(await self._build(connection, rows[0]), key)
 
     async def _select(
         self, statement: Select[Any], parameters: dict[str, Any] | None = None
@@ -89,6 +112,14 @@ class SqlProductRepository(_Repository[Product]):
     async def add(self, product: Product) -> None:
         await self._add(product.id, product)
 
+    async def get(self, key: str) -> Product | None:
+        # Its variants come from a second statement (`_select`), not the driver's one.
+        known = self._session.known(self.mapper, key)
+        if known is not None:
+            return known
+        found = await self._select(_by_id(self.mapper.table), {"id": key})
+        return found[0] if found else None
+
     async def get_by_slug(self, slug: str) -> Product | None:
         found = await self._select(select(tables.products).where(tables.products.c.slug == slug))
         return found[0] if found else None
@@ -105,17 +136,8 @@ class SqlProductRepository(_Repository[Product]):
     async def by_skus(self, skus: Sequence[str]) -> list[Product]:
         """The owners of these SKUs with all their variants, in one statement (a product
         row comes once per variant)."""
-        products, variants = tables.products, tables.product_variants
-        owners = select(variants.c.product_id).where(variants.c.sku.in_(sorted(set(skus))))
-        statement = (
-            select(products, variants)
-            .join_from(products, variants, variants.c.product_id == products.c.id)
-            .where(products.c.id.in_(owners))
-            .order_by(products.c.id, variants.c.position)
-        )
         connection = await self._connections.connection(write=False)
-        async with translated():
-            rows = (await connection.execute(statement)).mappings().all()
+        rows = (await driver.run(connection, _OWNERS_OF, {"skus": sorted(set(skus))})).rows
         heads: dict[str, Any] = {}
         children: dict[str, list[Any]] = defaultdict(list)
         for row in rows:

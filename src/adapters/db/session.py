@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert, Update
 
+from adapters.db import driver_statements as driver
 from adapters.db.mappers import AggregateMapper
 from shopcore.application.tracking import EventLedger
 from shopcore.shared.aggregate import Aggregate
@@ -56,7 +57,9 @@ def _version_checked_update(table: Table) -> Update:
     return statement
 
 
-def _insert(connection: AsyncConnection, table: Table) -> Insert:
+def keyed_insert(connection: AsyncConnection, table: Table) -> Insert:
+    """`insert_or_skip` of `table`, built once per dialect: the values come as parameters
+    named after the columns."""
     key = (connection.dialect.name, table.name)
     statement = _INSERTS.get(key)
     if statement is None:
@@ -119,7 +122,7 @@ class Session:
         """Insert now, so a clash on id or a unique column surfaces at `add`, not at commit."""
         row = mapper.to_row(aggregate)
         row["version"] = aggregate.version + 1
-        result = await connection.execute(_insert(connection, mapper.table), row)
+        result = await driver.run(connection, keyed_insert(connection, mapper.table), row)
         if result.rowcount != 1:
             raise AlreadyExists(f"{mapper.table.name} {key}, or one of its unique values, exists")
         if (children := self._children.get(mapper.table.name)) is not None:
@@ -166,7 +169,7 @@ class Session:
             row.pop("id")
             row["version"] = new_version
             row["id_"], row["stored_version_"] = key, entry.stored_version
-            result = await connection.execute(_version_checked_update(table), row)
+            result = await driver.run(connection, _version_checked_update(table), row)
             if result.rowcount != 1:
                 raise ConcurrencyConflict(f"{table.name} {key} was changed by someone else")
             if (children := self._children.get(table.name)) is not None:

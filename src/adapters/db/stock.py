@@ -24,9 +24,10 @@ from datetime import datetime
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.db import driver_statements as driver
 from adapters.db.connections import Connections
 from adapters.db.errors import translated
-from adapters.db.session import insert_or_skip
+from adapters.db.session import keyed_insert
 from adapters.db.stock_reads import load_reservations, read_levels, read_movements
 from adapters.db.stock_statements import (
     Lines,
@@ -58,6 +59,8 @@ from shopcore.shared.errors import (
 
 ACTIVE = ReservationStatus.ACTIVE.value
 lines_t, res_t = reservation_lines, reservations
+# Built once, so the driver runs it (driver_statements.py): one row per line, in one trip.
+_INSERT_LINES = insert(lines_t)
 
 # A compare-and-set of a reservation's status loses only when another transaction moved the
 # reservation between this one's read and its write; the next read (a fresh snapshot under READ
@@ -134,13 +137,15 @@ class SqlStockLedger:
     async def reserve(self, reservation: Reservation, now: datetime) -> None:
         connection = await self._conn()
         async with translated():
-            created = await connection.execute(
-                insert_or_skip(connection, res_t).values(
-                    id=reservation.id,
-                    status=ACTIVE,
-                    expires_at=reservation.expires_at,
-                    created_at=reservation.created_at,
-                )
+            created = await driver.run(
+                connection,
+                keyed_insert(connection, res_t),
+                {
+                    "id": reservation.id,
+                    "status": ACTIVE,
+                    "expires_at": reservation.expires_at,
+                    "created_at": reservation.created_at,
+                },
             )
             if created.rowcount != 1:
                 raise AlreadyExists(f"reservation {reservation.id} already exists")
@@ -148,20 +153,20 @@ class SqlStockLedger:
             if short := await take_all(connection, wanted, now, into="reserved"):
                 await connection.execute(delete(res_t).where(res_t.c.id == reservation.id))
                 raise OutOfStock(short)
-            await connection.execute(
-                insert(lines_t).values(
-                    [
-                        {
-                            "reservation_id": reservation.id,
-                            "sku": sku,
-                            "location": location,
-                            "position": first_position(reservation.lines, sku, location),
-                            "quantity": quantity,
-                            "held": True,
-                        }
-                        for (sku, location), quantity in wanted
-                    ]
-                )
+            await driver.run_many(
+                connection,
+                _INSERT_LINES,
+                [
+                    {
+                        "reservation_id": reservation.id,
+                        "sku": sku,
+                        "location": location,
+                        "position": first_position(reservation.lines, sku, location),
+                        "quantity": quantity,
+                        "held": True,
+                    }
+                    for (sku, location), quantity in wanted
+                ],
             )
 
     async def release(self, reservation_id: str, now: datetime) -> Reservation:

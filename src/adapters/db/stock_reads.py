@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.db import driver_statements as driver
 from adapters.db.tables import reservation_lines, reservations, stock_levels, stock_movements
 from shopcore.inventory.model import (
     MovementKind,
@@ -99,8 +100,8 @@ async def read_levels(
 ) -> list[StockLevel]:
     """The levels of these SKUs at every location, `reserved` without the lines of
     reservations that lapsed but that no statement has un-held yet."""
-    result = await connection.execute(_LEVELS, {"skus": list(skus), "now": now})
-    return levels_of(result)
+    result = await driver.run(connection, _LEVELS, {"skus": list(skus), "now": now})
+    return levels_of(result.tuples())
 
 
 def levels_of(rows: Iterable[Sequence[Any]]) -> list[StockLevel]:
@@ -138,24 +139,26 @@ async def load_reservations(connection: AsyncConnection, ids: Sequence[str]) -> 
     """The reservations with these ids, in that order, heads and lines in one statement."""
     if not ids:
         return []
-    rows = await connection.execute(_RESERVATIONS, {"ids": list(ids)})
+    rows = (await driver.run(connection, _RESERVATIONS, {"ids": list(ids)})).rows
     heads: dict[str, Any] = {}
     lines: dict[str, list[ReservationLine]] = defaultdict(list)
     for row in rows:
-        heads.setdefault(row.id, row)
-        if row.sku is not None:
-            lines[row.id].append(
-                ReservationLine(sku=row.sku, location=row.location, quantity=int(row.quantity))
+        heads.setdefault(row["id"], row)
+        if row["sku"] is not None:
+            lines[row["id"]].append(
+                ReservationLine(
+                    sku=row["sku"], location=row["location"], quantity=int(row["quantity"])
+                )
             )
     return [
         Reservation(
-            id=head.id,
-            lines=tuple(lines[head.id]),
-            status=ReservationStatus(head.status),
-            expires_at=head.expires_at,
-            created_at=head.created_at,
+            id=head["id"],
+            lines=tuple(lines[head["id"]]),
+            status=ReservationStatus(head["status"]),
+            expires_at=head["expires_at"],
+            created_at=head["created_at"],
         )
-        for head in sorted(heads.values(), key=lambda head: ids.index(head.id))
+        for head in sorted(heads.values(), key=lambda head: ids.index(head["id"]))
     ]
 
 

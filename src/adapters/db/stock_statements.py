@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Update
 from sqlalchemy.sql.elements import ColumnElement
 
+from adapters.db import driver_statements as driver
 from adapters.db.session import dialect_insert
 from adapters.db.tables import reservation_lines, reservations, stock_levels, stock_movements
 from shopcore.inventory.model import ReservationLine, ReservationStatus, StockMovement
@@ -120,8 +121,8 @@ async def take_all(
             params[f"d_{name}"] = numbers[0]
         else:
             params.update({f"d_{name}_{i}": number for i, number in enumerate(numbers)})
-    result = await connection.execute(statement, params)
-    taken = {(sku, location) for sku, location in result.all()}
+    result = await driver.run(connection, statement, params)
+    taken = {(sku, location) for sku, location in result.tuples()}
     short = [sku for (sku, location) in keys if (sku, location) not in taken]
     if short:
         for key in keys:
@@ -258,10 +259,10 @@ async def mark_lines(
     statement = _MARKS.get(shape)
     if statement is None:
         statement = _MARKS[shape] = _mark_statement(*shape)
-    result = await connection.execute(statement, which.params())
+    result = await driver.run(connection, statement, which.params())
     return [
         (owner, ReservationLine(sku=sku, location=location, quantity=int(quantity)))
-        for owner, sku, location, quantity in result.all()
+        for owner, sku, location, quantity in result.tuples()
     ]
 
 
@@ -293,7 +294,8 @@ async def shift_row(
     reserved: int = 0,
     allocated: int = 0,
 ) -> None:
-    await connection.execute(
+    await driver.run(
+        connection,
         _SHIFT,
         {
             "sku_": sku,
@@ -319,8 +321,10 @@ async def move_status(
     target: ReservationStatus,
 ) -> bool:
     """Compare-and-set the status: only one writer moves a reservation out of a state."""
-    result = await connection.execute(
-        _MOVE, {"id_": reservation_id, "expected_": expected.value, "target_": target.value}
+    result = await driver.run(
+        connection,
+        _MOVE,
+        {"id_": reservation_id, "expected_": expected.value, "target_": target.value},
     )
     return bool(result.rowcount == 1)
 

@@ -7,9 +7,11 @@ is safe because nothing here trusts a read to stay true: aggregates are version-
 commit and stock changes are conditional statements. On PostgreSQL one connection does both,
 and for the same reason its reads before the first write run outside a transaction
 (autocommit: no BEGIN and ROLLBACK round trips for a unit that only reads); the first write
-begins the transaction on that same connection. A commit that is one version-checked UPDATE
-and nothing else (no outbox rows, no child rows) needs no transaction either: a single
-statement is atomic on its own.
+begins the transaction on that same connection. With asyncpg the connection stays in
+autocommit for SQLAlchemy and the unit sends BEGIN, COMMIT and ROLLBACK itself, so that its
+statements sent to the driver directly (driver_statements.py) share the transaction. A
+commit that is one version-checked UPDATE and nothing else (no outbox rows, no child rows)
+needs no transaction either: a single statement is atomic on its own.
 
 A connection lost mid-unit (the server dropped it) surfaces as `ConnectionLost` from whichever
 statement found it, and the unit's rollback then has nothing to undo: the server rolled the
@@ -19,6 +21,7 @@ work, which gets a new connection (errors.py argues why that is safe, COMMIT inc
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from types import TracebackType
@@ -26,6 +29,7 @@ from typing import Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.db import driver_statements as driver
 from adapters.db.engine import autocommit_allowed
 from adapters.db.errors import lost_connection_ignored, translated
 from adapters.db.outbox import write_outbox
@@ -52,6 +56,13 @@ class SqlUnitOfWork:
         self._connection: AsyncConnection | None = None
         self._reader: AsyncConnection | None = None
         self._split_reads = engine.dialect.name == "sqlite"
+        # On asyncpg the unit sends BEGIN, COMMIT and ROLLBACK itself on a connection that
+        # stays in autocommit for SQLAlchemy, so that statements sent to the driver itself
+        # (driver_statements.py) and through SQLAlchemy share its transaction.
+        # Not behind a transaction pooler: there SQLAlchemy's statements must stay inside
+        # SQLAlchemy's transactions (engine.py), and so run through SQLAlchemy.
+        self._own_transactions = engine.dialect.driver == "asyncpg" and autocommit_allowed(engine)
+        self._begun = False
         self._depth = 0
         self._events = EventLedger()
         self._session = Session(self._events, {"products": write_variants})
@@ -71,6 +82,8 @@ class SqlUnitOfWork:
         first write go to the reader: a connection of its own on SQLite, the same connection
         in autocommit on PostgreSQL."""
         if self._connection is not None:
+            if write and self._own_transactions and not self._begun:
+                await self._begin(self._connection)  # written again after a commit
             return self._connection
         # Opening one may find the server gone, and a pool with no connection free in time is
         # Busy: translated like any statement.
@@ -80,14 +93,23 @@ class SqlUnitOfWork:
     async def _open(self, write: bool) -> AsyncConnection:
         if not write:
             if self._reader is None:
-                # Kept before its mode is set, so that a failure there still closes it at exit.
-                reader = self._reader = await self._engine.connect()
                 if self._split_reads:
+                    # Kept before its mode is set, so that a failure there closes it at exit.
+                    reader = self._reader = await self._engine.connect()
                     await reader.execution_options(shopcore_read_only=True)
-                elif autocommit_allowed(self._engine):
-                    await reader.execution_options(isolation_level="AUTOCOMMIT")
-                # else: behind a transaction pooler the reads share one transaction instead
+                elif self._own_transactions:
+                    self._reader = await _autocommit(self._engine).connect()
+                else:
+                    # Behind a transaction pooler no statement may run outside a
+                    # transaction: the reads share one instead.
+                    self._reader = await self._engine.connect()
             return self._reader
+        if self._own_transactions:
+            if self._reader is None:
+                self._reader = await _autocommit(self._engine).connect()
+            self._connection, self._reader = self._reader, None
+            await self._begin(self._connection)
+            return self._connection
         if self._reader is not None and not self._split_reads:
             self._connection = await self._transactional(self._reader)
             self._reader = None
@@ -95,6 +117,10 @@ class SqlUnitOfWork:
         await self._close_reader()
         self._connection = await self._engine.connect()
         return self._connection
+
+    async def _begin(self, connection: AsyncConnection) -> None:
+        await driver.begin(connection)
+        self._begun = True
 
     async def _transactional(self, reader: AsyncConnection) -> AsyncConnection:
         """Turn the autocommit reader into the writer: its next statement begins a transaction."""
@@ -162,7 +188,11 @@ class SqlUnitOfWork:
         written = await self._session.flush(connection, changed)
         await write_outbox(connection, self._events.pending(), self._now())
         await self.processed.flush(connection, self._now())
-        await connection.commit()
+        if self._own_transactions:
+            self._begun = False  # whatever COMMIT answers, the transaction is over
+            await driver.commit(connection)
+        else:
+            await connection.commit()
         return written
 
     def _single_statement(self, changed: Changes) -> bool:
@@ -193,6 +223,12 @@ class SqlUnitOfWork:
         self._session.clear()
         self.stock.forget()
         self._events.rolled_back()
+        if self._own_transactions:
+            if self._begun and self._connection is not None:
+                self._begun = False
+                async with lost_connection_ignored():
+                    await driver.rollback(self._connection)
+            return
         for connection in (self._connection, self._reader):
             if connection is not None and connection.in_transaction():
                 async with lost_connection_ignored():
@@ -203,3 +239,16 @@ class SqlUnitOfWork:
 
     def collect_new_events(self) -> Iterator[Event]:
         yield from self._events.take_committed()
+
+
+# One autocommit variant per engine (sharing its pool), kept: a connection taken from it is in
+# autocommit from the start, which saves the unit a trip to SQLAlchemy's greenlet to set the
+# mode on each connection (about 50 us, ten times a checkout).
+_AUTOCOMMIT: weakref.WeakKeyDictionary[AsyncEngine, AsyncEngine] = weakref.WeakKeyDictionary()
+
+
+def _autocommit(engine: AsyncEngine) -> AsyncEngine:
+    found = _AUTOCOMMIT.get(engine)
+    if found is None:
+        found = _AUTOCOMMIT[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return found
