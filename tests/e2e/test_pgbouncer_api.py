@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 from shopcore import CreateProduct, Money, ReceiveStock, Variant
 from tests.support.api import Api, api_app, test_settings
-from tests.support.databases import delete_every_row
+from tests.support.databases import drop_postgres, require_postgres, scratch_postgres
 from tests.support.pgbouncer import SERVER_CONNECTIONS, pgbouncer_in_front_of
 from tests.support.storefront import checkout, filled_cart, new_key, served
 
@@ -22,16 +22,24 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-async def behind(postgres_url: str) -> AsyncIterator[tuple[Api, str]]:
-    with pgbouncer_in_front_of(postgres_url) as pooled:
-        settings = test_settings(pooled, database_transaction_pooler=True, database_pool_size=10)
-        app, gateway, side = api_app(settings)
-        try:
-            await delete_every_row(side.engine)
-            async with served(app) as client:
-                yield Api(client=client, app=app, gateway=gateway, shop=side.shop), postgres_url
-        finally:
-            await side.aclose()
+async def behind() -> AsyncIterator[tuple[Api, str]]:
+    # A database of its own: the connections counted are then the pooler's alone (the
+    # session's database also serves the other e2e tests' apps).
+    require_postgres()
+    direct = scratch_postgres()
+    try:
+        with pgbouncer_in_front_of(direct) as pooled:
+            settings = test_settings(
+                pooled, database_transaction_pooler=True, database_pool_size=10
+            )
+            app, gateway, side = api_app(settings)
+            try:
+                async with served(app) as client:
+                    yield Api(client=client, app=app, gateway=gateway, shop=side.shop), direct
+            finally:
+                await side.aclose()
+    finally:
+        drop_postgres(direct)
 
 
 async def server_connections(postgres_url: str) -> int:
