@@ -95,16 +95,23 @@ async def _replay(
     order_id: str,
     attempt: Attempt,
 ) -> list[str]:
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Idempotency-Key": attempt.key,
+        "Content-Type": "application/json",
+    }
     async with turns:
-        response = await http.post(
-            f"{base}/v1/checkout",
-            content=attempt.body,
-            headers={
-                "Authorization": f"Bearer {token}",
-                "Idempotency-Key": attempt.key,
-                "Content-Type": "application/json",
-            },
-        )
+        for tries_left in (1, 0):
+            try:
+                response = await http.post(
+                    f"{base}/v1/checkout", content=attempt.body, headers=headers
+                )
+                break
+            except httpx.TransportError:
+                # A kept-alive connection the server closed while the shop settled (a seed's
+                # run met one): sending a replay again is what a replay is for.
+                if not tries_left:
+                    raise
     replayed = response.headers.get("idempotent-replayed")
     if response.status_code != 201 or response.json().get("id") != order_id or replayed != "true":
         return [
