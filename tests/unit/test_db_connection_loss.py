@@ -35,6 +35,8 @@ def wrapped(message: str, sqlstate: str | None = None, *, invalidated: bool = Fa
         ("terminating connection because of crash of another server process", "57P02"),
         ("connection failure", "08006"),
         ("connection was closed in the middle of operation", "08003"),
+        # A write on the primary a failover demoted: its connections must all be replaced.
+        ("cannot execute UPDATE in a read-only transaction", "25006"),
         ("connection is closed", None),
         ("cannot call PreparedStatement.fetch(): the underlying connection is closed", None),
     ],

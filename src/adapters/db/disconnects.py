@@ -32,8 +32,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 # admin_shutdown (pg_terminate_backend, a fast shutdown) and crash_shutdown (another backend
-# crashed and the server restarts); besides these, all of class 08, connection exception.
-_SERVER_HUNG_UP_STATES = frozenset({"57P01", "57P02"})
+# crashed and the server restarts); besides these, all of class 08, connection exception. And
+# read_only_sql_transaction on a write: after a failover the pooled connections still reach
+# the demoted primary, now a standby; thrown away with the pool, the next ones are opened to
+# whatever the URL names now, the new primary (a write is never sent to a replica on purpose).
+_SERVER_HUNG_UP_STATES = frozenset({"57P01", "57P02", "25006"})
 _SERVER_HUNG_UP_TEXT = ("connection is closed", "connection was closed in the middle of operation")
 _WRECKED_PROTOCOL_TEXT = ("another operation is in progress", "cannot switch to state")
 

@@ -67,6 +67,9 @@ def create_engine(
         "json_serializer": _json_dumps,
         "json_deserializer": msgspec.json.decode,
         "echo": echo,
+        # A statement's values are customers' emails, addresses and token hashes: an error
+        # logged with its statement must not carry them into the logs.
+        "hide_parameters": True,
     }
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
@@ -81,14 +84,18 @@ def create_engine(
     options.update(
         pool_size=2 * pool_size, max_overflow=0, pool_recycle=1800, pool_timeout=pool_timeout
     )
+    if "sslmode" in parsed.query:
+        # libpq's name, which operators copy from every other tool; asyncpg takes the same
+        # modes (require, verify-full, ...) as `ssl`, and fails on `sslmode` at connect time.
+        mode = parsed.query["sslmode"]
+        parsed = parsed.difference_update_query(["sslmode"]).update_query_dict({"ssl": mode})
     if transaction_pooler:
         parsed = parsed.update_query_dict({"prepared_statement_cache_size": "0"})
         options["connect_args"] = {
             "statement_cache_size": 0,
             "prepared_statement_name_func": lambda: f"__shopcore_{uuid.uuid4().hex}__",
         }
-        url = parsed.render_as_string(hide_password=False)
-    engine = create_async_engine(url, **options)
+    engine = create_async_engine(parsed.render_as_string(hide_password=False), **options)
     detect_disconnects(engine)
     if engine.dialect.driver == "asyncpg":
         _roll_back_on_return(engine)
