@@ -15,6 +15,8 @@ from litestar.stores.redis import RedisStore
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.db import schema_revision
+from adapters.db.backlogs import overdue_orders
+from adapters.db.dead_letters import SqlDeadLetters
 from adapters.db.errors import translated
 from adapters.db.idempotency import SqlIdempotencyStore
 from adapters.db.outbox import SqlOutboxSource
@@ -141,17 +143,21 @@ def build_app(components: Components) -> Litestar:
 
 
 def backlog_gauges(components: Components) -> list[Callable[[], Awaitable[None]]]:
-    """How far events are behind, read just before each scrape: the events the relay has yet
-    to publish (with a SQL database) and each consumer group's lag and pending entries (once
-    workers take the events from Redis)."""
+    """How far the shop is behind, read just before each scrape: with a SQL database the
+    events the relay has yet to publish, the dead letters and the overdue orders; once workers
+    take the events from Redis, each consumer group's lag and pending entries."""
     settings = components.settings
     refreshers: list[Callable[[], Awaitable[None]]] = []
     if settings.database_url is None:
         return refreshers
     source = SqlOutboxSource(components.engine, components.clock.now)
 
+    letters, engine, clock = SqlDeadLetters(components.engine), components.engine, components.clock
+
     async def outbox() -> None:
         shop_metrics.OUTBOX_UNPUBLISHED.set(await source.unpublished_count())
+        shop_metrics.DEAD_LETTERS.set(await letters.count())
+        shop_metrics.ORDERS_OVERDUE.set(await overdue_orders(engine, clock.now()))
 
     refreshers.append(outbox)
     if settings.events_in_process:

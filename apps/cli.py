@@ -245,5 +245,54 @@ def create_staff(email: str, password: str, name: str) -> None:
     click.echo(f"staff account {staff.email} is ready (id {staff.id})")
 
 
+@main.group("dead-letters")
+def dead_letters() -> None:
+    """Events a consumer group gave up on after five deliveries: list them, replay them."""
+
+
+@dead_letters.command("list")
+def dead_letters_list() -> None:
+    """Every dead letter, oldest first: id, group, event, deliveries, when, and the error."""
+    from apps.dead_letters import NoDatabase, stored_letters
+
+    settings = _settings()
+    try:
+        letters = asyncio.run(stored_letters(settings))
+    except NoDatabase as error:
+        raise BadSetting(str(error)) from None
+    for letter in letters:
+        click.echo(
+            f"{letter.id}\t{letter.group}\t{letter.event_type} {letter.event_id}\t"
+            f"{letter.deliveries} deliveries\t{letter.failed_at.isoformat()}\t"
+            f"{letter.error.splitlines()[0] if letter.error else ''}"
+        )
+    click.echo(f"{len(letters)} dead letters", err=True)
+
+
+@dead_letters.command("replay")
+@click.option("--id", "ids", type=int, multiple=True, help="A letter to replay (repeat).")
+@click.option("--all", "every", is_flag=True, help="Replay every letter.")
+def dead_letters_replay(ids: tuple[int, ...], every: bool) -> None:
+    """Hand each letter's event to its group's handlers again, here; a letter handled is
+    removed, one that fails again is kept. Exits 1 if any failed again."""
+    from apps.dead_letters import NoDatabase, Replayed, replay
+
+    if not ids and not every:
+        raise BadSetting("name the letters with --id, or replay them all with --all")
+
+    def report(outcome: Replayed) -> None:
+        letter = outcome.letter
+        result = "replayed" if outcome.error is None else f"failed again: {outcome.error}"
+        click.echo(f"{letter.id}\t{letter.group}\t{letter.event_type}\t{result}")
+
+    settings = _settings()
+    try:
+        outcomes = asyncio.run(replay(settings, list(ids) if ids else None, report))
+    except NoDatabase as error:
+        raise BadSetting(str(error)) from None
+    if any(outcome.error is not None for outcome in outcomes):
+        raise SystemExit(1)
+
+
 if __name__ == "__main__":
     main()

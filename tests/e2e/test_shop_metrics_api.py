@@ -12,10 +12,23 @@ from litestar.testing import AsyncTestClient
 from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
+from adapters.db.dead_letters import SqlDeadLetters
+from adapters.db.engine import create_engine
+from adapters.messaging.dead_letters import letter_for
+from shopcore.shared.ids import new_id
 from tests.e2e.conftest import sqlite_url
 from tests.support.api import SCRAPER, Api, api_app, test_settings
 from tests.support.redis import require_redis, unique_prefix
 from tests.support.storefront import checkout, filled_cart, new_key
+
+SHOP_METRICS = (
+    "shopcore_checkouts",
+    "shopcore_stock",
+    "shopcore_outbox",
+    "shopcore_events",
+    "shopcore_dead_letters",
+    "shopcore_orders_overdue",
+)
 
 
 async def scrape(client: httpx.AsyncClient) -> dict[tuple[str, str], float]:
@@ -25,9 +38,7 @@ async def scrape(client: httpx.AsyncClient) -> dict[tuple[str, str], float]:
     samples = {}
     for family in text_string_to_metric_families(response.text):
         for sample in family.samples:
-            if sample.name.startswith(
-                ("shopcore_checkouts", "shopcore_stock", "shopcore_outbox", "shopcore_events")
-            ):
+            if sample.name.startswith(SHOP_METRICS):
                 label = next(iter(sample.labels.values()), "")
                 samples[sample.name, label] = sample.value
     return samples
@@ -92,3 +103,18 @@ async def test_each_consumer_groups_lag_and_pending_events_are_read_at_the_scrap
     assert first[("shopcore_events_group_lag", f"{prefix}-late")] == 3
     assert first[("shopcore_events_group_pending", f"{prefix}-late")] == 2
     assert second[("shopcore_events_group_lag", f"{prefix}-late")] == 4  # read anew
+
+
+async def test_dead_letters_and_overdue_orders_are_counted_at_the_scrape(api: Api) -> None:
+    engine = create_engine(api.database_url, pool_size=1)
+    try:
+        before = await scrape(api.client)
+        fields = {"event_id": new_id(), "type": "Nope", "payload": "{}"}
+        await SqlDeadLetters(engine).record(letter_for(fields, "notifications", "1-0", 5, "x"))
+        after = await scrape(api.client)
+    finally:
+        await engine.dispose()
+
+    assert before[("shopcore_dead_letters", "")] == 0
+    assert after[("shopcore_dead_letters", "")] == 1
+    assert after[("shopcore_orders_overdue", "")] == 0  # nothing is being checked out

@@ -23,6 +23,15 @@ OUTBOX_UNPUBLISHED = Gauge(
     "shopcore_outbox_unpublished_events",
     "Events committed but not yet published to the event stream: the relay's lag",
 )
+DEAD_LETTERS = Gauge(
+    "shopcore_dead_letters",
+    "Events a consumer group gave up on, kept for `shopcore dead-letters replay`",
+)
+ORDERS_OVERDUE = Gauge(
+    "shopcore_orders_overdue",
+    "Orders whose checkout, cancellation, shipment or refund is past its deadline: the "
+    "recovery job has yet to finish them",
+)
 GROUP_LAG = Gauge(
     "shopcore_events_group_lag",
     "Events in the stream not yet delivered to the consumer group",
