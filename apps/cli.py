@@ -95,6 +95,22 @@ def openapi(output: Path) -> None:
 
 @main.command()
 @click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("asyncapi/asyncapi.json"),
+    show_default=True,
+)
+def asyncapi(output: Path) -> None:
+    """Write the AsyncAPI document of the event stream (the committed copy lives in asyncapi/)."""
+    from apps.asyncapi import rendered
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_bytes(rendered())
+    click.echo(f"wrote {output}")
+
+
+@main.command()
+@click.option(
     "--directory",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("docs"),
