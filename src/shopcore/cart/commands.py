@@ -19,6 +19,8 @@ class CreateCart(Command[OpenedCart], frozen=True, kw_only=True):
 
 
 class AddCartItem(Command[Cart], frozen=True, kw_only=True):
+    """Put `quantity` more of a SKU the catalog sells in the cart."""
+
     cart_id: str
     access: CartAccess
     sku: str
@@ -26,6 +28,8 @@ class AddCartItem(Command[Cart], frozen=True, kw_only=True):
 
 
 class ChangeCartItem(Command[Cart], frozen=True, kw_only=True):
+    """Set a cart line's quantity."""
+
     cart_id: str
     access: CartAccess
     sku: str
@@ -33,6 +37,8 @@ class ChangeCartItem(Command[Cart], frozen=True, kw_only=True):
 
 
 class RemoveCartItem(Command[Cart], frozen=True, kw_only=True):
+    """Take a SKU out of the cart."""
+
     cart_id: str
     access: CartAccess
     sku: str
@@ -58,10 +64,14 @@ class BeginCheckout(Command[CheckoutLines], frozen=True, kw_only=True):
 
 
 class CompleteCheckout(Command[Cart], frozen=True, kw_only=True):
+    """Mark the cart checked out by the order that holds it."""
+
     cart_id: str
     order_id: str
 
 
 class AbandonCheckout(Command[Cart], frozen=True, kw_only=True):
+    """Give the cart back to its customer: the order that held it did not go through."""
+
     cart_id: str
     order_id: str

@@ -10,6 +10,8 @@ from shopcore.shared.messages import Command
 
 
 class CreateProduct(Command[Product], frozen=True, kw_only=True):
+    """Add a product with its variants (SKUs unique shop-wide, prices in the shop's currency)."""
+
     name: str
     slug: str
     category: str
@@ -19,6 +21,8 @@ class CreateProduct(Command[Product], frozen=True, kw_only=True):
 
 
 class UpdateProduct(Command[Product], frozen=True, kw_only=True):
+    """Change what is given of a product's name, slug, description, category or variants."""
+
     product_id: str
     name: str | None = None
     slug: str | None = None
@@ -28,4 +32,6 @@ class UpdateProduct(Command[Product], frozen=True, kw_only=True):
 
 
 class ArchiveProduct(Command[Product], frozen=True, kw_only=True):
+    """Take a product off the catalog; its orders keep their lines."""
+
     product_id: str

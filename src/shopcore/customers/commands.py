@@ -12,6 +12,8 @@ from shopcore.shared.messages import Command
 
 
 class RegisterCustomer(Command[Customer], frozen=True, kw_only=True):
+    """Open a customer account; the password must pass the shop's policy."""
+
     email: str
     password: str
     name: str = ""
@@ -22,6 +24,8 @@ class RegisterCustomer(Command[Customer], frozen=True, kw_only=True):
 
 
 class Authenticate(Command[Customer], frozen=True, kw_only=True):
+    """The account these credentials belong to; one error for every mismatch."""
+
     email: str
     password: str
 
@@ -41,6 +45,8 @@ class EnsureStaff(Command[Customer], frozen=True, kw_only=True):
 
 
 class AddAddress(Command[Customer], frozen=True, kw_only=True):
+    """Add an address to the customer's address book."""
+
     customer_id: str
     address: Address
 

@@ -6,11 +6,15 @@ from shopcore.shared.messages import Event
 
 
 class CustomerRegistered(Event, frozen=True, kw_only=True):
+    """A new account: a customer's, or staff's from `shopcore create-staff`."""
+
     customer_id: str
     role: str
 
 
 class CustomerPromoted(Event, frozen=True, kw_only=True):
+    """An existing account was made staff."""
+
     customer_id: str
 
 

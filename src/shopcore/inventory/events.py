@@ -21,4 +21,6 @@ class StockChanged(Event, frozen=True, kw_only=True):
 
 
 class ReservationExpired(Event, frozen=True, kw_only=True):
+    """A hold on stock outlived its time and was released by the sweep."""
+
     reservation_id: str

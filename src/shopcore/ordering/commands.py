@@ -14,6 +14,8 @@ from shopcore.shared.money import Money
 
 
 class PlaceOrder(Command[Order], frozen=True, kw_only=True):
+    """Check out a cart: reserve its stock, authorize the payment, confirm the order."""
+
     customer_id: str
     cart_id: str
     shipping_address: Address
@@ -28,6 +30,9 @@ class PlaceOrder(Command[Order], frozen=True, kw_only=True):
 
 
 class CancelOrder(Command[Order], frozen=True, kw_only=True):
+    """Cancel an order not yet shipped (`customer_id`: its customer; None: staff), handing back
+    its stock and its authorization."""
+
     order_id: str
     # The customer asking; None when staff or the system cancels.
     customer_id: str | None
@@ -35,14 +40,20 @@ class CancelOrder(Command[Order], frozen=True, kw_only=True):
 
 
 class ShipOrder(Command[Order], frozen=True, kw_only=True):
+    """Ship an order: capture its payment and ship its reserved stock."""
+
     order_id: str
 
 
 class DeliverOrder(Command[Order], frozen=True, kw_only=True):
+    """Record that a shipped order reached its customer."""
+
     order_id: str
 
 
 class RefundOrder(Command[Order], frozen=True, kw_only=True):
+    """Refund `amount` of what a shipped order was charged, once per `idempotency_key`."""
+
     order_id: str
     amount: Money
     idempotency_key: str

@@ -8,6 +8,8 @@ from shopcore.shared.money import Money
 
 
 class AuthorizePayment(Command[Payment], frozen=True, kw_only=True):
+    """Ask the gateway to hold `amount` on the card token, once per `idempotency_key`."""
+
     payment_id: str
     order_id: str
     amount: Money
@@ -19,16 +21,22 @@ class AuthorizePayment(Command[Payment], frozen=True, kw_only=True):
 
 
 class CapturePayment(Command[Payment], frozen=True, kw_only=True):
+    """Take the money an authorization holds."""
+
     payment_id: str
     idempotency_key: str
 
 
 class VoidPayment(Command[Payment], frozen=True, kw_only=True):
+    """Release an authorization without taking the money."""
+
     payment_id: str
     idempotency_key: str
 
 
 class RefundPayment(Command[Payment], frozen=True, kw_only=True):
+    """Give back `amount` of what was captured."""
+
     payment_id: str
     amount: Money
     idempotency_key: str
