@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from litestar import Litestar
 from litestar.stores.redis import RedisStore
@@ -30,6 +31,7 @@ from adapters.messaging.revocations import RedisRevocations
 from apps.components import Components
 from apps.jobs import Periodic, recover_orders
 from apps.settings import Settings
+from apps.tracing import instrument_stores, provider_for, traced_asgi
 from shopcore.application.idempotency import IdempotencyStore
 from shopcore.customers.events import PasswordChanged, RefreshTokenReused, SessionEnded
 from shopcore.shared.errors import ConnectionLost
@@ -69,9 +71,12 @@ def signing_key(settings: Settings) -> str:
     return secrets.token_urlsafe(48)
 
 
-def build_app(components: Components) -> Litestar:
-    """The API over `components`; the app's shutdown stops the feed and closes them."""
+def build_app(components: Components, tracer_provider: Any = None) -> Litestar:
+    """The API over `components`; the app's shutdown stops the feed and closes them.
+    `tracer_provider`: where its traces go (tests); by default SHOPCORE_TRACING decides."""
     settings = components.settings
+    if tracer_provider is None and settings.tracing:
+        tracer_provider = provider_for("shopcore-api")
     config = http_config(settings, signing_key(settings))
     readiness: list[ReadinessCheck] = []
     idempotency: IdempotencyStore
@@ -138,7 +143,12 @@ def build_app(components: Components) -> Litestar:
         catalog_reads=components.catalog_cache,
         stock_feed=feed,
         before_metrics=backlog_gauges(components),
+        outermost=traced_asgi(tracer_provider) if tracer_provider is not None else None,
     )
+    if tracer_provider is not None and settings.database_url is not None:
+        instrument_stores(
+            tracer_provider, [components.engine], redis=settings.redis_url is not None
+        )
     return create_app(services)
 
 

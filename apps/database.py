@@ -42,6 +42,13 @@ async def prepare(settings: Settings) -> None:
     """On first start the embedded SQLite database is created and migrated in place.
     PostgreSQL is migrated on purpose, with `shopcore db upgrade`, before a deploy: here it is
     only checked. Redis, when configured, is asked too: a warning if it does not answer."""
+    if settings.tracing:
+        try:
+            import opentelemetry.sdk  # noqa: F401 - only whether the extra is installed
+        except ImportError:
+            raise NotReady(
+                "SHOPCORE_TRACING needs the tracing extra: pip install 'shopcore[tracing]'"
+            ) from None
     url = settings.database_url
     if url is not None:
         if is_embedded(url):

@@ -1,7 +1,8 @@
 """One log format for every process of the shop (the CLI, `serve`'s workers and granian's own
 lines, the worker): JSON lines when stderr is not a terminal (a log collector reads them),
 readable lines when it is. A line written while an HTTP request is handled carries the
-request's id (adapters/machinery/request_ids.py)."""
+request's id (adapters/machinery/request_ids.py), and with tracing on (apps/tracing.py) a line
+written under a span its trace id."""
 
 from __future__ import annotations
 
@@ -18,9 +19,21 @@ from adapters.machinery import request_ids
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "request_id"}
 
 
+try:  # the `tracing` extra (apps/tracing.py); without it there is no trace to name
+    from opentelemetry import trace as _trace
+except ImportError:  # pragma: no cover - the dev group installs it
+    _trace = None  # type: ignore[assignment]
+
+
 class RequestId(logging.Filter):
+    """The request's id, and under a recording span its trace id."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_ids.current.get()
+        if _trace is not None:
+            context = _trace.get_current_span().get_span_context()
+            if context.is_valid:
+                record.trace_id = format(context.trace_id, "032x")
         return True
 
 

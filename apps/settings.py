@@ -281,6 +281,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "with Last-Event-ID and misses nothing",
         ),
     ] = 3_600
+    tracing: Annotated[
+        bool,
+        Meta(
+            description="send OpenTelemetry traces of requests, their SQL and Redis calls, and "
+            "the worker's events (needs the `tracing` extra); the exporter as the standard "
+            "OTEL_EXPORTER_OTLP_* variables say"
+        ),
+    ] = False
     smtp_url: Annotated[
         str | None,
         Meta(

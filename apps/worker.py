@@ -45,8 +45,10 @@ from apps.components import Components
 from apps.database import prepare
 from apps.jobs import every, expire_reservations, recover_orders
 from apps.settings import Settings
+from apps.tracing import instrument_stores, provider_for, traced_delivery
 from shopcore.application.groups import GroupDelivery
 from shopcore.bootstrap import Shop
+from shopcore.shared.messages import Event
 
 logger = logging.getLogger("shopcore.worker")
 
@@ -89,9 +91,15 @@ def select_groups(shop: Shop, names: Sequence[str]) -> list[GroupDelivery]:
 
 
 def consumer_for(
-    components: Components, group: GroupDelivery, options: WorkerOptions
+    components: Components,
+    group: GroupDelivery,
+    options: WorkerOptions,
+    tracer_provider: Any = None,
 ) -> StreamConsumer:
     settings = components.settings
+    deliver: Callable[[Event], Awaitable[None]] = group.deliver
+    if tracer_provider is not None:
+        deliver = traced_delivery(tracer_provider, group.name, deliver)
     return StreamConsumer(
         components.streams_redis,
         streams_of(settings),
@@ -102,7 +110,7 @@ def consumer_for(
             claim_idle_ms=settings.worker_claim_idle_ms,
             shutdown_grace=options.shutdown_grace,
         ),
-        group.deliver,
+        deliver,
         handles={kind.__name__ for kind in group.event_types},
         dead_letters=SqlDeadLetters(components.engine),
     )
@@ -165,7 +173,11 @@ async def run_worker(settings: Settings, options: WorkerOptions, stop: asyncio.E
     async with Components(settings) as components:
         shop = components.shop
         groups = select_groups(shop, options.groups)
-        consumers = [consumer_for(components, group, options) for group in groups]
+        provider = None
+        if settings.tracing:
+            provider = provider_for("shopcore-worker")
+            instrument_stores(provider, [components.engine], redis=True)
+        consumers = [consumer_for(components, group, options, provider) for group in groups]
         jobs: list[Job] = [functools.partial(consumer.run, stop) for consumer in consumers]
         if options.relay:
             jobs.extend(relay_jobs(components, stop))

@@ -100,6 +100,7 @@ _SAMPLES = {
     "SHOPCORE_TRUSTED_PROXIES": "10.0.0.0/8",
     "SHOPCORE_DATABASE_READ_URL": "postgresql+asyncpg://shop@replica/shop",
     "SHOPCORE_DATABASE_TRANSACTION_POOLER": "true",
+    "SHOPCORE_TRACING": "true",
 }
 
 

@@ -216,5 +216,7 @@ def create_app(services: ApiServices) -> Litestar:
 
     proxies = config.trusted_proxies
     if not answers_like_litestar(app, middleware):
-        return edge.install(app, unrouted, trusted_proxies=proxies)
-    return edge.install(app, catalog_edge, unrouted, trusted_proxies=proxies)
+        return edge.install(app, unrouted, trusted_proxies=proxies, outermost=services.outermost)
+    return edge.install(
+        app, catalog_edge, unrouted, trusted_proxies=proxies, outermost=services.outermost
+    )

@@ -81,18 +81,23 @@ class SecurityHeaders:
 
 
 def install(
-    app: Litestar, *inner: Callable[[ASGIApp], ASGIApp], trusted_proxies: tuple[str, ...] = ()
+    app: Litestar,
+    *inner: Callable[[ASGIApp], ASGIApp],
+    trusted_proxies: tuple[str, ...] = (),
+    outermost: Callable[[ASGIApp], ASGIApp] | None = None,
 ) -> Litestar:
     """Wraps the app's whole HTTP handling (routing, CORS and the exception handlers
     included) in the edge layer, with the `inner` layers (outermost first) between the
     security headers and Litestar. With `trusted_proxies`, outermost of all, the client's
     address and scheme come from their forwarded headers, so that everything inside (the rate
     limits, the metrics' loopback rule, the logs) sees the real client; any other peer's
-    forwarded headers are ignored."""
+    forwarded headers are ignored. `outermost` wraps everything else, inside that."""
     handler = app.asgi_handler
     for layer in reversed(inner):
         handler = layer(handler)
     handler = SecurityHeaders(handler)
+    if outermost is not None:  # tracing: a span around all the rest, with the real client
+        handler = outermost(handler)
     if trusted_proxies:
         # uvicorn types its ASGI callables with its own names for Litestar's same shapes.
         forwarded: Any = ProxyHeadersMiddleware(handler, trusted_hosts=list(trusted_proxies))  # type: ignore[arg-type]

@@ -37,6 +37,8 @@ class ApiServices:
     readiness: Sequence[ReadinessCheck] = ()
     # Run before each scrape of /metrics: they set the gauges read from elsewhere (backlogs).
     before_metrics: Sequence[Callable[[], Awaitable[None]]] = ()
+    # Wraps the whole app, outside everything but the trusted proxies' layer (tracing).
+    outermost: Callable[[Any], Any] | None = None
     # Litestar store factory per name (rate limits); in memory unless Redis is configured.
     store_factory: Callable[[str], Store] | None = None
     on_startup: Sequence[Callable[[], Awaitable[None]]] = ()
