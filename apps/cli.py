@@ -88,9 +88,7 @@ def openapi(output: Path) -> None:
     """Write the API's OpenAPI document (the committed copy lives in openapi/)."""
     from apps.serving import openapi_document
 
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_bytes(openapi_document())
-    click.echo(f"wrote {output}")
+    _write(output, openapi_document())
 
 
 @main.command()
@@ -104,8 +102,12 @@ def asyncapi(output: Path) -> None:
     """Write the AsyncAPI document of the event stream (the committed copy lives in asyncapi/)."""
     from apps.asyncapi import rendered
 
+    _write(output, rendered())
+
+
+def _write(output: Path, document: bytes) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_bytes(rendered())
+    output.write_bytes(document)
     click.echo(f"wrote {output}")
 
 

@@ -344,6 +344,19 @@ CHECKOUT_BODY = (
 )
 
 
+async def post_checkout(client: Any, cart_id: str, access_token: str) -> Any:
+    """One checkout of `cart_id` with the bench's body and a key of its own; the response."""
+    return await client.post(
+        "/v1/checkout",
+        content=CHECKOUT_BODY % cart_id,
+        headers={
+            "Authorization": f"Bearer {access_token}",
+            "Content-Type": "application/json",
+            "Idempotency-Key": new_key(),
+        },
+    )
+
+
 async def record_checkouts(
     carts: list[tuple[str, str]], token_for: dict[str, str]
 ) -> list[Recording]:
@@ -359,15 +372,7 @@ async def record_checkouts(
     async with AsyncTestClient(app, base_url="http://127.0.0.1") as client:
         for customer_id, cart_id in carts:
             with recording() as rec:
-                response = await client.post(
-                    "/v1/checkout",
-                    content=CHECKOUT_BODY % cart_id,
-                    headers={
-                        "Authorization": f"Bearer {token_for[customer_id]}",
-                        "Content-Type": "application/json",
-                        "Idempotency-Key": new_key(),
-                    },
-                )
+                response = await post_checkout(client, cart_id, token_for[customer_id])
             if response.status_code != 201:
                 raise RuntimeError(
                     f"recorded checkout failed: {response.status_code} {response.text}"

@@ -17,7 +17,6 @@ import logging
 import os
 import sys
 import time
-import uuid
 
 import asyncpg
 
@@ -53,16 +52,9 @@ async def main(count: int) -> None:
 
         async def one(k: int) -> int:
             cart = carts[k]
-            response = await client.post(
-                "/v1/checkout",
-                content=capture.CHECKOUT_BODY % cart["id"],
-                headers={
-                    "Authorization": "Bearer " + service.issue(cart["customer_id"], Role.CUSTOMER),
-                    "Content-Type": "application/json",
-                    "Idempotency-Key": str(uuid.uuid4()),
-                },
-            )
-            return response.status_code
+            token = service.issue(cart["customer_id"], Role.CUSTOMER)
+            response = await capture.post_checkout(client, cart["id"], token)
+            return int(response.status_code)
 
         for k in range(count, count + 20):  # warm caches, connections, prepared statements
             await one(k)

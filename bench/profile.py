@@ -17,7 +17,6 @@ import asyncio
 import logging
 import os
 import sys
-import uuid
 
 import asyncpg
 from pyinstrument import Profiler
@@ -65,16 +64,9 @@ async def main(path: str, count: int) -> None:
             if path == "detail":
                 return (await client.get(f"/v1/products/{products[k]['id']}")).status_code
             cart = carts[k]
-            response = await client.post(
-                "/v1/checkout",
-                content=capture.CHECKOUT_BODY % cart["id"],
-                headers={
-                    "Authorization": "Bearer " + service.issue(cart["customer_id"], Role.CUSTOMER),
-                    "Content-Type": "application/json",
-                    "Idempotency-Key": str(uuid.uuid4()),
-                },
-            )
-            return response.status_code
+            token = service.issue(cart["customer_id"], Role.CUSTOMER)
+            response = await capture.post_checkout(client, cart["id"], token)
+            return int(response.status_code)
 
         for k in range(5):  # warm caches and connections
             await one(count + k)

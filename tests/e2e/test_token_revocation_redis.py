@@ -56,16 +56,21 @@ async def me(client: AsyncTestClient[Litestar], pair: dict[str, Any]) -> httpx.R
     )
 
 
+async def registered(client: AsyncTestClient[Litestar], email: str) -> dict[str, str]:
+    """A new account's credentials, as a login sends them."""
+    login = {"email": email, "password": PASSWORD}
+    answer = await client.post("/v1/customers", json=login)
+    assert answer.status_code == 201, answer.text
+    return login
+
+
 async def test_a_logout_on_one_process_ends_the_access_tokens_on_every_process(
     shared: Settings,
 ) -> None:
     first, second = instance(shared), instance(shared)
     async with AsyncTestClient(first) as a, AsyncTestClient(second) as b:
         await until(lambda: following(first) and following(second))
-        email = "revoked@example.com"
-        registered = await a.post("/v1/customers", json={"email": email, "password": PASSWORD})
-        assert registered.status_code == 201, registered.text
-        login = {"email": email, "password": PASSWORD}
+        login = await registered(a, "revoked@example.com")
         pair = (await a.post("/v1/auth/token", json=login)).json()
         kept = (await a.post("/v1/auth/token", json=login)).json()  # another login
         assert (await me(b, pair)).status_code == 200
@@ -90,10 +95,7 @@ async def test_a_password_change_on_one_process_ends_every_login_on_every_proces
     first, second = instance(shared), instance(shared)
     async with AsyncTestClient(first) as a, AsyncTestClient(second) as b:
         await until(lambda: following(first) and following(second))
-        email = "changed@example.com"
-        registered = await a.post("/v1/customers", json={"email": email, "password": PASSWORD})
-        assert registered.status_code == 201, registered.text
-        login = {"email": email, "password": PASSWORD}
+        login = await registered(a, "changed@example.com")
         pair = (await a.post("/v1/auth/token", json=login)).json()
         elsewhere = (await b.post("/v1/auth/token", json=login)).json()
 

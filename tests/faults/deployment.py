@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 import time
 from dataclasses import dataclass, field
@@ -27,17 +26,12 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.ports import free_port
 from tests.support.redis_server import RedisServer
 
 JWT_SECRET = "fault-run-signing-key-" + "f" * 32
 SETTLE_WITHIN_SECONDS = 4
 START_TIMEOUT = 90.0  # a process start is seconds; a loaded 2-core machine, tens of them
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def environment(database_url: str, redis_url: str, mail_file: Path) -> dict[str, str]:

@@ -3,7 +3,7 @@
 The generated blocks equal what `shopcore docs` writes from the code, every endpoint and table
 belongs to a service page, and the hand-written pages cite only tests and files that exist, and
 make no claim about a missing feature that the code has since grown.
-(tests/system/test_docs_site.py builds the site.)
+(tests/integration/test_docs_site_offline.py builds the site, strictly.)
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("site")
     mkdocs = Path(sys.executable).parent / "mkdocs"
     result = subprocess.run(
-        [str(mkdocs), "build", "-f", str(ROOT / "mkdocs.yml"), "-d", str(directory)],
+        [str(mkdocs), "build", "--strict", "-f", str(ROOT / "mkdocs.yml"), "-d", str(directory)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -54,6 +54,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return directory
+
+
+def test_the_site_builds_in_strict_mode(site: Path) -> None:
+    """No broken link and no page left out of the navigation (`--strict`): the build above
+    would have failed; a page of each section is there."""
+    assert (site / "services" / "ordering" / "index.html").is_file()
+    assert (site / "operations" / "runbooks" / "index.html").is_file()
 
 
 @pytest.fixture(scope="module")

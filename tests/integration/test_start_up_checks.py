@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,15 +24,9 @@ from apps.database import prepare
 from apps.settings import Settings
 from tests.support.api import api_app, test_settings
 from tests.support.databases import require_postgres
+from tests.support.ports import free_port
 
 UNREACHABLE_POSTGRES = "postgresql+asyncpg://shop:hunter2@127.0.0.1:1/shop"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def serve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **env: str) -> Result:

@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
+from tests.support.ports import free_port
+
 # Server connections per database and user: what the pooled clients share. Small on purpose,
 # so that clients really take turns on server connections.
 SERVER_CONNECTIONS = 4
@@ -33,12 +35,6 @@ def pgbouncer_problem() -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextmanager
 def pgbouncer_in_front_of(postgres_url: str) -> Iterator[str]:
     """`postgres_url` as reached through a new PgBouncer in transaction mode."""
@@ -46,7 +42,7 @@ def pgbouncer_in_front_of(postgres_url: str) -> Iterator[str]:
     if problem is not None:
         pytest.skip(problem)
     target = make_url(postgres_url)
-    port = _free_port()
+    port = free_port()
     root = Path(tempfile.mkdtemp(prefix="shopcore-pgbouncer-"))
     config = root / "pgbouncer.ini"
     config.write_text(

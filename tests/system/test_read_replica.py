@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -25,15 +24,10 @@ from litestar.testing import AsyncTestClient
 from adapters.db.migrate import upgrade
 from shopcore import CreateProduct, Money, ReceiveStock, Variant
 from tests.support.api import Api, api_app, test_settings
+from tests.support.ports import free_port
 from tests.support.storefront import checkout, filled_cart
 
 BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"))), None)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _as_postgres(*command: str) -> None:
@@ -59,7 +53,7 @@ def pair() -> Iterator[Pair]:
     if os.geteuid() == 0:
         shutil.chown(root, "postgres")
     primary_dir, standby_dir = root / "primary", root / "standby"
-    primary_port, standby_port = _free_port(), _free_port()
+    primary_port, standby_port = free_port(), free_port()
     options = f"-c listen_addresses=127.0.0.1 -k {root} -c fsync=off"
     _as_postgres(f"{BIN}/initdb", "-D", str(primary_dir), "-U", "postgres", "--auth=trust")
     started = []

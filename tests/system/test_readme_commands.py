@@ -12,7 +12,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from typing import Any
 import pytest
 
 from tests.support.databases import drop_postgres, require_postgres, scratch_postgres
+from tests.support.ports import free_port
 from tests.support.redis import require_redis, unique_prefix
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -50,12 +50,6 @@ def test_every_block_is_run_by_this_module_or_left_out_with_its_reason() -> None
     for each in blocks():
         covered = [m for m in (*markers, stream, *NOT_RUN) if m in each]
         assert covered, f"a README block no test runs:\n{each}"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def as_here(text: str, *, port: int, postgres: str = "", redis: str = "", mail: str = "") -> str:

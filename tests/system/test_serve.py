@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,11 +14,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support.ports import free_port
 
 
 def _get(url: str) -> tuple[int, bytes]:
@@ -28,7 +23,7 @@ def _get(url: str) -> tuple[int, bytes]:
 
 
 def test_serve_starts_on_sqlite_with_no_set_up(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPCORE_")}
     server = subprocess.Popen(
         [sys.executable, "-m", "apps.cli", "serve", "--port", str(port)],
@@ -83,7 +78,7 @@ def _call(
 
 
 def test_a_new_user_registers_buys_with_tok_visa_and_sees_the_order(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPCORE_")}
     server = subprocess.Popen(

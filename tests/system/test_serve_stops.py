@@ -19,13 +19,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.ports import free_port
+
 STARTED_WITHIN = 60.0  # a start on a loaded 2-core machine
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _env() -> dict[str, str]:
@@ -107,7 +103,7 @@ async def _exit_code(process: asyncio.subprocess.Process, within: float) -> int:
 async def test_sigterm_ends_an_open_stock_stream_and_runs_the_app_shutdown(
     tmp_path: Path,
 ) -> None:
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     serve = ["-m", "apps.cli", "serve", "--port", str(port)]
     async with (
@@ -136,7 +132,7 @@ async def test_sigterm_ends_an_open_stock_stream_and_runs_the_app_shutdown(
 async def test_sigterm_lets_a_request_in_flight_finish_before_the_app_shutdown(
     tmp_path: Path,
 ) -> None:
-    port = _free_port()
+    port = free_port()
     journal = tmp_path / "journal"
     slow = ["-m", "tests.system.slow_server", str(port), str(journal)]
     async with _running(slow, tmp_path, port, ready="/") as process:
@@ -159,7 +155,7 @@ async def test_sigterm_lets_a_request_in_flight_finish_before_the_app_shutdown(
 async def test_a_request_stuck_past_the_shutdown_grace_does_not_hold_the_stop(
     tmp_path: Path,
 ) -> None:
-    port = _free_port()
+    port = free_port()
     journal = tmp_path / "journal"
     stuck = ["-m", "tests.system.slow_server", str(port), str(journal), "2"]
     async with (
@@ -180,7 +176,7 @@ async def test_a_request_stuck_past_the_shutdown_grace_does_not_hold_the_stop(
 
 
 async def test_a_sigkilled_serve_takes_its_worker_processes_down(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     serve = ["-m", "apps.cli", "serve", "--port", str(port), "--workers", "2"]
     async with _running(serve, tmp_path, port) as process:
         workers = _children(process.pid)
@@ -211,7 +207,7 @@ def _listening(port: int, *, reuse_port: bool) -> Iterator[None]:
 def test_a_port_in_use_fails_the_start_with_a_clear_message(
     tmp_path: Path, reuse_port: bool
 ) -> None:
-    port = _free_port()
+    port = free_port()
     with _listening(port, reuse_port=reuse_port):
         started = subprocess.run(
             [sys.executable, "-m", "apps.cli", "serve", "--port", str(port)],

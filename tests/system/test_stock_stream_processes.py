@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import statistics
 import sys
 import time
@@ -28,6 +27,7 @@ from apps.settings import Settings
 from shopcore import CreateProduct, EnsureStaff, Money, ReceiveStock, Variant
 from shopcore.catalog.model import Product
 from tests.support.databases import empty_postgres
+from tests.support.ports import free_port
 from tests.support.redis import delete_prefix, require_redis, unique_prefix
 from tests.support.sse import sse
 
@@ -38,12 +38,6 @@ STAFF_EMAIL = "stock-keeper@example.com"
 STAFF_PASSWORD = "a long enough passphrase"
 SKU = "LIVE-TEE-M"
 CHANGES = 5
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
