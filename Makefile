@@ -19,7 +19,7 @@ export UV_PYTHON := $(PYTHON)
 export UV_COMPILE_BYTECODE := 1
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install system-packages run check test lint typecheck imports unit bench faults lock fmt clean
+.PHONY: install system-packages run check test lint typecheck imports unit bench bench-scale faults lock fmt clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -81,6 +81,12 @@ check: lint imports typecheck
 # this machine (installs wrk and nginx from Debian's packages when missing); under 10 minutes.
 bench: install
 	$(BIN)/python -m bench.run
+
+# Not part of `make bench` nor `make test`: the production path (4 API processes behind nginx,
+# 2 workers, a streaming replica and PgBouncer, all started by the run) against one process,
+# confirming the per-process figures the sizing rests on (bench/scale_out.py, ~2 minutes).
+bench-scale: install system-packages
+	$(BIN)/python -m bench.scale_out
 
 # Not part of `make test`: the operator's fault run as a soak (tests/faults/): two APIs and two
 # workers on PostgreSQL and a Redis of its own, SHOPPERS customers for SECONDS seconds while

@@ -112,12 +112,17 @@ def pgbench_summary(result: capture.PgbenchResult) -> dict[str, Any]:
     return asdict(result) | {"raw": result.raw[-800:]}
 
 
-def markdown(report: Report, meta: dict[str, Any]) -> str:
+def markdown(
+    report: Report,
+    meta: dict[str, Any],
+    title: str = "shopcore benchmark: latest run",
+    command: str = "make bench",
+) -> str:
     lines = [
-        "# shopcore benchmark: latest run",
+        f"# {title}",
         "",
         f"Run {meta['started']} on {meta['machine']}, {meta['duration_s']:.0f} s in all "
-        "(`make bench`; see bench/README.md for what each figure measures). Load average "
+        f"(`{command}`; see bench/README.md for what each figure measures). Load average "
         f"before {meta['load_average_before'][0]}, after {meta['load_average_after'][0]} "
         "(1 min): on this 2-core machine anything else running skews every figure.",
         "",

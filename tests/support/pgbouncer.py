@@ -33,12 +33,29 @@ def pgbouncer_problem() -> str | None:
     return None
 
 
+class PoolerUnavailable(RuntimeError):
+    """PgBouncer is not installed here."""
+
+
 @contextmanager
 def pgbouncer_in_front_of(postgres_url: str) -> Iterator[str]:
-    """`postgres_url` as reached through a new PgBouncer in transaction mode."""
+    """`postgres_url` as reached through a new PgBouncer in transaction mode; skips (fails
+    under CI=true, as a service test) when PgBouncer is not installed."""
+    try:
+        with pgbouncer(postgres_url) as url:
+            yield url
+    except PoolerUnavailable as missing:
+        pytest.skip(str(missing))
+
+
+@contextmanager
+def pgbouncer(postgres_url: str, server_connections: int = SERVER_CONNECTIONS) -> Iterator[str]:
+    """`postgres_url` as reached through a new PgBouncer in transaction mode, which keeps at
+    most `server_connections` to the server per database and user (the bench's scale-out run
+    uses it outside pytest)."""
     problem = pgbouncer_problem()
     if problem is not None:
-        pytest.skip(problem)
+        raise PoolerUnavailable(problem)
     target = make_url(postgres_url)
     port = free_port()
     root = Path(tempfile.mkdtemp(prefix="shopcore-pgbouncer-"))
@@ -49,7 +66,7 @@ def pgbouncer_in_front_of(postgres_url: str) -> Iterator[str]:
         "[pgbouncer]\n"
         f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
         f"auth_type = trust\nauth_file = {root / 'users.txt'}\n"
-        f"pool_mode = transaction\ndefault_pool_size = {SERVER_CONNECTIONS}\n"
+        f"pool_mode = transaction\ndefault_pool_size = {server_connections}\n"
         "max_client_conn = 500\nserver_reset_query_always = 1\n"
         "ignore_startup_parameters = extra_float_digits,application_name\n"
         f"logfile = {root / 'pgbouncer.log'}\n"
@@ -80,7 +97,7 @@ def pgbouncer_in_front_of(postgres_url: str) -> Iterator[str]:
                     if (root / "pgbouncer.log").exists()
                     else ""
                 )
-                pytest.fail(f"pgbouncer did not start: {log[-2000:]}")
+                raise RuntimeError(f"pgbouncer did not start: {log[-2000:]}")
             time.sleep(0.05)
         yield target.set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
     finally:

@@ -8,13 +8,7 @@ from the primary."""
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import asyncpg
 import httpx
@@ -24,63 +18,18 @@ from litestar.testing import AsyncTestClient
 from adapters.db.migrate import upgrade
 from shopcore import CreateProduct, Money, ReceiveStock, Variant
 from tests.support.api import Api, api_app, test_settings
-from tests.support.ports import free_port
+from tests.support.replica import Pair, pair_problem, primary_and_standby
 from tests.support.storefront import checkout, filled_cart
-
-BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"))), None)
-
-
-def _as_postgres(*command: str) -> None:
-    runner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    done = subprocess.run([*runner, *command], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, f"{command[0]} failed: {done.stderr or done.stdout}"
-
-
-@dataclass
-class Pair:
-    primary: str
-    standby: str
-    standby_port: int
-    standby_dir: Path
 
 
 @pytest.fixture
 def pair() -> Iterator[Pair]:
-    if BIN is None or (shutil.which("runuser") is None and os.geteuid() == 0):
-        pytest.skip("no PostgreSQL server binaries here to start a primary and a standby")
-    # Not under pytest's tmp_path: the postgres user may not enter root's directories.
-    root = Path(tempfile.mkdtemp(prefix="shopcore-replica-"))
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-    primary_dir, standby_dir = root / "primary", root / "standby"
-    primary_port, standby_port = free_port(), free_port()
-    options = f"-c listen_addresses=127.0.0.1 -k {root} -c fsync=off"
-    _as_postgres(f"{BIN}/initdb", "-D", str(primary_dir), "-U", "postgres", "--auth=trust")
-    started = []
-    try:
-        _as_postgres(
-            f"{BIN}/pg_ctl", "-D", str(primary_dir), "-w", "-l", str(root / "primary.log"),
-            "-o", f"-p {primary_port} {options} -c wal_level=replica", "start",
-        )  # fmt: skip
-        started.append(primary_dir)
-        _as_postgres(
-            f"{BIN}/pg_basebackup", "-h", "127.0.0.1", "-p", str(primary_port), "-U",
-            "postgres", "-D", str(standby_dir), "-R", "-X", "stream",
-        )  # fmt: skip
-        _as_postgres(
-            f"{BIN}/pg_ctl", "-D", str(standby_dir), "-w", "-l", str(root / "standby.log"),
-            "-o", f"-p {standby_port} {options} -c hot_standby=on", "start",
-        )  # fmt: skip
-        started.append(standby_dir)
-        primary = f"postgresql+asyncpg://postgres@127.0.0.1:{primary_port}/postgres"
-        upgrade(primary)
-        standby = f"postgresql+asyncpg://postgres@127.0.0.1:{standby_port}/postgres"
-        yield Pair(primary, standby, standby_port, standby_dir)
-    finally:
-        for directory in reversed(started):
-            if (directory / "postmaster.pid").exists():
-                _as_postgres(f"{BIN}/pg_ctl", "-D", str(directory), "-m", "immediate", "stop")
-        shutil.rmtree(root, ignore_errors=True)
+    problem = pair_problem()
+    if problem is not None:
+        pytest.skip(problem)
+    with primary_and_standby() as started:
+        upgrade(started.primary)
+        yield started
 
 
 async def _standby_sql(pair: Pair, statement: str) -> None:
@@ -142,7 +91,7 @@ async def test_catalog_reads_come_from_the_replica_and_a_customers_own_from_the_
             await _standby_sql(pair, "SELECT pg_wal_replay_resume()")
             await _until_listed(client, "second")
 
-            _as_postgres(f"{BIN}/pg_ctl", "-D", str(pair.standby_dir), "-m", "fast", "stop")
+            pair.stop_standby()
             await side.shop.handle(_product("third", "REP-3"))
             assert await _listed(client, "third")  # the primary answered, at once
     finally:
