@@ -44,6 +44,7 @@ from shopcore.shared.errors import (
     AlreadyExists,
     Busy,
     CheckoutInterrupted,
+    IllegalTransition,
     InvalidInput,
     ShopError,
     TransientConflict,
@@ -73,11 +74,15 @@ async def place_order(
     settler = Settler(uow, clock, carts, stock, payments, together)
     settle_by = command.settle_by or clock.now() + settle_within
     _check_time(clock, settle_by)
-    async with uow:
-        if await uow.orders.get(command.order_id) is not None:
-            # A resubmitted order id must not touch what its first attempt holds.
-            raise AlreadyExists(f"order {command.order_id} already exists")
-    contents = await carts.contents(command.cart_id, command.customer_id)
+    # A resubmitted order id must not touch what its first attempt holds: it is refused by
+    # the first transaction (its reservation or its order exists already: AlreadyExists),
+    # which then leaves nothing behind; no read is spent on asking first.
+    try:
+        contents = await carts.contents(command.cart_id, command.customer_id)
+    except IllegalTransition:
+        # The cart is held: by this very order's first attempt, when it is a resubmission.
+        await _refuse_if_placed(uow, command.order_id)
+        raise
     order = await _price(command, contents, address, prices, shipping, tax, discounts, clock)
     order.unsettle(settle_by)
     await retried(_placing(order, contents, uow, together, stock, carts), f"placing {order.id}")
@@ -123,6 +128,12 @@ def _placing(
             await carts.claim(order.cart_id, order.customer_id, order.id, contents.lines)
 
     return place
+
+
+async def _refuse_if_placed(uow: OrderingUnitOfWork, order_id: str) -> None:
+    async with uow:
+        if await uow.orders.get(order_id) is not None:
+            raise AlreadyExists(f"order {order_id} already exists")
 
 
 def _check_time(clock: Clock, settle_by: datetime) -> None:
