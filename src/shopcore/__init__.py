@@ -75,6 +75,7 @@ from shopcore.payments.commands import (
     AuthorizePayment,
     CapturePayment,
     ReconcilePayment,
+    RecordPayment,
     RefundPayment,
     VoidPayment,
 )
@@ -144,6 +145,7 @@ __all__ += [
     "PlaceOrder",
     "ReceiveStock",
     "ReconcilePayment",
+    "RecordPayment",
     "RecoverOrders",
     "RefundOrder",
     "RefundPayment",

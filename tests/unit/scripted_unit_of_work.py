@@ -29,6 +29,14 @@ class ScriptedUnitOfWork(MemoryUnitOfWork):
         self._read: list[tuple[Any, Any]] = []  # (table, row as this unit holds it)
         for repository, table in ((self.orders, store.orders), (self.carts, store.carts)):
             repository.get = self._remembering(repository.get, table)  # type: ignore[method-assign]
+        # A checkout takes its order as it committed it, unread: a row this unit holds too.
+        adopt = self.orders.adopt
+
+        def adopted(order: Any) -> None:
+            adopt(order)
+            self._read.append((store.orders, order))
+
+        self.orders.adopt = adopted  # type: ignore[method-assign]
 
     def _remembering(self, get: Any, table: Any) -> Any:
         async def remembered(key: str) -> Any:

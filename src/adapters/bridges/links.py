@@ -23,15 +23,16 @@ from shopcore.inventory.commands import (
     ReserveStock,
     ShipReservation,
 )
-from shopcore.ordering.ports import CartContents, PaymentStanding, PriceQuote
+from shopcore.ordering.ports import CartContents, HeldPayment, PaymentStanding, PriceQuote
 from shopcore.payments.commands import (
     AuthorizePayment,
     CapturePayment,
     ReconcilePayment,
+    RecordPayment,
     RefundPayment,
     VoidPayment,
 )
-from shopcore.payments.model import PaymentStatus
+from shopcore.payments.model import Payment, PaymentStatus
 from shopcore.shared.clock import Clock
 from shopcore.shared.messages import Command
 from shopcore.shared.money import Money
@@ -128,16 +129,22 @@ class PaymentsLink:
 
     async def authorize(
         self, *, payment_id: str, order_id: str, amount: Money, token: str, idempotency_key: str
-    ) -> None:
-        await self._bus.handle(
+    ) -> HeldPayment:
+        return await self._bus.handle(
             AuthorizePayment(
                 payment_id=payment_id,
                 order_id=order_id,
                 amount=amount,
                 token=token,
                 idempotency_key=idempotency_key,
+                record_approval=False,
             )
         )
+
+    async def record(self, held: HeldPayment) -> None:
+        if not isinstance(held, Payment):
+            raise TypeError(f"not an authorization of this shop's payments: {held!r}")
+        await self._bus.handle(RecordPayment(payment=held))
 
     async def standing(
         self, *, payment_id: str, order_id: str, amount: Money, idempotency_key: str

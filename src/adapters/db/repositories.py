@@ -264,6 +264,9 @@ class SqlOrderRepository(_Repository[Order]):
     async def add(self, order: Order) -> None:
         await self._add(order.id, order)
 
+    def adopt(self, order: Order) -> None:
+        self._register(order, order.id)
+
     async def page(
         self,
         *,

@@ -74,6 +74,9 @@ class MemoryOrderRepository(_Repository[Order]):
     async def add(self, order: Order) -> None:
         await self._add(order.id, order)
 
+    def adopt(self, order: Order) -> None:
+        self._session.adopt(self._table, order.id, order)
+
     async def page(
         self,
         *,

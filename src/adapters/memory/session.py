@@ -33,6 +33,11 @@ class Session:
         self._entries[(id(table), key)] = (table, row, False)
         return self._events.track(row)
 
+    def adopt(self, table: Table[A], key: str, aggregate: A) -> None:
+        """Take the caller's own copy as if loaded: its version is checked at commit."""
+        self._entries.setdefault((id(table), key), (table, aggregate, False))
+        self._events.track(aggregate)
+
     def stage(self, table: Table[A], key: str, aggregate: A) -> None:
         if (id(table), key) in self._entries:
             raise AlreadyExists(f"{table.name} {key} already exists")

@@ -87,14 +87,28 @@ class StockReservations(Protocol):
     async def ship(self, reservation_id: str) -> None: ...
 
 
+class HeldPayment(Protocol):
+    """An authorization the gateway granted, not yet on the books: opaque to ordering, which
+    only hands it back to `Payments.record`."""
+
+    @property
+    def id(self) -> str: ...
+
+
 class Payments(Protocol):
     """The order's payment, whose id is the order's own. Every call carries an idempotency key
     derived from the order id, so repeating one is safe."""
 
     async def authorize(
         self, *, payment_id: str, order_id: str, amount: Money, token: str, idempotency_key: str
-    ) -> None:
-        """PaymentDeclined or PaymentGatewayUnavailable when it does not go through."""
+    ) -> HeldPayment:
+        """Ask the gateway. PaymentDeclined or PaymentGatewayUnavailable when it does not go
+        through (that answer is on the books already). What it holds is not on the books yet:
+        `record` writes it, in the caller's transaction inside `together`."""
+        ...
+
+    async def record(self, held: HeldPayment) -> None:
+        """Write down what `authorize` returned (a copy already there is kept)."""
         ...
 
     async def standing(
@@ -136,6 +150,12 @@ class OrderRepository(Protocol):
     async def add(self, order: Order) -> None: ...
 
     async def get(self, order_id: str) -> Order | None: ...
+
+    def adopt(self, order: Order) -> None:
+        """Take `order`, as this process last committed it, for this unit's own copy without
+        reading it again. If it changed since, the commit fails its version check
+        (ConcurrencyConflict), as it would for an order read and changed by someone else."""
+        ...
 
     async def page(
         self,

@@ -32,6 +32,7 @@ from shopcore.application.unit_of_work import Together
 from shopcore.ordering.model import Failure, Order, OrderStatus
 from shopcore.ordering.ports import (
     CartSource,
+    HeldPayment,
     OrderingUnitOfWork,
     Payments,
     PaymentStanding,
@@ -39,6 +40,7 @@ from shopcore.ordering.ports import (
 )
 from shopcore.shared.clock import Clock
 from shopcore.shared.errors import (
+    AlreadyExists,
     Busy,
     CheckoutInterrupted,
     ConcurrencyConflict,
@@ -113,13 +115,37 @@ class Settler:
 
     # -- forward ---------------------------------------------------------------------------
 
-    async def complete_checkout(self, order: Order) -> Order:
-        """The payment is held: allocate the stock, confirm, check the cart out and settle, in
-        one transaction, so a crash leaves all of it to do again or none."""
+    async def complete_checkout(self, order: Order, held: HeldPayment | None = None) -> Order:
+        """The payment is held: record it (`held`, when the books do not have it yet),
+        allocate the stock, confirm, check the cart out and settle, in one transaction, so a
+        crash leaves all of it to do again or none (the recovery job then finds the payment at
+        the gateway, under the order's key, and puts it on the books first)."""
+
+        # The checkout's own first attempt takes the order as it committed it, unread; any
+        # later attempt (or the recovery job) reads it.
+        known: Order | None = order if held is not None else None
+
+        async def attempt() -> Order:
+            nonlocal held, known
+            try:
+                return await self._complete(order.id, held, known)
+            except AlreadyExists as error:
+                if held is None:
+                    raise
+                # The recovery job, overtaking a request past its `settle_by`, put the payment
+                # on the books first: go on without writing it again.
+                held = known = None
+                raise TransientConflict(error.detail) from error
+            except ConcurrencyConflict as error:
+                if known is None:
+                    raise
+                # Changed since this checkout committed it (cancelled while paying, say):
+                # read as it is now, and go on from there.
+                known = None
+                raise TransientConflict(error.detail) from error
+
         try:
-            return await retried(
-                lambda: self._complete(order.id), f"completing the checkout of {order.id}"
-            )
+            return await retried(attempt, f"completing the checkout of {order.id}")
         except (Busy, TransientConflict):
             raise  # the shop's own fault: the order lives on, unsettled, for recovery
         except OutOfStock as error:
@@ -129,13 +155,21 @@ class Settler:
             # Cancelled while paying (its stock released, so not allocated either).
             return await self.fail(order.id, error)
 
-    async def _complete(self, order_id: str) -> Order:
+    async def _complete(
+        self, order_id: str, held: HeldPayment | None, known: Order | None = None
+    ) -> Order:
         async with self.together(self.uow):
-            order = await self.uow.orders.get(order_id)
+            if known is not None:
+                self.uow.orders.adopt(known)
+                order: Order | None = known
+            else:
+                order = await self.uow.orders.get(order_id)
             if order is None:
                 raise NotFound(f"order {order_id} not found")
             if order.status is S.CONFIRMED and order.settled:
                 return order  # an earlier attempt's commit went through; its answer was lost
+            if held is not None:
+                await self.payments.record(held)
             await self.stock.allocate(order.reservation_id)
             _confirm(order, self.clock)
             await self.check_out_cart(order)

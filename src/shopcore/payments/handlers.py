@@ -7,6 +7,7 @@ from shopcore.payments.commands import (
     AuthorizePayment,
     CapturePayment,
     ReconcilePayment,
+    RecordPayment,
     RefundPayment,
     VoidPayment,
 )
@@ -33,10 +34,13 @@ async def authorize_payment(
     command: AuthorizePayment, uow: PaymentsUnitOfWork, clock: Clock, gateway: PaymentGateway
 ) -> Payment:
     check_amount(command.amount)  # before the gateway, or it holds an authorization we never record
-    async with uow:
-        existing = await uow.payments.get(command.payment_id)
-    if existing is not None:
-        return _replayed(existing)
+    if command.record_approval:
+        async with uow:
+            existing = await uow.payments.get(command.payment_id)
+        if existing is not None:
+            return _replayed(existing)
+    # else no read first: the gateway answers a repeated key as it did the first time, and
+    # the record keeps whichever copy reached the books first.
     outage: PaymentGatewayUnavailable | None = None
     try:
         response = await gateway.authorize(command.amount, command.token, command.idempotency_key)
@@ -56,10 +60,16 @@ async def authorize_payment(
             transaction=tx,
             failed=outage is not None,
         )
+    if payment.status is PaymentStatus.AUTHORIZED and not command.record_approval:
+        return payment
     payment = await _record(uow, payment)
     if outage is not None and payment.status is PaymentStatus.FAILED:
         raise outage
     return _replayed(payment)
+
+
+async def record_payment(command: RecordPayment, uow: PaymentsUnitOfWork) -> Payment:
+    return await _record(uow, command.payment)
 
 
 async def reconcile_payment(
@@ -225,4 +235,5 @@ COMMAND_HANDLERS: CommandTable = {
     VoidPayment: void_payment,
     RefundPayment: refund_payment,
     ReconcilePayment: reconcile_payment,
+    RecordPayment: record_payment,
 }
