@@ -3,8 +3,11 @@ refunds) and page orders newest first, by customer and by status."""
 
 from __future__ import annotations
 
+import pytest
+
 from adapters.memory.clock import ManualClock
 from shopcore.ordering.model import Order, OrderStatus
+from shopcore.shared.errors import ConcurrencyConflict
 from shopcore.shared.ids import new_id
 from tests.contracts import builders as b
 from tests.contracts.backends import Backend
@@ -61,6 +64,43 @@ async def test_an_order_keeps_its_history_and_refunds_through_its_life(
     assert stored.refunded == eur(500)
     assert stored.refund_pending == eur(700)
     assert stored.shipping_started_at is not None
+
+
+async def test_an_adopted_order_commits_its_changes_without_being_read(
+    backend: Backend, clock: ManualClock
+) -> None:
+    order = b.order()
+    await write(backend, lambda uow: uow.orders.add(order))
+
+    async with backend.uow() as uow:
+        uow.orders.adopt(order)  # the copy this process committed, taken unread
+        order.confirm("pay-1", clock.advance(seconds=5))
+        await uow.commit()
+
+    stored = await read(backend, lambda uow: uow.orders.get(order.id))
+    assert stored is not None and stored.status is OrderStatus.CONFIRMED
+    assert stored.version == order.version
+
+
+async def test_an_adopted_copy_changed_since_fails_its_version_check(
+    backend: Backend, clock: ManualClock
+) -> None:
+    order = b.order()
+    await write(backend, lambda uow: uow.orders.add(order))
+    async with backend.uow() as uow:  # someone else cancels it meanwhile
+        theirs = await uow.orders.get(order.id)
+        assert theirs is not None
+        theirs.cancel("customer", clock.advance(seconds=1))
+        await uow.commit()
+
+    with pytest.raises(ConcurrencyConflict):
+        async with backend.uow() as uow:
+            uow.orders.adopt(order)
+            order.confirm("pay-1", clock.advance(seconds=5))
+            await uow.commit()
+
+    stored = await read(backend, lambda uow: uow.orders.get(order.id))
+    assert stored is not None and stored.status is OrderStatus.CANCELLED
 
 
 async def orders_of_three_customers(backend: Backend, clock: ManualClock) -> list[Order]:
