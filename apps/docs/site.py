@@ -10,7 +10,7 @@ from sqlalchemy import Table
 
 from apps.docs import markdown as md
 from apps.docs import messages, schemas, settings_table, states
-from apps.docs.datamodel import er_diagram, table_section
+from apps.docs.datamodel import er_diagram, links_table, table_section
 from apps.docs.endpoints import Endpoint, details, endpoints, in_tag_order, summary_table
 from apps.docs.markers import MarkerError, fill
 from apps.docs.services import (
@@ -37,6 +37,7 @@ def blocks(sources: Sources) -> Blocks:
     }
     pages["architecture/data-model.md"] = {
         "er-diagram": er_diagram(sources.tables),
+        "logical-links": links_table(),
         "table-owners": _owners(sources.tables),
     }
     pages["architecture/events.md"] = {

@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
+from adapters.db.tables import metadata
 from apps.docs import markdown as md
 from apps.docs import schemas
+from apps.docs.datamodel import er_diagram
 from apps.docs.endpoints import Endpoint, details
 from apps.docs.examples import example_of, skeleton
 from apps.docs.markers import MarkerError, fill
@@ -166,3 +168,16 @@ def test_a_schema_lists_its_fields_and_links_the_schemas_they_are_of() -> None:
     assert "| `lines` | array of [`LineOut`](#schema-lineout) | yes | — | — |" in text
     assert "| `note` | string or null | no | at most 10 characters | — |" in text
     assert "Any other field is refused (400)." in text
+
+
+def test_foreign_keys_are_drawn_solid_and_links_kept_by_id_dashed() -> None:
+    drawn = {table.name: table for table in metadata.tables.values()}
+    tables = [drawn[name] for name in ("customers", "carts", "orders", "payments")]
+    diagram = er_diagram(tables)
+
+    assert '    customers ||..o{ orders : "customer_id"' in diagram
+    assert '    orders ||..o| payments : "order_id"' in diagram
+    assert "||--" not in diagram  # no foreign key among these: no context reaches into another
+    # A link to a table left out of the diagram is not drawn.
+    assert "product_variants" not in diagram
+    assert "||--o{ product_variants" in er_diagram([drawn["products"], drawn["product_variants"]])
