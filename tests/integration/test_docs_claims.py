@@ -15,13 +15,17 @@ import ast
 import json
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from adapters.db import tables
 from shopcore import ReceiveStock, ShipOrder
+from shopcore.cart.model import CHECKOUT_HOLD, Cart, CartLine, CartStatus, Quote
+from shopcore.shared.errors import ShopError
 from shopcore.shared.messages import Event
+from shopcore.shared.money import Money
 from tests.support.driver import build_driver
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -325,3 +329,73 @@ def test_every_event_the_sequences_say_is_committed_is_one_the_code_emits() -> N
     never = sorted(name for name in named if not re.search(rf"\b{name}\(", code))
     assert not not_events, f"not events: {not_events}"
     assert not never, f"events nothing raises: {never}"
+
+
+# -- the cart's lifecycle -----------------------------------------------------------------------
+
+_NOW = datetime(2026, 1, 1, tzinfo=UTC)
+_PRICE = Money(1200, "EUR")
+_QUOTE = Quote(sku="A", name="A", price=_PRICE, sellable=True)
+
+
+def _cart(status: CartStatus, *, held_since: datetime | None = None) -> Cart:
+    line = CartLine(sku="A", name="A", quantity=1, unit_price=_PRICE)
+    holding = status in (CartStatus.CHECKING_OUT, CartStatus.CHECKED_OUT)
+    return Cart(
+        id="cart",
+        customer_id="ada",
+        token_hash=None,
+        currency="EUR",
+        lines=[line],
+        status=status,
+        created_at=_NOW,
+        updated_at=_NOW,
+        order_id="first-order" if holding else None,
+        checkout_started_at=held_since if holding else None,
+    )
+
+
+def _moves(cart: Cart) -> set[str]:
+    """`cart`'s status after each thing that can be done to it, wherever it is allowed and
+    changes the cart."""
+    later = _NOW + CHECKOUT_HOLD + timedelta(seconds=1)
+    steps: list[Callable[[Cart], object]] = [
+        lambda c: c.add(_QUOTE, 1, _NOW),
+        lambda c: c.set_quantity(_QUOTE, 2, _NOW),
+        lambda c: c.remove("A", _NOW),
+        lambda c: _cart(CartStatus.OPEN).absorb(c, {"A": _QUOTE}, _NOW),  # c is the anonymous one
+        lambda c: c.absorb(_cart(CartStatus.OPEN), {"A": _QUOTE}, _NOW),  # c is the customer's
+        lambda c: c.begin_checkout("next-order", later, CHECKOUT_HOLD),
+        lambda c: c.complete_checkout("first-order", _NOW),
+        lambda c: c.abandon_checkout("first-order", _NOW),
+    ]
+    found = set()
+    for step in steps:
+        copy = _cart(cart.status, held_since=cart.checkout_started_at)
+        try:
+            step(copy)
+        except ShopError:
+            continue
+        # A method that changes nothing (abandoning a checkout that does not hold the cart,
+        # completing one twice) is allowed but no move.
+        if copy != _cart(cart.status, held_since=cart.checkout_started_at):
+            found.add(copy.status.value)
+    return found
+
+
+def test_the_cart_moves_exactly_as_its_diagram_shows() -> None:
+    page = (DOCS / "architecture" / "state-machines.md").read_text(encoding="utf-8")
+    section = page.split("## Cart", 1)[1].split("\n## ", 1)[0]
+    (diagram,) = MERMAID.findall(section)
+    drawn = {
+        (source, target)
+        for source, target in re.findall(r"^\s+(\w+) --> (\w+)", diagram, re.MULTILINE)
+        if target != "[*]"
+    }
+    done = set()
+    for status in CartStatus:
+        # A hold that lapsed an hour ago, which a later checkout may take over.
+        cart = _cart(status, held_since=_NOW - timedelta(hours=1))
+        done |= {(status.value, target) for target in _moves(cart)}
+    assert {state.value for state in CartStatus} == set(re.findall(r"\b(\w+) -->", diagram))
+    assert drawn == done, f"drawn only: {drawn - done}, done only: {done - drawn}"
