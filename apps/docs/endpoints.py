@@ -234,6 +234,10 @@ def _responses(document: Json, responses: Mapping[str, Any], schemas: str) -> st
 
 def _example_block(title: str, media_type: str, example: Example) -> str:
     kind = "example" if example.documented else "example skeleton from the schema"
+    if example.summary:
+        # A title sits in double quotes: the summary must not end it early.
+        summary = md.text(example.summary).replace('"', "'")
+        kind += f" ({summary})"
     # A text body (the stock stream's `text/event-stream`) is shown as the bytes on the wire,
     # one line a line, not as a JSON string full of escaped line breaks.
     if isinstance(example.value, str) and not media_type.endswith("json"):
