@@ -1,5 +1,9 @@
 """Tables, columns, keys, constraints and indexes from the SQLAlchemy metadata, and the ER
-diagram in Mermaid. Types are shown as PostgreSQL and SQLite each create them."""
+diagram in Mermaid. Types are shown as PostgreSQL and SQLite each create them.
+
+The diagram draws two kinds of relationship: foreign keys as solid lines, and the links kept
+by id without a foreign key (`adapters.db.logical_links`, which is most of them, since no
+foreign key crosses a context) as dashed ones."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from sqlalchemy import CheckConstraint, Column, ForeignKeyConstraint, Index, Tab
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 
+from adapters.db.logical_links import LOGICAL_LINKS, LogicalLink
 from apps.docs import markdown as md
 
 POSTGRESQL: Dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
@@ -26,12 +31,22 @@ def _keys(table: Table, column: Column[object]) -> list[str]:
         keys.append("PK")
     if column.foreign_keys:
         keys.extend(f"FK → {fk.target_fullname}" for fk in sorted(column.foreign_keys, key=str))
+    keys.extend(
+        f"→ {link.target}.{', '.join(link.target_columns)} (by id"
+        + (f", in {md.code(link.inside)}" if link.inside else "")
+        + ")"
+        for link in _links_of(table.name, column.name)
+    )
     if column.unique or any(
         isinstance(constraint, UniqueConstraint) and list(constraint.columns) == [column]
         for constraint in table.constraints
     ):
         keys.append("unique")
     return keys
+
+
+def _links_of(table: str, column: str) -> list[LogicalLink]:
+    return [link for link in LOGICAL_LINKS if link.table == table and column in link.columns]
 
 
 def _default(column: Column[object]) -> str:
@@ -103,8 +118,9 @@ def _mermaid_type(column: Column[object]) -> str:
     return re.sub(r"\W+", "_", sql_type(column, POSTGRESQL)).strip("_").lower()
 
 
-def er_diagram(tables: Sequence[Table]) -> str:
-    """A Mermaid ER diagram of `tables` and the foreign keys among them."""
+def er_diagram(tables: Sequence[Table], links: Sequence[LogicalLink] = LOGICAL_LINKS) -> str:
+    """A Mermaid ER diagram of `tables`, the foreign keys among them (solid lines) and the
+    `links` kept by id among them (dashed lines)."""
     lines = ["erDiagram"]
     names = {table.name for table in tables}
     for table in tables:
@@ -123,6 +139,11 @@ def er_diagram(tables: Sequence[Table]) -> str:
             lines.append(f"        {_mermaid_type(column)} {column.name}{marks}")
         lines.append("    }")
     lines.extend(_relations(tables, names))
+    lines.extend(
+        f'    {link.target} ||..{"o|" if link.one else "o{"} {link.table} : "{link.label}"'
+        for link in links
+        if link.table in names and link.target in names
+    )
     return md.fenced("mermaid", "\n".join(lines))
 
 
@@ -135,3 +156,18 @@ def _relations(tables: Iterable[Table], names: set[str]) -> list[str]:
                 label = ", ".join(constraint.column_keys)
                 lines.append(f'    {parent} ||--o{{ {table.name} : "{label}"')
     return lines
+
+
+def links_table(links: Sequence[LogicalLink] = LOGICAL_LINKS) -> str:
+    """The links kept by id, each with what it means."""
+    rows = [
+        (
+            md.code(f"{link.table}.{', '.join(link.columns)}")
+            + (f" ({md.code(link.inside)})" if link.inside else ""),
+            md.code(f"{link.target}.{', '.join(link.target_columns)}"),
+            "at most one" if link.one else "any number",
+            md.cell(link.why),
+        )
+        for link in links
+    ]
+    return md.table(("Column", "Refers to", "Rows per target", "Meaning"), rows)

@@ -15,6 +15,10 @@ from typing import Any
 
 from apps.docs import markdown as md
 from apps.docs.examples import Example, Json, example_of, schema_name
+from apps.docs.schemas import link
+
+# Where the body schemas are described, as seen from a service page.
+SCHEMAS_PAGE = "../reference/api.md"
 
 METHODS = ("get", "post", "put", "patch", "delete")
 SUCCESS = re.compile(r"2\d\d")
@@ -109,11 +113,15 @@ def summary_table(items: Sequence[Endpoint], *, link: bool = True) -> str:
     return md.table(("Method", "Path", "Summary", "Auth", "Required headers"), rows)
 
 
-def details(document: Json, items: Iterable[Endpoint], *, level: int = 3) -> str:
-    return "\n\n".join(_detail(document, item, level) for item in items)
+def details(
+    document: Json, items: Iterable[Endpoint], *, level: int = 3, schemas: str = SCHEMAS_PAGE
+) -> str:
+    """Each endpoint's section; `schemas`: the page describing the body schemas, as seen from
+    the page these sections go on."""
+    return "\n\n".join(_detail(document, item, level, schemas) for item in items)
 
 
-def _detail(document: Json, item: Endpoint, level: int) -> str:
+def _detail(document: Json, item: Endpoint, level: int, schemas: str) -> str:
     parts = [
         f"{'#' * level} {md.code(f'{item.method} {item.path}')} {{ #{item.anchor} }}",
         f"**{md.text(item.summary)}.** {md.text(str(item.operation.get('description', '')))}",
@@ -124,8 +132,8 @@ def _detail(document: Json, item: Endpoint, level: int) -> str:
         parts.append(_parameters(item.parameters))
     body = item.operation.get("requestBody")
     if isinstance(body, Mapping):
-        parts.append(_request(document, body))
-    parts.append(_responses(document, item.operation.get("responses", {})))
+        parts.append(_request(document, body, schemas))
+    parts.append(_responses(document, item.operation.get("responses", {}), schemas))
     return "\n\n".join(part for part in parts if part)
 
 
@@ -173,36 +181,50 @@ def _number(value: Any) -> str:
     return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
-def _request(document: Json, body: Mapping[str, Any]) -> str:
+def _body(media_type: str, media: Mapping[str, Any], schemas: str) -> str:
+    """A body's schema, linked to its fields, or its media type when it has no schema."""
+    name = schema_name(media.get("schema", {}))
+    if name is None:
+        return md.code(media_type)
+    inner = name.removesuffix("[]")
+    return link(inner, schemas) + (" (array)" if name.endswith("[]") else "")
+
+
+def _request(document: Json, body: Mapping[str, Any], schemas: str) -> str:
     blocks = []
     for media_type, media in sorted(body.get("content", {}).items()):
         name = schema_name(media.get("schema", {})) or "inline schema"
         blocks.append(
             _example_block(
                 f"Request body ({md.code(media_type)}, {md.code(name)})",
+                media_type,
                 example_of(document, media),
             )
         )
+    content = body.get("content", {})
+    fields = ", ".join(_body(kind, media, schemas) for kind, media in sorted(content.items()))
     required = "required" if body.get("required") else "optional"
-    return f"Request body: {required}.\n\n" + "\n\n".join(blocks)
+    return f"Request body: {required}, {fields}.\n\n" + "\n\n".join(blocks)
 
 
-def _responses(document: Json, responses: Mapping[str, Any]) -> str:
+def _responses(document: Json, responses: Mapping[str, Any], schemas: str) -> str:
+    """The status table, then an example of each success body, and of each error body the
+    document has an example of (a skeleton of a Problem would teach nothing: its examples
+    show which `code` each status answers with)."""
     rows = []
     examples = []
     for status, response in sorted(responses.items()):
         content = response.get("content", {})
         bodies = ", ".join(
-            md.code(schema_name(media.get("schema", {})) or media_type)
-            for media_type, media in sorted(content.items())
+            _body(media_type, media, schemas) for media_type, media in sorted(content.items())
         )
         rows.append((md.code(status), md.cell(str(response.get("description", ""))), bodies))
-        if SUCCESS.fullmatch(status):
-            for media_type, media in sorted(content.items()):
+        for media_type, media in sorted(content.items()):
+            example = example_of(document, media)
+            if SUCCESS.fullmatch(status) or example.documented:
                 examples.append(
                     _example_block(
-                        f"Response {md.code(status)} ({md.code(media_type)})",
-                        example_of(document, media),
+                        f"Response {md.code(status)} ({md.code(media_type)})", media_type, example
                     )
                 )
     parts = [md.table(("Status", "Meaning", "Body"), rows)] if rows else []
@@ -210,8 +232,18 @@ def _responses(document: Json, responses: Mapping[str, Any]) -> str:
     return "\n\n".join(parts)
 
 
-def _example_block(title: str, example: Example) -> str:
+def _example_block(title: str, media_type: str, example: Example) -> str:
     kind = "example" if example.documented else "example skeleton from the schema"
-    return f'??? example "{title}: {kind}"\n\n' + md.fenced(
-        "json", md.as_json(example.value), indent="    "
-    )
+    if example.summary:
+        # A title sits in double quotes: the summary must not end it early.
+        summary = md.text(example.summary).replace('"', "'")
+        kind += f" ({summary})"
+    # A text body (the stock stream's `text/event-stream`) is shown as the bytes on the wire,
+    # one line a line, not as a JSON string full of escaped line breaks.
+    if isinstance(example.value, str) and not media_type.endswith("json"):
+        language = "text"
+        body = example.value.replace("\r\n", "\n")
+    else:
+        language = "json"
+        body = md.as_json(example.value)
+    return f'??? example "{title}: {kind}"\n\n' + md.fenced(language, body, indent="    ")

@@ -23,11 +23,13 @@ _MAX_DEPTH = 8
 
 
 class Example:
-    """A body to show, and whether the document wrote it or the schema's shape made it."""
+    """A body to show, whether the document wrote it or the schema's shape made it, and the
+    document's one-line summary of it (an error example's is its problem `code`)."""
 
-    def __init__(self, value: Any, *, documented: bool) -> None:
+    def __init__(self, value: Any, *, documented: bool, summary: str = "") -> None:
         self.value = value
         self.documented = documented
+        self.summary = summary
 
 
 def resolve(document: Json, schema: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -71,7 +73,7 @@ def example_of(document: Json, media: Mapping[str, Any]) -> Example:
     if isinstance(examples, Mapping) and examples:
         first = next(iter(examples.values()))
         if isinstance(first, Mapping) and "value" in first:
-            return Example(first["value"], documented=True)
+            return Example(first["value"], documented=True, summary=str(first.get("summary", "")))
     if "example" in media:
         return Example(media["example"], documented=True)
     schema = media.get("schema", {})

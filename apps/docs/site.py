@@ -9,8 +9,8 @@ import click
 from sqlalchemy import Table
 
 from apps.docs import markdown as md
-from apps.docs import messages, settings_table, states
-from apps.docs.datamodel import er_diagram, table_section
+from apps.docs import messages, schemas, settings_table, states
+from apps.docs.datamodel import er_diagram, links_table, table_section
 from apps.docs.endpoints import Endpoint, details, endpoints, in_tag_order, summary_table
 from apps.docs.markers import MarkerError, fill
 from apps.docs.services import (
@@ -37,6 +37,7 @@ def blocks(sources: Sources) -> Blocks:
     }
     pages["architecture/data-model.md"] = {
         "er-diagram": er_diagram(sources.tables),
+        "logical-links": links_table(),
         "table-owners": _owners(sources.tables),
     }
     pages["architecture/events.md"] = {
@@ -46,6 +47,7 @@ def blocks(sources: Sources) -> Blocks:
     pages["reference/api.md"] = {
         "endpoint-index": _endpoint_index(in_tag_order(found, sources.openapi)),
         "other-endpoints": _other_endpoints(sources, found),
+        "body-schemas": schemas.sections(sources.openapi),
     }
     pages["reference/settings.md"] = {"settings": settings_table.table()}
     return pages
@@ -119,7 +121,8 @@ def _endpoint_index(found: Sequence[Endpoint]) -> str:
 
 def _other_endpoints(sources: Sources, found: Sequence[Endpoint]) -> str:
     others = [item for item in found if service_of_path(item.path, item.tags) is None]
-    return summary_table(others) + "\n\n" + details(sources.openapi, others)
+    # On the API reference page itself, where the schemas are: links stay on the page.
+    return summary_table(others) + "\n\n" + details(sources.openapi, others, schemas="")
 
 
 def _cli(cli: click.Group, names: Sequence[str]) -> str:

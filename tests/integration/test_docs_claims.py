@@ -4,7 +4,9 @@ today, gaps included.
 Each claim is a phrase on a page and a check of the code that makes it true. The phrase must be
 on its page (rewording the claim means rewording its check here), and while it is there the
 check must hold: a page that says a feature is missing fails here once the code grows it, and
-the figure the sizing rests on (events per checkout) is counted from the code itself.
+the figure the sizing rests on (events per checkout) is counted from the code itself. The
+architecture diagrams are held to the code too: every route they name is served, every command,
+event, class and field a sequence names is defined, and the idempotency keys they show are sent.
 """
 
 from __future__ import annotations
@@ -13,12 +15,17 @@ import ast
 import json
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from adapters.db import tables
 from shopcore import ReceiveStock, ShipOrder
+from shopcore.cart.model import CHECKOUT_HOLD, Cart, CartLine, CartStatus, Quote
+from shopcore.shared.errors import ShopError
+from shopcore.shared.messages import Event
+from shopcore.shared.money import Money
 from tests.support.driver import build_driver
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -216,3 +223,179 @@ def test_a_gap_the_pages_name_is_still_a_gap(
     text = _flat((DOCS / page).read_text(encoding="utf-8"))
     assert _flat(phrase) in text, f"docs/{page} no longer says {phrase!r}: update its claim here"
     assert still_true(), f"docs/{page} says {phrase!r}, which the code no longer bears out"
+
+
+# -- what the diagrams name ---------------------------------------------------------------------
+
+MERMAID = re.compile(r"^```mermaid\n(.*?)^```$", re.DOTALL | re.MULTILINE)
+ROUTE = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE) (/[\w{}/.-]*\w[}]?)")
+CAMEL = re.compile(r"\b[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+\b")
+METHOD = re.compile(r"\b([A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+)\.([a-z_]\w*)\b")
+SNAKE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+# Names in the diagrams that are products, not code.
+NOT_CODE = {"PostgreSQL", "SQLite"}
+
+
+def _diagrams(page: str, kind: str) -> list[str]:
+    text = (DOCS / page).read_text(encoding="utf-8")
+    return [block for block in MERMAID.findall(text) if block.startswith(kind)]
+
+
+def _sources() -> dict[Path, str]:
+    files = [*(ROOT / "src").rglob("*.py"), *(ROOT / "apps").rglob("*.py")]
+    return {path: path.read_text(encoding="utf-8") for path in files}
+
+
+def _shape(path: str) -> str:
+    """A route with its parameters' names left out: `{id}` and `{order_id}` are one route."""
+    return re.sub(r"\{[^}]*\}", "{}", path)
+
+
+def test_every_route_the_architecture_pages_name_is_in_the_api_document() -> None:
+    document = json.loads(_text("openapi/openapi.json"))
+    served = {
+        (method.upper(), _shape(path))
+        for path, item in document["paths"].items()
+        for method in item
+        if method in ("get", "put", "post", "patch", "delete")
+    }
+    named = {
+        (page.name, method, path)
+        for page in sorted((DOCS / "architecture").glob("*.md"))
+        for method, path in ROUTE.findall(page.read_text(encoding="utf-8"))
+    }
+    assert len(named) > 10, named
+    missing = sorted(
+        f"{page}: {method} {path}"
+        for page, method, path in named
+        if (method, _shape(path)) not in served
+    )
+    assert not missing, "routes the pages name that the API does not serve:\n" + "\n".join(missing)
+
+
+def test_every_name_in_a_sequence_diagram_is_in_the_code() -> None:
+    """Commands, events, errors, controllers and their methods, and snake_case names (handlers,
+    columns, fields): a rename in the code must rename them on the sequences page too."""
+    sources = _sources()
+    classes = {
+        match.group(1): path
+        for path, text in sources.items()
+        for match in re.finditer(r"^\s*class (\w+)\b", text, re.MULTILINE)
+    }
+    words = set(re.findall(r"\w+", "\n".join(sources.values())))
+    diagrams = _diagrams("architecture/sequences.md", "sequenceDiagram")
+    assert len(diagrams) >= 12, f"{len(diagrams)} sequence diagrams"
+    text = "\n".join(diagrams)
+    unknown = sorted({name for name in CAMEL.findall(text) if name not in classes} - NOT_CODE)
+    unknown += sorted(
+        f"{owner}.{method}"
+        for owner, method in set(METHOD.findall(text))
+        if owner in classes and not re.search(rf"def {method}\(", sources[classes[owner]])
+    )
+    unknown += sorted({name for name in SNAKE.findall(text) if name not in words})
+    assert not unknown, "names the sequence diagrams use that the code does not:\n" + "\n".join(
+        unknown
+    )
+
+
+def test_the_idempotency_keys_the_sequences_name_are_the_ones_the_code_sends() -> None:
+    """`"<order id>:capture"` on the page is `f"{order_id}:capture"` in the code."""
+    text = _text("docs/architecture/sequences.md")
+    code = "\n".join(_sources().values())
+    suffixes = set(re.findall(r'"<order id>:(\w+)', text))
+    assert {"authorize", "void", "capture", "refund"} <= suffixes, suffixes
+    missing = sorted(s for s in suffixes if not re.search(rf"\{{[\w.]*order_id\}}:{s}\b", code))
+    assert not missing, f"keys the code does not send: {missing}"
+
+
+def test_every_event_the_sequences_say_is_committed_is_one_the_code_emits() -> None:
+    """`+ OrderShipped` after a commit on the page: an Event subclass, and raised somewhere."""
+
+    def subclasses(kind: type[Event]) -> set[str]:
+        found = {kind.__name__}
+        for sub in kind.__subclasses__():
+            found |= subclasses(sub)
+        return found
+
+    # `shopcore` (imported above) loads every context's events.
+    events = subclasses(Event)
+    text = "\n".join(_diagrams("architecture/sequences.md", "sequenceDiagram"))
+    named = set(re.findall(r"\+ ([A-Z][a-z]\w*)", text)) | set(
+        re.findall(r"delivers ([A-Z][a-z]\w*)", text)
+    )
+    code = "\n".join(_sources().values())
+    assert named, "the page names no committed events"
+    not_events = sorted(name for name in named if name not in events)
+    never = sorted(name for name in named if not re.search(rf"\b{name}\(", code))
+    assert not not_events, f"not events: {not_events}"
+    assert not never, f"events nothing raises: {never}"
+
+
+# -- the cart's lifecycle -----------------------------------------------------------------------
+
+_NOW = datetime(2026, 1, 1, tzinfo=UTC)
+_PRICE = Money(1200, "EUR")
+_QUOTE = Quote(sku="A", name="A", price=_PRICE, sellable=True)
+
+
+def _cart(status: CartStatus, *, held_since: datetime | None = None) -> Cart:
+    line = CartLine(sku="A", name="A", quantity=1, unit_price=_PRICE)
+    holding = status in (CartStatus.CHECKING_OUT, CartStatus.CHECKED_OUT)
+    return Cart(
+        id="cart",
+        customer_id="ada",
+        token_hash=None,
+        currency="EUR",
+        lines=[line],
+        status=status,
+        created_at=_NOW,
+        updated_at=_NOW,
+        order_id="first-order" if holding else None,
+        checkout_started_at=held_since if holding else None,
+    )
+
+
+def _moves(cart: Cart) -> set[str]:
+    """`cart`'s status after each thing that can be done to it, wherever it is allowed and
+    changes the cart."""
+    later = _NOW + CHECKOUT_HOLD + timedelta(seconds=1)
+    steps: list[Callable[[Cart], object]] = [
+        lambda c: c.add(_QUOTE, 1, _NOW),
+        lambda c: c.set_quantity(_QUOTE, 2, _NOW),
+        lambda c: c.remove("A", _NOW),
+        lambda c: _cart(CartStatus.OPEN).absorb(c, {"A": _QUOTE}, _NOW),  # c is the anonymous one
+        lambda c: c.absorb(_cart(CartStatus.OPEN), {"A": _QUOTE}, _NOW),  # c is the customer's
+        lambda c: c.begin_checkout("next-order", later, CHECKOUT_HOLD),
+        lambda c: c.complete_checkout("first-order", _NOW),
+        lambda c: c.abandon_checkout("first-order", _NOW),
+    ]
+    found = set()
+    for step in steps:
+        copy = _cart(cart.status, held_since=cart.checkout_started_at)
+        try:
+            step(copy)
+        except ShopError:
+            continue
+        # A method that changes nothing (abandoning a checkout that does not hold the cart,
+        # completing one twice) is allowed but no move.
+        if copy != _cart(cart.status, held_since=cart.checkout_started_at):
+            found.add(copy.status.value)
+    return found
+
+
+def test_the_cart_moves_exactly_as_its_diagram_shows() -> None:
+    page = (DOCS / "architecture" / "state-machines.md").read_text(encoding="utf-8")
+    section = page.split("## Cart", 1)[1].split("\n## ", 1)[0]
+    (diagram,) = MERMAID.findall(section)
+    drawn = {
+        (source, target)
+        for source, target in re.findall(r"^\s+(\w+) --> (\w+)", diagram, re.MULTILINE)
+        if target != "[*]"
+    }
+    done = set()
+    for status in CartStatus:
+        # A hold that lapsed an hour ago, which a later checkout may take over.
+        cart = _cart(status, held_since=_NOW - timedelta(hours=1))
+        done |= {(status.value, target) for target in _moves(cart)}
+    assert {state.value for state in CartStatus} == set(re.findall(r"\b(\w+) -->", diagram))
+    assert drawn == done, f"drawn only: {drawn - done}, done only: {done - drawn}"

@@ -158,6 +158,34 @@ async def test_the_c4_page_draws_its_diagrams_with_no_request_off_the_machine(
     await page.close()
 
 
+# Pages whose diagrams are drawn, not only parsed: those with the most, and the most varied
+# (sequences with alt/opt/rect blocks, a hand-written state diagram, ER with dashed links).
+DRAWN_PAGES = (
+    "architecture/sequences/",
+    "architecture/state-machines/",
+    "architecture/data-model/",
+)
+
+
+@pytest.mark.parametrize("path", DRAWN_PAGES)
+async def test_the_architecture_pages_draw_every_diagram(
+    browser: Browser, site: Path, site_url: str, path: str
+) -> None:
+    expected = len(diagrams(site)[path])
+    page = await browser.new_page()
+    await page.goto(site_url + path)
+    await page.wait_for(
+        "document.readyState === 'complete'"
+        f" && document.querySelectorAll('div.mermaid').length === {expected}"
+        " && !document.querySelector('pre.mermaid')",
+        within=30.0,
+    )
+    svgs = await mermaid_svgs(page)
+    assert len(svgs) == expected, f"{len(svgs)} of {expected} diagrams drawn"
+    assert not off_the_machine(page), f"the page asked the internet for {off_the_machine(page)}"
+    await page.close()
+
+
 def _numbered(found: dict[str, list[str]]) -> list[tuple[str, str]]:
     return [
         (f"{path} diagram {number}", source)

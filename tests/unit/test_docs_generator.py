@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any
 
 import pytest
 
+from adapters.db.tables import metadata
 from apps.docs import markdown as md
+from apps.docs import schemas
+from apps.docs.datamodel import er_diagram
+from apps.docs.endpoints import Endpoint, details
 from apps.docs.examples import example_of, skeleton
 from apps.docs.markers import MarkerError, fill
 from apps.docs.services import Machine, Service, service_of_path, service_of_table
@@ -117,3 +123,61 @@ def test_endpoints_and_tables_belong_to_services_by_prefix_and_name() -> None:
     assert key(service_of_path("/v1/productsx")) is None
     assert key(service_of_path("/v1/new", ("orders",))) == "ordering"
     assert key(service_of_table("refresh_sessions")) == "customers"
+
+
+def _endpoint(responses: Mapping[str, Any]) -> Endpoint:
+    operation = {"summary": "Stream", "responses": responses}
+    return Endpoint(method="GET", path="/v1/x", operation=operation, parameters=())
+
+
+def test_an_event_stream_example_shows_its_lines_not_an_escaped_string() -> None:
+    stream = "id: 1\r\nevent: stock\r\ndata: {}\r\n\r\n: heartbeat\r\n\r\n"
+    media = {"text/event-stream": {"schema": {"type": "string"}, "example": stream}}
+    page = details({}, [_endpoint({"200": {"description": "ok", "content": media}})])
+
+    assert "```text\n    id: 1\n    event: stock\n    data: {}\n\n    : heartbeat\n    ```" in page
+    assert "\\r\\n" not in page
+
+
+def test_error_examples_are_shown_and_error_skeletons_are_not() -> None:
+    problem = {"$ref": "#/components/schemas/Problem"}
+    documented = {"schema": problem, "example": {"code": "out-of-stock", "status": 409}}
+    responses = {
+        "409": {"description": "short", "content": {"application/problem+json": documented}},
+        "500": {"description": "bug", "content": {"application/problem+json": {"schema": problem}}},
+    }
+    page = details({}, [_endpoint(responses)], schemas="")
+
+    assert 'Response `409` (`application/problem+json`): example"' in page
+    assert "`500`" in page and "Response `500`" not in page
+    assert "[`Problem`](#schema-problem)" in page
+
+
+def test_a_schema_lists_its_fields_and_links_the_schemas_they_are_of() -> None:
+    schema = {
+        "properties": {
+            "lines": {"type": "array", "items": {"$ref": "#/components/schemas/LineOut"}},
+            "note": {"oneOf": [{"type": "string", "maxLength": 10}, {"type": "null"}]},
+        },
+        "required": ["lines"],
+        "additionalProperties": False,
+    }
+    text = schemas.section("CartOut", schema)
+
+    assert "### `CartOut` { #schema-cartout }" in text
+    assert "| `lines` | array of [`LineOut`](#schema-lineout) | yes | — | — |" in text
+    assert "| `note` | string or null | no | at most 10 characters | — |" in text
+    assert "Any other field is refused (400)." in text
+
+
+def test_foreign_keys_are_drawn_solid_and_links_kept_by_id_dashed() -> None:
+    drawn = {table.name: table for table in metadata.tables.values()}
+    tables = [drawn[name] for name in ("customers", "carts", "orders", "payments")]
+    diagram = er_diagram(tables)
+
+    assert '    customers ||..o{ orders : "customer_id"' in diagram
+    assert '    orders ||..o| payments : "order_id"' in diagram
+    assert "||--" not in diagram  # no foreign key among these: no context reaches into another
+    # A link to a table left out of the diagram is not drawn.
+    assert "product_variants" not in diagram
+    assert "||--o{ product_variants" in er_diagram([drawn["products"], drawn["product_variants"]])
