@@ -34,8 +34,8 @@ from shopcore.cart.results import CheckoutLines, OpenedCart
 from shopcore.catalog.commands import ArchiveProduct, CreateProduct, UpdateProduct
 from shopcore.catalog.model import Product, Variant
 from shopcore.catalog.ports import ProductFilter
-from shopcore.catalog.queries import SkuPrice, get_product, list_products, price_list
-from shopcore.catalog.views import ProductView
+from shopcore.catalog.queries import get_product, list_products, price_list
+from shopcore.catalog.views import ProductView, SkuPrice
 from shopcore.customers.commands import (
     AddAddress,
     Authenticate,

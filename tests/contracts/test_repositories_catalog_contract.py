@@ -184,3 +184,27 @@ async def test_empty_sku_lists_find_nothing(backend: Backend) -> None:
 
     assert await read(backend, lambda uow: uow.products.taken_skus([])) == []
     assert await read(backend, lambda uow: uow.products.by_skus([])) == []
+
+
+async def test_a_change_of_variants_alone_is_saved_even_at_the_same_instant(
+    backend: Backend,
+) -> None:
+    """Only the variants change (a new price) and `updated_at` is what it was (the same clock
+    reading): the product's own row is unchanged, and the change must not be lost with it."""
+    product = b.product(skus=["TEE-S"], prices=[1999])
+    await add_all(backend, product)
+    async with backend.uow() as uow:
+        stored = await uow.products.get(product.id)
+        assert stored is not None
+        stored.update(
+            variants=(Variant(sku="TEE-S", price=eur(2500)),),
+            currency=b.CURRENCY,
+            now=stored.updated_at,
+        )
+        await uow.commit()
+
+    again = await read(backend, lambda uow: uow.products.get(product.id))
+
+    assert again is not None
+    assert again.variants == (Variant(sku="TEE-S", price=eur(2500)),)
+    assert again.version == product.version + 1

@@ -6,7 +6,7 @@ a command's declared result comes back, so `claim` reads its `CheckoutLines` wit
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol, TypeVar
 
@@ -15,7 +15,9 @@ from shopcore.bootstrap import Links, ShopUnitOfWork
 from shopcore.cart.commands import AbandonCheckout, BeginCheckout, CompleteCheckout
 from shopcore.cart.model import Quote
 from shopcore.cart.queries import checkout_contents
+from shopcore.catalog.ports import CatalogPrices
 from shopcore.catalog.queries import price_list
+from shopcore.catalog.views import SkuPrice
 from shopcore.customers.queries import email_of
 from shopcore.inventory.commands import (
     AllocateReservation,
@@ -85,11 +87,18 @@ class CartLink:
 
 
 class CatalogLink:
-    def __init__(self, uow: Callable[[], ShopUnitOfWork]) -> None:
+    def __init__(
+        self, uow: Callable[[], ShopUnitOfWork], prices: CatalogPrices | None = None
+    ) -> None:
+        """`prices`: the checkout's price reads, without a unit of work; None: through one."""
         self._uow = uow
+        self._prices = prices
 
     async def prices(self, skus: Sequence[str]) -> dict[str, PriceQuote]:
-        found = await price_list(self._uow(), skus)
+        if self._prices is not None:
+            found: Mapping[str, SkuPrice] = await self._prices.prices(skus)
+        else:
+            found = await price_list(self._uow(), skus)
         return {
             sku: PriceQuote(sku=sku, name=p.name, price=p.price, sellable=p.sellable)
             for sku, p in found.items()
@@ -182,10 +191,10 @@ class ContactsLink:
 
 
 def in_process_links(
-    ttl_seconds: int, clock: Clock
+    ttl_seconds: int, clock: Clock, prices: CatalogPrices | None = None
 ) -> Callable[[Sender, Callable[[], ShopUnitOfWork]], Links]:
     def build(bus: Sender, uow: Callable[[], ShopUnitOfWork]) -> Links:
-        catalog = CatalogLink(uow)
+        catalog = CatalogLink(uow, prices)
         return Links(
             carts=CartLink(bus, uow, clock),
             prices=catalog,

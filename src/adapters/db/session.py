@@ -81,7 +81,13 @@ class _Entry:
 
     def changed_row(self) -> dict[str, Any] | None:
         row = self.mapper.to_row(self.aggregate)
-        return None if row == self.pristine_row else row
+        if row != self.pristine_row:
+            return row
+        # Only child rows changed (a product's variants, at the same `updated_at`): the row
+        # is written again anyway, for its version and so that the children are rewritten.
+        if self.pristine is not None and self.aggregate != self.pristine:
+            return row
+        return None
 
 
 # (id, entry, its row now) of every aggregate whose row changed.

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 import msgspec
 
 from shopcore.application.unit_of_work import UnitOfWork
 from shopcore.catalog.model import Product
-from shopcore.catalog.views import ProductView
+from shopcore.catalog.views import ProductView, SkuPrice
 
 
 class ProductFilter(msgspec.Struct, frozen=True, kw_only=True):
@@ -57,6 +57,17 @@ class CatalogViews(Protocol):
     async def product(self, id_or_slug: str) -> ProductView | None:
         """The product whose id is `id_or_slug`, else the one whose slug it is, archived or
         not (a slug may look like an id, and the id wins)."""
+        ...
+
+
+class CatalogPrices(Protocol):
+    """The current price of SKUs for a checkout: read as stored now, in one call on its own
+    (no unit of work: nothing is changed, so nothing is tracked), and from where the units of
+    work write, never a replica (a checkout charges these prices)."""
+
+    async def prices(self, skus: Sequence[str]) -> Mapping[str, SkuPrice]:
+        """Each known SKU of `skus` (archived products' too, not sellable); unknown ones are
+        absent."""
         ...
 
 

@@ -2,30 +2,20 @@
 
 Listings and details are what shoppers ask for most; they go through `CatalogViews`, which
 reads products as values without a unit of work. The price list serves commands of other
-contexts and reads the aggregates through the unit of work they run in.
+contexts and reads the aggregates through the unit of work they run in; a checkout, which
+needs no unit of work for it, reads `CatalogPrices` instead.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import msgspec
-
 from shopcore.catalog.ports import CatalogUnitOfWork, CatalogViews, ProductFilter
-from shopcore.catalog.views import ProductView
+from shopcore.catalog.views import ProductView, SkuPrice
 from shopcore.shared import validation
 from shopcore.shared.errors import InvalidInput
 from shopcore.shared.ids import is_id
-from shopcore.shared.money import Money
 from shopcore.shared.pagination import Page, check_limit, decode_cursor, page_of
-
-
-class SkuPrice(msgspec.Struct, frozen=True, kw_only=True):
-    sku: str
-    product_id: str
-    name: str
-    price: Money
-    sellable: bool
 
 
 def _check_filter(filters: ProductFilter) -> None:

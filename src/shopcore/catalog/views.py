@@ -12,6 +12,7 @@ from datetime import datetime
 import msgspec
 
 from shopcore.catalog.model import Product, ProductStatus, Variant
+from shopcore.shared.money import Money
 
 
 class ProductView(msgspec.Struct, frozen=True, kw_only=True):
@@ -46,3 +47,13 @@ class ProductView(msgspec.Struct, frozen=True, kw_only=True):
             created_at=product.created_at,
             updated_at=product.updated_at,
         )
+
+
+class SkuPrice(msgspec.Struct, frozen=True, kw_only=True):
+    """A SKU's current price, and whether its product sells (active), as other contexts see it."""
+
+    sku: str
+    product_id: str
+    name: str
+    price: Money
+    sellable: bool

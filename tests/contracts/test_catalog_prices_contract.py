@@ -1,0 +1,63 @@
+"""What every checkout price read (`CatalogPrices`) must do: give the same prices as the unit
+of work's price list (`price_list`), which it stands in for at checkout: each known SKU with
+its product's id and name, its variant's price, and whether the product sells; archived
+products' SKUs not sellable; unknown SKUs absent; a price change read at once."""
+
+from __future__ import annotations
+
+from adapters.memory.clock import ManualClock
+from shopcore.catalog.model import Variant
+from shopcore.catalog.queries import price_list
+from shopcore.catalog.views import SkuPrice
+from tests.contracts import builders as b
+from tests.contracts.backends import Backend
+from tests.contracts.builders import add_all, eur
+
+
+async def test_prices_read_as_the_unit_of_works_price_list(
+    backend: Backend, clock: ManualClock
+) -> None:
+    tee = b.product(name="Tee", skus=["TEE-S", "TEE-M"], prices=[1999, 2099])
+    mug = b.product(name="Mug", skus=["MUG-1"], prices=[900])
+    old = b.product(name="Old cap", skus=["CAP-1"], prices=[500])
+    await add_all(backend, tee, mug, old)
+    async with backend.uow() as uow:
+        archived = await uow.products.get(old.id)
+        assert archived is not None
+        archived.archive(clock.now())
+        await uow.commit()
+    wanted = ["TEE-M", "CAP-1", "MUG-1", "NO-SUCH", "TEE-M"]
+
+    found = await backend.catalog_prices().prices(wanted)
+
+    assert found == await price_list(backend.uow(), wanted)
+    assert found == {
+        "TEE-M": SkuPrice(
+            sku="TEE-M", product_id=tee.id, name="Tee", price=eur(2099), sellable=True
+        ),
+        "MUG-1": SkuPrice(
+            sku="MUG-1", product_id=mug.id, name="Mug", price=eur(900), sellable=True
+        ),
+        "CAP-1": SkuPrice(
+            sku="CAP-1", product_id=old.id, name="Old cap", price=eur(500), sellable=False
+        ),
+    }
+
+
+async def test_a_new_price_is_read_at_once_and_no_skus_read_nothing(
+    backend: Backend, clock: ManualClock
+) -> None:
+    tee = b.product(skus=["TEE-S"], prices=[1999])
+    await add_all(backend, tee)
+    async with backend.uow() as uow:
+        stored = await uow.products.get(tee.id)
+        assert stored is not None
+        stored.update(
+            variants=(Variant(sku="TEE-S", price=eur(2500)),), currency=b.CURRENCY, now=clock.now()
+        )
+        await uow.commit()
+
+    prices = backend.catalog_prices()
+
+    assert (await prices.prices(["TEE-S"]))["TEE-S"].price == eur(2500)
+    assert await prices.prices([]) == {}
