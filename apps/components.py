@@ -186,6 +186,13 @@ class Components:
             store = self.store
             return lambda: MemoryUnitOfWork(store)
         engine, now = self.engine, self.clock.now
+        if self.settings.tracing:
+            # Each outbox row keeps the trace context of the span that wrote it, so the
+            # worker's handling continues that trace (apps/tracing.py).
+            from apps.tracing import trace_context_writer
+
+            trace = trace_context_writer()
+            return lambda: SqlUnitOfWork(engine, now=now, trace=trace)
         return lambda: SqlUnitOfWork(engine, now=now)
 
     @cached_property

@@ -45,7 +45,7 @@ from apps.components import Components
 from apps.database import prepare
 from apps.jobs import every, expire_reservations, recover_orders
 from apps.settings import Settings
-from apps.tracing import instrument_stores, provider_for, traced_delivery
+from apps.tracing import instrument_stores, provider_for, trace_continuer, traced_delivery
 from shopcore.application.groups import GroupDelivery
 from shopcore.bootstrap import Shop
 from shopcore.shared.messages import Event
@@ -98,8 +98,10 @@ def consumer_for(
 ) -> StreamConsumer:
     settings = components.settings
     deliver: Callable[[Event], Awaitable[None]] = group.deliver
+    continue_trace = None
     if tracer_provider is not None:
         deliver = traced_delivery(tracer_provider, group.name, deliver)
+        continue_trace = trace_continuer()
     return StreamConsumer(
         components.streams_redis,
         streams_of(settings),
@@ -113,6 +115,7 @@ def consumer_for(
         deliver,
         handles={kind.__name__ for kind in group.event_types},
         dead_letters=SqlDeadLetters(components.engine),
+        continue_trace=continue_trace,
     )
 
 
