@@ -60,6 +60,7 @@ from adapters.memory.stock_views import MemoryStockViews
 from adapters.memory.store import MemoryStore
 from adapters.memory.unit_of_work import MemoryUnitOfWork
 from adapters.notify.file import FileNotifier
+from adapters.payments.metered import MeteredGateway
 from adapters.payments.simulated import SimulatedGateway
 from adapters.policies.discounts import NoDiscounts
 from adapters.policies.shipping import FlatRateShipping
@@ -160,7 +161,8 @@ class Components:
             clock=self.clock,
             currency=settings.currency,
             hasher=self.hasher,
-            gateway=self.gateway,
+            # Every gateway, built or given, is timed by operation and outcome for /metrics.
+            gateway=MeteredGateway(self.gateway),
             notifier=self.notifier,
             shipping=FlatRateShipping(
                 rate=Money(settings.shipping_rate, settings.currency),
@@ -224,12 +226,13 @@ class Components:
         if not urls:
             return None
         replicas = []
-        for url in urls:
+        for number, url in enumerate(urls):
             engine = create_engine(
                 url,
                 pool_size=self.settings.database_pool_size,
                 pool_timeout=self.settings.database_pool_timeout_seconds,
                 transaction_pooler=self.settings.database_transaction_pooler,
+                pool_label=f"replica-{number}",
             )
             self._closers.append(engine.dispose)
             replicas.append(reads_for(engine))
