@@ -29,6 +29,7 @@ import contextlib
 import functools
 import logging
 import signal
+import socket
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -135,13 +136,12 @@ def relay_for(components: Components) -> OutboxRelay:
 Job = Callable[[], Coroutine[Any, Any, None]]
 
 
-def relay_jobs(components: Components, stop: asyncio.Event) -> list[Job]:
+def relay_jobs(components: Components, relay: OutboxRelay, stop: asyncio.Event) -> list[Job]:
     """The relay, and on PostgreSQL the listener that wakes it when a commit wrote outbox rows
     (SQLite has no notifications, and a LISTEN needs a session of its own, which a transaction
     pooler does not keep: then the relay polls)."""
     settings = components.settings
     database_url, _ = require_messaging(settings)
-    relay = relay_for(components)
     jobs: list[Job] = [lambda: relay.run(stop)]
     pooled = settings.database_transaction_pooler
     if make_url(database_url).get_backend_name() == "postgresql" and not pooled:
@@ -170,9 +170,34 @@ async def supervised(job: Job, stop: asyncio.Event, *, pause: float = 1.0) -> No
                 await stop.wait()
 
 
+def listening(settings: Settings) -> socket.socket | None:
+    """The socket of the worker's HTTP endpoint, bound before anything starts; None: off."""
+    if settings.worker_http_port is None:
+        return None
+    from apps.worker_http import bind
+
+    return bind(settings.worker_http_host, settings.worker_http_port)
+
+
+def http_jobs(
+    components: Components,
+    consumers: Sequence[StreamConsumer],
+    relay: OutboxRelay | None,
+    sock: socket.socket | None,
+    stop: asyncio.Event,
+) -> list[Job]:
+    """The worker's HTTP endpoint (apps/worker_http.py), when a port is set."""
+    if sock is None:
+        return []
+    from apps.worker_http import http_job
+
+    return [http_job(components, consumers, relay, sock, stop)]
+
+
 async def run_worker(settings: Settings, options: WorkerOptions, stop: asyncio.Event) -> None:
     require_messaging(settings)
     await prepare(settings)
+    sock = listening(settings)
     async with Components(settings) as components:
         shop = components.shop
         groups = select_groups(shop, options.groups)
@@ -182,8 +207,10 @@ async def run_worker(settings: Settings, options: WorkerOptions, stop: asyncio.E
             instrument_stores(provider, [components.engine], redis=True)
         consumers = [consumer_for(components, group, options, provider) for group in groups]
         jobs: list[Job] = [functools.partial(consumer.run, stop) for consumer in consumers]
-        if options.relay:
-            jobs.extend(relay_jobs(components, stop))
+        relay = relay_for(components) if options.relay else None
+        if relay is not None:
+            jobs.extend(relay_jobs(components, relay, stop))
+        jobs.extend(http_jobs(components, consumers, relay, sock, stop))
         if options.expire:
             interval = settings.expire_interval_seconds
             jobs.append(lambda: every(interval, lambda: expire_reservations(shop), stop))
@@ -199,8 +226,12 @@ async def run_worker(settings: Settings, options: WorkerOptions, stop: asyncio.E
 async def run_relay(settings: Settings, stop: asyncio.Event) -> None:
     require_messaging(settings, "relay")
     await prepare(settings)
+    sock = listening(settings)
     async with Components(settings) as components:
-        await run_supervised(relay_jobs(components, stop), stop)
+        relay = relay_for(components)
+        jobs = relay_jobs(components, relay, stop)
+        jobs.extend(http_jobs(components, [], relay, sock, stop))
+        await run_supervised(jobs, stop)
 
 
 async def run_supervised(jobs: Sequence[Job], stop: asyncio.Event, *, pause: float = 1.0) -> None:

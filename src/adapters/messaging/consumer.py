@@ -127,6 +127,10 @@ class StreamConsumer:
     def name(self) -> str:
         return self._settings.consumer
 
+    @property
+    def group(self) -> str:
+        return self._settings.group
+
     async def ensure_group(self) -> None:
         try:
             await self._redis.xgroup_create(

@@ -123,7 +123,12 @@ class RequestMetrics(PrometheusMiddleware):
 
 def scraper_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """The metrics token as a bearer token; with none configured, a loopback client only."""
-    token: str = connection.app.state["services"].config.metrics_token
+    require_scraper(connection, connection.app.state["services"].config.metrics_token)
+
+
+def require_scraper(connection: ASGIConnection[Any, Any, Any, Any], token: str) -> None:
+    """`scraper_only`'s rule for any app serving metrics (the worker's too): `token` as a
+    bearer token, or with no token (empty) a loopback client."""
     if token:
         sent = connection.headers.get("authorization", "")
         if hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
