@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from typing import Any
 
@@ -65,7 +66,7 @@ def relay_turning(
         last = relay.last_turn
         if last is None:  # not started yet
             return
-        age = asyncio.get_running_loop().time() - last
+        age = time.monotonic() - last
         if age > stalled_after:
             raise RelayStalled(f"the relay has begun no pass for {age:.1f} s")
 
@@ -130,7 +131,7 @@ class WorkerMetrics(Collector):
             yield GaugeMetricFamily(
                 "shopcore_relay_seconds_since_pass",
                 "Seconds since this worker's relay began its last pass (stuck past 120)",
-                value=asyncio.get_running_loop().time() - last,
+                value=time.monotonic() - last,
             )
 
 

@@ -158,7 +158,8 @@ class MetricsController(PrometheusController):
         description="Request counts, durations and requests in progress per method, route "
         "template and status; checkouts by outcome and stock reservations refused; the "
         "events the relay has yet to publish and each consumer group's lag and pending "
-        "events; and the process metrics, in the Prometheus text format. "
+        "events; the payment gateway's calls by operation and outcome and the wait for a "
+        "database connection; and the process metrics, in the Prometheus text format. "
         "Needs `Authorization: Bearer <SHOPCORE_METRICS_TOKEN>`; with no token configured, "
         "only a client on the server's own host (loopback) is answered. Not rate limited.",
         media_type=CONTENT_TYPE_LATEST,
