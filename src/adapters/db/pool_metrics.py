@@ -60,7 +60,11 @@ class TimedQueuePool(AsyncAdaptedQueuePool):
 @functools.cache
 def timed_pool(label: str) -> type[TimedQueuePool]:
     """The pool class of the pools labelled `label`."""
-    return type(f"TimedQueuePool[{label}]", (TimedQueuePool,), {"label": label})
+    # SQLAlchemy names a pool's logger after its class's module: in its own, the pool's
+    # messages stay under the `sqlalchemy` logger, quiet unless asked for (echo_pool), as
+    # those of the pool this one extends.
+    namespace = {"label": label, "__module__": AsyncAdaptedQueuePool.__module__}
+    return type(f"TimedQueuePool[{label}]", (TimedQueuePool,), namespace)
 
 
 class _PoolGauges(Collector):
