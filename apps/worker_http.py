@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
@@ -46,6 +47,8 @@ from apps.api import database_answers
 from apps.backlogs import backlog_gauges
 from apps.components import Components
 from apps.database import NotReady
+
+logger = logging.getLogger("shopcore.worker")
 
 # A pass waits at most a statement's or a connection's timeouts (the pool's 30 s, asyncpg's
 # 60 s to connect), and the relay pauses at most its poll interval or its 5 s backoff between
@@ -150,8 +153,10 @@ def worker_app(
     @get("/metrics", guards=[scraper], media_type=CONTENT_TYPE_LATEST)
     async def metrics() -> Response[bytes]:
         for refresh in refreshers:
-            with contextlib.suppress(Exception):  # a backlog not read keeps its last value
+            try:
                 await refresh()
+            except Exception:  # a backlog that cannot be read keeps its last value
+                logger.warning("a metrics refresh failed", exc_info=True)
         # Two registries in one answer: the text format allows any number of families.
         return Response(generate_latest(REGISTRY) + generate_latest(own))
 
