@@ -8,7 +8,9 @@
   soon as a commit writes outbox rows (`adapters.db.outbox_wakeup`), the poll as fallback;
 - ExpireReservations every SHOPCORE_EXPIRE_INTERVAL_SECONDS (`--no-expire` to leave it out);
 - RecoverOrders every SHOPCORE_RECOVERY_INTERVAL_SECONDS: checkouts, cancellations, shipments
-  and refunds a crash left half-done are finished (`--no-recover` to leave it out).
+  and refunds a crash left half-done are finished (`--no-recover` to leave it out);
+- with SHOPCORE_WORKER_HTTP_PORT set, its own /health/live, /health/ready and /metrics
+  (apps/worker_http.py), on a socket bound before anything else starts.
 
 On SIGTERM it stops reading, finishes the entries it has read (acknowledging each after its
 handlers committed), finishes the relay batch in progress and exits 0. Run as many workers as
