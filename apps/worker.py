@@ -10,7 +10,8 @@
 - RecoverOrders every SHOPCORE_RECOVERY_INTERVAL_SECONDS: checkouts, cancellations, shipments
   and refunds a crash left half-done are finished (`--no-recover` to leave it out);
 - with SHOPCORE_WORKER_HTTP_PORT set, its own /health/live, /health/ready and /metrics
-  (apps/worker_http.py), on a socket bound before anything else starts.
+  (apps/worker_http.py), on a socket bound before anything else starts, answered until the
+  rest has stopped.
 
 On SIGTERM it stops reading, finishes the entries it has read (acknowledging each after its
 handlers committed), finishes the relay batch in progress and exits 0. Run as many workers as
@@ -181,19 +182,18 @@ def listening(settings: Settings) -> socket.socket | None:
     return bind(settings.worker_http_host, settings.worker_http_port)
 
 
-def http_jobs(
+def endpoint(
     components: Components,
     consumers: Sequence[StreamConsumer],
     relay: OutboxRelay | None,
     sock: socket.socket | None,
-    stop: asyncio.Event,
-) -> list[Job]:
-    """The worker's HTTP endpoint (apps/worker_http.py), when a port is set."""
+) -> contextlib.AbstractAsyncContextManager[None]:
+    """The worker's HTTP endpoint (apps/worker_http.py) while the block runs, if a port is set."""
     if sock is None:
-        return []
-    from apps.worker_http import http_job
+        return contextlib.nullcontext()
+    from apps.worker_http import endpoint as http_endpoint
 
-    return [http_job(components, consumers, relay, sock, stop)]
+    return http_endpoint(components, consumers, relay, sock)
 
 
 async def run_worker(settings: Settings, options: WorkerOptions, stop: asyncio.Event) -> None:
@@ -212,7 +212,6 @@ async def run_worker(settings: Settings, options: WorkerOptions, stop: asyncio.E
         relay = relay_for(components) if options.relay else None
         if relay is not None:
             jobs.extend(relay_jobs(components, relay, stop))
-        jobs.extend(http_jobs(components, consumers, relay, sock, stop))
         if options.expire:
             interval = settings.expire_interval_seconds
             jobs.append(lambda: every(interval, lambda: expire_reservations(shop), stop))
@@ -222,7 +221,8 @@ async def run_worker(settings: Settings, options: WorkerOptions, stop: asyncio.E
         logger.info(
             "worker serving %s%s", ", ".join(g.name for g in groups), " and relay" * options.relay
         )
-        await run_supervised(jobs, stop)
+        async with endpoint(components, consumers, relay, sock):
+            await run_supervised(jobs, stop)
 
 
 async def run_relay(settings: Settings, stop: asyncio.Event) -> None:
@@ -231,9 +231,8 @@ async def run_relay(settings: Settings, stop: asyncio.Event) -> None:
     sock = listening(settings)
     async with Components(settings) as components:
         relay = relay_for(components)
-        jobs = relay_jobs(components, relay, stop)
-        jobs.extend(http_jobs(components, [], relay, sock, stop))
-        await run_supervised(jobs, stop)
+        async with endpoint(components, [], relay, sock):
+            await run_supervised(relay_jobs(components, relay, stop), stop)
 
 
 async def run_supervised(jobs: Sequence[Job], stop: asyncio.Event, *, pause: float = 1.0) -> None:

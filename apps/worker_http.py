@@ -15,8 +15,9 @@ Off by default: several workers on one host (the tests, a developer's machine, `
 relay` beside a worker) would take the same port. It listens on SHOPCORE_WORKER_HTTP_HOST,
 this host unless told otherwise: in a Kubernetes pod the kubelet probes the pod's address, so
 the manifests set `0.0.0.0`. Served by uvicorn (the API's proxy-headers layer already brings it)
-on the worker's own event loop: no thread, and the port is bound before the worker starts, so a
-port in use stops the start with one line instead of a worker without its probes.
+on the worker's own event loop: no thread. The port is bound before the worker starts, so a
+port in use stops the start with one line instead of a worker without its probes, and it is
+served around the worker's parts, so it still answers while they drain after SIGTERM.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import contextlib
 import logging
 import socket
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 import uvicorn
@@ -187,30 +188,29 @@ class _EmbeddedServer(uvicorn.Server):
         yield
 
 
-async def serve(app: Litestar, listening: socket.socket, stop: asyncio.Event) -> None:
-    """Serve `app` on `listening` until `stop`."""
+@contextlib.asynccontextmanager
+async def serving(app: Litestar, listening: socket.socket) -> AsyncIterator[None]:
+    """`app` served on `listening` for as long as the block runs: around the worker's parts,
+    so the probes and the last scrape are answered while it drains its events on SIGTERM."""
     config = uvicorn.Config(
         app, lifespan="off", access_log=False, log_config=None, proxy_headers=False
     )
     server = _EmbeddedServer(config)
-    serving = asyncio.create_task(server.serve(sockets=[listening]))
-    stopping = asyncio.create_task(stop.wait())
+    task = asyncio.create_task(server.serve(sockets=[listening]))
     try:
-        await asyncio.wait([serving, stopping], return_when=asyncio.FIRST_COMPLETED)
+        yield
     finally:
-        stopping.cancel()
         server.should_exit = True
-        await serving
+        await task
 
 
-def http_job(
+def endpoint(
     components: Components,
     consumers: Sequence[StreamConsumer],
     relay: OutboxRelay | None,
     listening: socket.socket,
-    stop: asyncio.Event,
-) -> Callable[[], Coroutine[Any, Any, None]]:
-    """The endpoint as one of the worker's supervised jobs."""
+) -> contextlib.AbstractAsyncContextManager[None]:
+    """The worker's endpoint over its parts, served while the block runs."""
     own = CollectorRegistry(auto_describe=True)
     own.register(WorkerMetrics(consumers, relay))
     app = worker_app(
@@ -219,4 +219,4 @@ def http_job(
         backlog_gauges(components),
         components.settings.metrics_token or "",
     )
-    return lambda: serve(app, listening, stop)
+    return serving(app, listening)
