@@ -16,18 +16,16 @@ from litestar.stores.redis import RedisStore
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.db import schema_revision
-from adapters.db.backlogs import overdue_orders
-from adapters.db.dead_letters import SqlDeadLetters
 from adapters.db.errors import translated
 from adapters.db.idempotency import SqlIdempotencyStore
-from adapters.db.outbox import SqlOutboxSource
-from adapters.http import ApiServices, create_app, shop_metrics
+from adapters.http import ApiServices, create_app
 from adapters.http.config import HttpConfig
 from adapters.http.security import TokenService
 from adapters.http.services import ReadinessCheck
 from adapters.machinery.revocations import LocalRevocations, Revocations
 from adapters.memory.idempotency import MemoryIdempotencyStore
 from adapters.messaging.revocations import RedisRevocations
+from apps.backlogs import backlog_gauges
 from apps.components import Components
 from apps.jobs import Periodic, recover_orders
 from apps.settings import Settings
@@ -150,39 +148,6 @@ def build_app(components: Components, tracer_provider: Any = None) -> Litestar:
             tracer_provider, [components.engine], redis=settings.redis_url is not None
         )
     return create_app(services)
-
-
-def backlog_gauges(components: Components) -> list[Callable[[], Awaitable[None]]]:
-    """How far the shop is behind, read just before each scrape: with a SQL database the
-    events the relay has yet to publish, the dead letters and the overdue orders; once workers
-    take the events from Redis, each consumer group's lag and pending entries."""
-    settings = components.settings
-    refreshers: list[Callable[[], Awaitable[None]]] = []
-    if settings.database_url is None:
-        return refreshers
-    source = SqlOutboxSource(components.engine, components.clock.now)
-
-    letters, engine, clock = SqlDeadLetters(components.engine), components.engine, components.clock
-
-    async def outbox() -> None:
-        shop_metrics.OUTBOX_UNPUBLISHED.set(await source.unpublished_count())
-        shop_metrics.DEAD_LETTERS.set(await letters.count())
-        shop_metrics.ORDERS_OVERDUE.set(await overdue_orders(engine, clock.now()))
-
-    refreshers.append(outbox)
-    if settings.events_in_process:
-        return refreshers
-    redis, stream = components.streams_redis, settings.events_stream
-
-    async def groups() -> None:
-        for group in await redis.xinfo_groups(stream):
-            name = str(group["name"])
-            # `lag` is None when Redis cannot tell (entries deleted past the group's position).
-            shop_metrics.GROUP_LAG.labels(name).set(int(group.get("lag") or 0))
-            shop_metrics.GROUP_PENDING.labels(name).set(int(group["pending"]))
-
-    refreshers.append(groups)
-    return refreshers
 
 
 async def database_answers(engine: AsyncEngine) -> None:

@@ -3,8 +3,9 @@ handler groups, as the OpenAPI document is from the routes: what a consumer outs
 repository may rely on in the stream `shopcore:events`, kept equal to the code by
 tests/integration/test_asyncapi_document.py (the committed copy is asyncapi/asyncapi.json).
 
-An entry of the stream has the fields `event_id`, `type` (the event's tag), `outbox_id` and
-`payload`: the message's headers are the first three, its payload the decoded fourth."""
+An entry of the stream has the fields `event_id`, `type` (the event's tag), `outbox_id`,
+`payload` and, for an event committed under a traced request, `traceparent` and `tracestate`:
+the message's headers are all but the payload, its payload the decoded `payload`."""
 
 from __future__ import annotations
 
@@ -96,6 +97,15 @@ _HEADERS = {
         "event_id": {"type": "string", "description": "Unique; consumers dedupe on it."},
         "type": {"type": "string", "description": "The event's tag: its class name."},
         "outbox_id": {"type": "string", "description": "The outbox row it was relayed from."},
+        "traceparent": {
+            "type": "string",
+            "description": "W3C Trace Context of the request that committed the event, when "
+            "it was traced: a consumer's span continues that trace.",
+        },
+        "tracestate": {
+            "type": "string",
+            "description": "W3C Trace Context vendor state, beside a traceparent that had one.",
+        },
     },
     "required": ["event_id", "type"],
 }

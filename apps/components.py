@@ -62,6 +62,7 @@ from adapters.memory.stock_views import MemoryStockViews
 from adapters.memory.store import MemoryStore
 from adapters.memory.unit_of_work import MemoryUnitOfWork
 from adapters.notify.file import FileNotifier
+from adapters.payments.metered import MeteredGateway
 from adapters.payments.simulated import SimulatedGateway
 from adapters.policies.discounts import NoDiscounts
 from adapters.policies.shipping import FlatRateShipping
@@ -164,7 +165,8 @@ class Components:
             clock=self.clock,
             currency=settings.currency,
             hasher=self.hasher,
-            gateway=self.gateway,
+            # Every gateway, built or given, is timed by operation and outcome for /metrics.
+            gateway=MeteredGateway(self.gateway),
             notifier=self.notifier,
             shipping=FlatRateShipping(
                 rate=Money(settings.shipping_rate, settings.currency),
@@ -190,6 +192,13 @@ class Components:
             store = self.store
             return lambda: MemoryUnitOfWork(store)
         engine, now = self.engine, self.clock.now
+        if self.settings.tracing:
+            # Each outbox row keeps the trace context of the span that wrote it, so the
+            # worker's handling continues that trace (apps/tracing.py).
+            from apps.tracing import trace_context_writer
+
+            trace = trace_context_writer()
+            return lambda: SqlUnitOfWork(engine, now=now, trace=trace)
         return lambda: SqlUnitOfWork(engine, now=now)
 
     @cached_property
@@ -228,12 +237,13 @@ class Components:
         if not urls:
             return None
         replicas = []
-        for url in urls:
+        for number, url in enumerate(urls):
             engine = create_engine(
                 url,
                 pool_size=self.settings.database_pool_size,
                 pool_timeout=self.settings.database_pool_timeout_seconds,
                 transaction_pooler=self.settings.database_transaction_pooler,
+                pool_label=f"replica-{number}",
             )
             self._closers.append(engine.dispose)
             replicas.append(reads_for(engine))

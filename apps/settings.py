@@ -210,6 +210,25 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "PostgreSQL each commit wakes the relay",
         ),
     ] = 500
+    worker_http_port: (
+        Annotated[
+            int,
+            Meta(
+                ge=1,
+                description="port of the worker's own HTTP endpoint (`/health/live`, "
+                "`/health/ready`, `/metrics`); unset: none, as several workers on one host "
+                "would take the same port",
+            ),
+        ]
+        | None
+    ) = None
+    worker_http_host: Annotated[
+        str,
+        Meta(
+            description="address the worker's HTTP endpoint listens on: this host only by "
+            "default; `0.0.0.0` where probes and scrapers come from elsewhere (a Kubernetes pod)"
+        ),
+    ] = "127.0.0.1"
     expire_interval_seconds: Annotated[
         int, Meta(ge=1, description="how often a worker releases expired reservations")
     ] = 30

@@ -4,13 +4,21 @@ statement and Redis command a child span, each event a worker handles a span of 
 exporter is OTLP over HTTP, configured by the standard OTEL_EXPORTER_OTLP_* variables; log lines
 written under a span carry its trace id (apps/logs.py).
 
+A trace crosses the outbox: the unit of work keeps the W3C trace context of the current span
+(`traceparent`, `tracestate`) with each outbox row it writes (`trace_context_writer`), the
+relay carries it into the stream entry as two fields, and the worker handles the event in a
+span that is a child of it (`trace_continuer`, `traced_delivery`): one checkout's trace shows
+its request, its SQL, and each worker's handling of its events, seconds later maybe. The core
+knows nothing of it: the context travels beside the event, never in it.
+
 Everything OpenTelemetry is imported here, and only when tracing is on: without the `tracing`
 extra installed the shop runs as before, and asking for traces then stops the start with one
 line saying what to install."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -79,10 +87,62 @@ def traced_delivery(
     """`deliver` with a span per event: the event's type, id and group as attributes."""
     tracer = provider.get_tracer("shopcore.worker")
 
+    from opentelemetry.trace import SpanKind
+
     async def traced(event: Event) -> None:
         name = type(event).__name__
         attributes = {"shopcore.event.id": event.event_id, "shopcore.group": group}
-        with tracer.start_as_current_span(f"handle {name}", attributes=attributes):
+        # The parent is the context the consumer attached (`trace_continuer`): the request
+        # that wrote the event, when its outbox row kept one; else a trace of its own.
+        with tracer.start_as_current_span(
+            f"handle {name}", kind=SpanKind.CONSUMER, attributes=attributes
+        ):
             await deliver(event)
 
     return traced
+
+
+def trace_context_writer() -> Callable[[], dict[str, str] | None]:
+    """The current span's W3C trace context, for the outbox rows a unit of work writes: the
+    `traceparent` and `tracestate` headers, or None outside any span (a CLI command)."""
+    propagator = _propagator()
+
+    def current() -> dict[str, str] | None:
+        carrier: dict[str, str] = {}
+        propagator.inject(carrier)
+        return carrier or None
+
+    return current
+
+
+def trace_continuer() -> Callable[[Mapping[str, str]], AbstractContextManager[object]]:
+    """What a consumer runs a delivery in: the trace context its entry carries, made current,
+    so the delivery's span is a child of the span that wrote the event."""
+    from opentelemetry import context
+
+    propagator = _propagator()
+
+    @contextmanager
+    def continued(carrier: Mapping[str, str]) -> Iterator[None]:
+        if not carrier:  # written with tracing off: the delivery starts a trace of its own
+            yield
+            return
+        token = context.attach(propagator.extract(carrier))
+        try:
+            yield
+        finally:
+            context.detach(token)
+
+    return continued
+
+
+def _propagator() -> Any:
+    """W3C Trace Context itself, not the globally configured propagators: what is stored must
+    be read back by the same rules, whatever OTEL_PROPAGATORS a process has."""
+    try:
+        from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+    except ImportError:
+        raise NotReady(
+            "SHOPCORE_TRACING needs the tracing extra: pip install 'shopcore[tracing]'"
+        ) from None
+    return TraceContextTextMapPropagator()

@@ -8,7 +8,10 @@
   soon as a commit writes outbox rows (`adapters.db.outbox_wakeup`), the poll as fallback;
 - ExpireReservations every SHOPCORE_EXPIRE_INTERVAL_SECONDS (`--no-expire` to leave it out);
 - RecoverOrders every SHOPCORE_RECOVERY_INTERVAL_SECONDS: checkouts, cancellations, shipments
-  and refunds a crash left half-done are finished (`--no-recover` to leave it out).
+  and refunds a crash left half-done are finished (`--no-recover` to leave it out);
+- with SHOPCORE_WORKER_HTTP_PORT set, its own /health/live, /health/ready and /metrics
+  (apps/worker_http.py), on a socket bound before anything else starts, answered until the
+  rest has stopped.
 
 On SIGTERM it stops reading, finishes the entries it has read (acknowledging each after its
 handlers committed), finishes the relay batch in progress and exits 0. Run as many workers as
@@ -29,6 +32,7 @@ import contextlib
 import functools
 import logging
 import signal
+import socket
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -45,7 +49,7 @@ from apps.components import Components
 from apps.database import prepare
 from apps.jobs import every, expire_reservations, recover_orders
 from apps.settings import Settings
-from apps.tracing import instrument_stores, provider_for, traced_delivery
+from apps.tracing import instrument_stores, provider_for, trace_continuer, traced_delivery
 from shopcore.application.groups import GroupDelivery
 from shopcore.bootstrap import Shop
 from shopcore.shared.messages import Event
@@ -98,8 +102,10 @@ def consumer_for(
 ) -> StreamConsumer:
     settings = components.settings
     deliver: Callable[[Event], Awaitable[None]] = group.deliver
+    continue_trace = None
     if tracer_provider is not None:
         deliver = traced_delivery(tracer_provider, group.name, deliver)
+        continue_trace = trace_continuer()
     return StreamConsumer(
         components.streams_redis,
         streams_of(settings),
@@ -113,6 +119,7 @@ def consumer_for(
         deliver,
         handles={kind.__name__ for kind in group.event_types},
         dead_letters=SqlDeadLetters(components.engine),
+        continue_trace=continue_trace,
     )
 
 
@@ -132,13 +139,12 @@ def relay_for(components: Components) -> OutboxRelay:
 Job = Callable[[], Coroutine[Any, Any, None]]
 
 
-def relay_jobs(components: Components, stop: asyncio.Event) -> list[Job]:
+def relay_jobs(components: Components, relay: OutboxRelay, stop: asyncio.Event) -> list[Job]:
     """The relay, and on PostgreSQL the listener that wakes it when a commit wrote outbox rows
     (SQLite has no notifications, and a LISTEN needs a session of its own, which a transaction
     pooler does not keep: then the relay polls)."""
     settings = components.settings
     database_url, _ = require_messaging(settings)
-    relay = relay_for(components)
     jobs: list[Job] = [lambda: relay.run(stop)]
     pooled = settings.database_transaction_pooler
     if make_url(database_url).get_backend_name() == "postgresql" and not pooled:
@@ -167,9 +173,33 @@ async def supervised(job: Job, stop: asyncio.Event, *, pause: float = 1.0) -> No
                 await stop.wait()
 
 
+def listening(settings: Settings) -> socket.socket | None:
+    """The socket of the worker's HTTP endpoint, bound before anything starts; None: off."""
+    if settings.worker_http_port is None:
+        return None
+    from apps.worker_http import bind
+
+    return bind(settings.worker_http_host, settings.worker_http_port)
+
+
+def endpoint(
+    components: Components,
+    consumers: Sequence[StreamConsumer],
+    relay: OutboxRelay | None,
+    sock: socket.socket | None,
+) -> contextlib.AbstractAsyncContextManager[None]:
+    """The worker's HTTP endpoint (apps/worker_http.py) while the block runs, if a port is set."""
+    if sock is None:
+        return contextlib.nullcontext()
+    from apps.worker_http import endpoint as http_endpoint
+
+    return http_endpoint(components, consumers, relay, sock)
+
+
 async def run_worker(settings: Settings, options: WorkerOptions, stop: asyncio.Event) -> None:
     require_messaging(settings)
     await prepare(settings)
+    sock = listening(settings)
     async with Components(settings) as components:
         shop = components.shop
         groups = select_groups(shop, options.groups)
@@ -179,8 +209,9 @@ async def run_worker(settings: Settings, options: WorkerOptions, stop: asyncio.E
             instrument_stores(provider, [components.engine], redis=True)
         consumers = [consumer_for(components, group, options, provider) for group in groups]
         jobs: list[Job] = [functools.partial(consumer.run, stop) for consumer in consumers]
-        if options.relay:
-            jobs.extend(relay_jobs(components, stop))
+        relay = relay_for(components) if options.relay else None
+        if relay is not None:
+            jobs.extend(relay_jobs(components, relay, stop))
         if options.expire:
             interval = settings.expire_interval_seconds
             jobs.append(lambda: every(interval, lambda: expire_reservations(shop), stop))
@@ -190,14 +221,18 @@ async def run_worker(settings: Settings, options: WorkerOptions, stop: asyncio.E
         logger.info(
             "worker serving %s%s", ", ".join(g.name for g in groups), " and relay" * options.relay
         )
-        await run_supervised(jobs, stop)
+        async with endpoint(components, consumers, relay, sock):
+            await run_supervised(jobs, stop)
 
 
 async def run_relay(settings: Settings, stop: asyncio.Event) -> None:
     require_messaging(settings, "relay")
     await prepare(settings)
+    sock = listening(settings)
     async with Components(settings) as components:
-        await run_supervised(relay_jobs(components, stop), stop)
+        relay = relay_for(components)
+        async with endpoint(components, [], relay, sock):
+            await run_supervised(relay_jobs(components, relay, stop), stop)
 
 
 async def run_supervised(jobs: Sequence[Job], stop: asyncio.Event, *, pause: float = 1.0) -> None:

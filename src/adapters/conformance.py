@@ -28,6 +28,7 @@ from adapters.messaging.cache import RedisCatalogCache
 from adapters.messaging.dead_letters import StreamDeadLetters
 from adapters.messaging.stock_feed import RedisStockFeed
 from adapters.messaging.streams import RedisStreamPublisher
+from adapters.payments.metered import MeteredGateway
 from adapters.payments.simulated import SimulatedGateway
 from adapters.policies.discounts import NoDiscounts
 from adapters.policies.shipping import FlatRateShipping
@@ -66,8 +67,10 @@ def hashers(argon2: Argon2Hasher, fast: FastInsecureHasher) -> tuple[PasswordHas
     return (argon2, fast)
 
 
-def gateways(memory: SimulatedGateway, sql: SqlSimulatedGateway) -> tuple[PaymentGateway, ...]:
-    return (memory, sql)
+def gateways(
+    memory: SimulatedGateway, sql: SqlSimulatedGateway, metered: MeteredGateway
+) -> tuple[PaymentGateway, ...]:
+    return (memory, sql, metered)
 
 
 def clocks(system: SystemClock, manual: ManualClock) -> tuple[Clock, ...]:

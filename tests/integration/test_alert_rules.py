@@ -1,19 +1,24 @@
-"""deploy/prometheus/alerts.yaml reads only metrics the API serves, and each alert's runbook
-exists: a renamed metric or a moved section fails here, not silently in production."""
+"""deploy/prometheus/alerts.yaml reads only metrics the API or the worker serves, and each
+alert's runbook exists: a renamed metric or a moved section fails here, not silently in
+production."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import yaml
 from litestar.testing import TestClient
 
+from adapters.db import pool_metrics
 from adapters.http import shop_metrics
+from adapters.payments import metered
 from apps.api import build_app
 from apps.components import Components
 from apps.settings import Settings
+from apps.worker_http import WorkerMetrics
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "deploy" / "prometheus" / "alerts.yaml"
@@ -34,11 +39,22 @@ def served_metrics() -> set[str]:
         client.get("/v1/products")
         scraped = client.get("/metrics", headers={"Authorization": f"Bearer {token}"}).text
     names = {line.split("{")[0].split(" ")[0] for line in scraped.splitlines() if line[:1] != "#"}
-    for metric in vars(shop_metrics).values():
-        kind, name = getattr(metric, "_type", None), getattr(metric, "_name", None)
-        if name:
-            names.add(f"{name}_total" if kind == "counter" else name)
-    return names
+    for module in (shop_metrics, pool_metrics, metered):
+        for metric in vars(module).values():
+            kind, name = getattr(metric, "_type", None), getattr(metric, "_name", None)
+            if kind == "histogram":
+                names |= {f"{name}_bucket", f"{name}_sum", f"{name}_count"}
+            elif name:
+                names.add(f"{name}_total" if kind == "counter" else name)
+    return names | worker_metrics()
+
+
+def worker_metrics() -> set[str]:
+    """The sample names of a worker's own counters, with one consumer and a relay that ran."""
+    consumer = SimpleNamespace(group="notifications", handled=1, failed=0, dead_lettered=0)
+    relay = SimpleNamespace(published=1, last_turn=0.0)
+    collector = WorkerMetrics([consumer], relay)  # type: ignore[list-item, arg-type]
+    return {sample.name for family in collector.collect() for sample in family.samples}
 
 
 def _anchor(heading: str) -> str:

@@ -160,7 +160,7 @@ def test_every_compose_service_is_health_checked_or_serves_nothing_to_check() ->
     services = compose()["services"]
     for name, service in services.items():
         check = service.get("healthcheck", {})
-        if name in {"migrate", "worker"}:  # one-shot, or serves no HTTP
+        if name == "migrate":  # one-shot
             assert check == {"disable": True}, name
             continue
         assert check["test"][0] == "CMD" and check["interval"] and check["retries"], name
@@ -173,6 +173,9 @@ def test_every_compose_service_is_health_checked_or_serves_nothing_to_check() ->
             if condition["condition"] == "service_healthy":
                 assert "test" in services[needed]["healthcheck"], f"{needed} has no check"
     assert any("/health/live" in part for part in services["api"]["healthcheck"]["test"])
+    # The worker's endpoint is on, and checked on its port.
+    port = environment_of(services["worker"])["SHOPCORE_WORKER_HTTP_PORT"]
+    assert any(f":{port}/health/live" in part for part in services["worker"]["healthcheck"]["test"])
 
 
 def test_compose_sets_only_real_settings_and_takes_every_secret_from_the_env_file() -> None:
@@ -370,6 +373,16 @@ def test_the_api_is_probed_on_its_health_routes_and_drains_before_it_is_killed(n
     assert spec["terminationGracePeriodSeconds"] > pause + grace
     worker = pod_spec(one(documents, "Deployment", "shopcore-worker"))
     assert worker is not None and worker["containers"][0]["args"] == ["worker"]
+    # The worker is probed on its own endpoint, on the port the ConfigMap gives it, on every
+    # address of the pod (the kubelet probes the pod's IP).
+    (probed,) = worker["containers"]
+    assert probed["ports"] == [
+        {"name": "http", "containerPort": int(config["SHOPCORE_WORKER_HTTP_PORT"])}
+    ]
+    assert config["SHOPCORE_WORKER_HTTP_HOST"] == "0.0.0.0"
+    assert probed["startupProbe"]["httpGet"] == {"path": "/health/live", "port": "http"}
+    assert probed["livenessProbe"]["httpGet"] == {"path": "/health/live", "port": "http"}
+    assert probed["readinessProbe"]["httpGet"] == {"path": "/health/ready", "port": "http"}
     assert one(documents, "Deployment", "shopcore-worker")["spec"]["replicas"] >= 2
     job = one(documents, "Job", "shopcore-migrate")
     job_spec = pod_spec(job)

@@ -61,6 +61,7 @@ async def test_entries_the_group_has_no_handler_for_are_acknowledged_unread(bed:
         await until(lambda: the_consumer.acknowledged == 2)
 
     assert handled == [wanted]
+    assert (the_consumer.handled, the_consumer.failed) == (1, 0)  # the skipped one is neither
 
 
 async def test_a_poison_entry_is_dead_lettered_after_five_deliveries_while_the_rest_flow(
@@ -85,6 +86,8 @@ async def test_a_poison_entry_is_dead_lettered_after_five_deliveries_while_the_r
 
     assert handled == healthy  # not held up behind the poison entry
     assert attempts == [poison.event_id] * 5
+    # What the worker's /metrics counts: each failed delivery, the letter, the rest handled.
+    assert (the_consumer.handled, the_consumer.failed) == (5, 5)
     assert await pending(bed, "g") == 0
     letters = await bed.redis.xrange(bed.streams.dead)
     assert len(letters) == 1

@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 
 from adapters.db.outbox import SqlOutboxSource
 from adapters.db.tables import outbox
+from adapters.db.unit_of_work import SqlUnitOfWork
 from adapters.machinery.outbox import OutboxClaim, OutboxEntry
 from adapters.machinery.outbox_relay import OutboxRelay
 from adapters.messaging.codec import decode_event
@@ -260,3 +261,27 @@ async def confirmed(database: Database) -> list[str]:
             .order_by(outbox.c.id)
         )
     return list(rows.scalars())
+
+
+async def test_entries_with_and_without_a_trace_context_publish_in_one_batch(
+    database: Database, bed: Bed
+) -> None:
+    traced, plain = product_created(), product_created()
+    traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    context = {"traceparent": traceparent, "tracestate": "shop=1"}
+    # Tracing on, inside a span: the unit of work keeps its context with the row.
+    traced_uow = SqlUnitOfWork(
+        database.engine, now=lambda: datetime.now(UTC), trace=lambda: context
+    )
+    async with traced_uow as uow:
+        uow.emit(traced)
+        await uow.commit()
+    await commit(database, plain)  # tracing off: no trace fields
+    relay = OutboxRelay(source_of(database), await fed_publisher(bed))
+
+    assert await relay.relay_once() == 2
+
+    entries = [fields for _, fields in await bed.redis.xrange(bed.streams.events)]
+    assert [decode_event(fields) for fields in entries] == [traced, plain]  # type: ignore[arg-type]
+    assert (entries[0]["traceparent"], entries[0]["tracestate"]) == (traceparent, "shop=1")  # type: ignore[index]
+    assert "traceparent" not in entries[1] and "tracestate" not in entries[1]  # type: ignore[operator]

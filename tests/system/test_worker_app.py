@@ -8,12 +8,14 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import text
+from sqlalchemy import URL, make_url, text
 
 from adapters.db.outbox_wakeup import APPLICATION_NAME
 from apps.cli import main
@@ -22,6 +24,7 @@ from tests.messaging.helpers import eventually, until
 from tests.support.driver import build_driver
 from tests.support.effects import product_created
 from tests.support.messaging import Bed, Database
+from tests.support.ports import free_port
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 
@@ -186,3 +189,133 @@ async def _listening(database: Database) -> bool:
             {"name": APPLICATION_NAME},
         )
     return bool(found)
+
+
+class _Proxy:
+    """A TCP proxy in front of PostgreSQL that the test can cut: the worker's database then
+    refuses connections, as one that went away does."""
+
+    def __init__(self, target: URL) -> None:
+        self._target = target
+        self._server: asyncio.Server | None = None
+        self._writers: list[asyncio.StreamWriter] = []
+
+    async def start(self) -> URL:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        return self._target.set(host="127.0.0.1", port=port)
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        host, port = self._target.host or "127.0.0.1", self._target.port or 5432
+        upstream_reader, upstream = await asyncio.open_connection(host, port)
+        self._writers += [writer, upstream]
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            try:
+                while data := await source.read(65_536):
+                    sink.write(data)
+                    await sink.drain()
+            except OSError:
+                pass
+            finally:
+                sink.close()
+
+        await asyncio.gather(pipe(reader, upstream), pipe(upstream_reader, writer))
+
+    async def cut(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in self._writers:
+            writer.transport.abort()
+
+
+async def test_the_workers_endpoint_answers_probes_and_counts_the_events_it_handled(
+    postgres: Database, bed: Bed, tmp_path: Path
+) -> None:
+    settings = Settings(
+        database_url=postgres.url, redis_url=bed.url, events_stream=bed.streams.events
+    )
+    driver = build_driver(settings)
+    try:
+        await driver.product("TEE-M")
+        await driver.receive("TEE-M", 3)
+        await driver.buy({"TEE-M": 1})
+    finally:
+        await driver.close()
+    proxy = _Proxy(make_url(postgres.url))
+    port = free_port()
+    environment = {
+        **_environment(postgres, bed, tmp_path / "mail.jsonl"),
+        "SHOPCORE_DATABASE_URL": (await proxy.start()).render_as_string(hide_password=False),
+        "SHOPCORE_WORKER_HTTP_PORT": str(port),
+    }
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "apps.cli",
+        "worker",
+        env=environment,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+
+            async def answers(path: str, status: int) -> bool:
+                try:
+                    return (await client.get(path)).status_code == status
+                except httpx.TransportError:  # not listening yet
+                    return False
+
+            await eventually(lambda: answers("/health/ready", 200), within=30)
+            ready = (await client.get("/health/ready")).json()
+            assert ready == {
+                "status": "ok",
+                "checks": {"database": "ok", "redis": "ok", "relay": "ok"},
+            }
+
+            async def handled() -> bool:
+                text = (await client.get("/metrics")).text
+                return 'shopcore_events_handled_total{group="notifications"} 1.0' in text
+
+            await eventually(handled, within=30)
+            metrics = (await client.get("/metrics")).text
+            assert "shopcore_events_relayed_total" in metrics
+            assert 'shopcore_db_pool_in_use{pool="primary"}' in metrics
+            assert "shopcore_outbox_unpublished_events 0.0" in metrics
+
+            await proxy.cut()  # the database goes away
+            await eventually(lambda: answers("/health/ready", 503), within=30)
+            unready = (await client.get("/health/ready")).json()
+            assert unready["status"] == "unavailable"
+            assert unready["checks"]["database"] == "failing"
+            assert unready["checks"]["redis"] == "ok"
+            assert (await client.get("/health/live")).status_code == 200
+
+        worker.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(30):
+            code = await worker.wait()
+    finally:
+        if worker.returncode is None:
+            worker.kill()
+            await worker.wait()
+    assert worker.stderr is not None
+    log = (await worker.stderr.read()).decode()
+    assert code == 0, log
+
+
+def test_a_worker_whose_http_port_is_taken_does_not_start(postgres: Database, bed: Bed) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(
+            main,
+            ["worker"],
+            env={
+                "SHOPCORE_DATABASE_URL": postgres.url,
+                "SHOPCORE_REDIS_URL": bed.url,
+                "SHOPCORE_EVENTS_STREAM": bed.streams.events,
+                "SHOPCORE_WORKER_HTTP_PORT": str(port),
+            },
+        )
+    assert result.exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output

@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.util.concurrency import await_
 
 from adapters.db.disconnects import detect_disconnects
+from adapters.db.pool_metrics import timed_pool
 
 DEFAULT_URL = "sqlite+aiosqlite:///shopcore.db"
 # The execution option that marks an engine reached through a transaction pooler.
@@ -57,11 +58,13 @@ def create_engine(
     pool_timeout: float = 30,
     echo: bool = False,
     transaction_pooler: bool = False,
+    pool_label: str = "primary",
 ) -> AsyncEngine:
     """`transaction_pooler`: `url` is a pooler in transaction mode (PgBouncer), which hands
     each transaction whichever server connection is free, so no prepared statement may be
     named and kept: asyncpg's statement cache is off (its statements are unnamed, sent again
-    with each execution), SQLAlchemy's too, and the names SQLAlchemy still gives are unique."""
+    with each execution), SQLAlchemy's too, and the names SQLAlchemy still gives are unique.
+    `pool_label`: the `pool` label of this engine's pool metrics on PostgreSQL (pool_metrics.py)."""
     parsed = make_url(url)
     options: dict[str, Any] = {
         "json_serializer": _json_dumps,
@@ -82,7 +85,11 @@ def create_engine(
     # No pre-ping (see above): a dropped connection is found by its first statement. No
     # overflow either (see above): the same number of connections, all of them kept.
     options.update(
-        pool_size=2 * pool_size, max_overflow=0, pool_recycle=1800, pool_timeout=pool_timeout
+        pool_size=2 * pool_size,
+        max_overflow=0,
+        pool_recycle=1800,
+        pool_timeout=pool_timeout,
+        poolclass=timed_pool(pool_label),
     )
     if "sslmode" in parsed.query:
         # libpq's name, which operators copy from every other tool; asyncpg takes the same

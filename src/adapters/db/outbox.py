@@ -26,7 +26,7 @@ its data can be told from one that has everything. Pruning deletes only rows con
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -58,9 +58,23 @@ def event_type(event: Event) -> str:
     return type(event).__name__
 
 
-async def write_outbox(connection: AsyncConnection, events: Sequence[Event], now: datetime) -> None:
+# What a unit of work hands `write_outbox` with tracing on: the W3C headers of the current
+# span (`traceparent`, and `tracestate` when there is one).
+TraceContext = Mapping[str, str]
+_TRACE_HEADERS = ("traceparent", "tracestate")
+
+
+async def write_outbox(
+    connection: AsyncConnection,
+    events: Sequence[Event],
+    now: datetime,
+    trace: TraceContext | None = None,
+) -> None:
+    """`trace`: the trace context to keep with each row, so the worker continues it. Without
+    one the statement names no trace column (its plan is the one it always was)."""
     if not events:
         return
+    carried = {name: trace[name] for name in _TRACE_HEADERS if name in trace} if trace else {}
     await driver.run_many(
         connection,
         _INSERT,
@@ -70,6 +84,7 @@ async def write_outbox(connection: AsyncConnection, events: Sequence[Event], now
                 "event_type": event_type(event),
                 "payload": _encoder.encode(event).decode(),
                 "created_at": now,
+                **carried,
             }
             for event in events
         ],
@@ -186,7 +201,14 @@ async def _unpublished(
     connection: AsyncConnection, limit: int, *, relay_lock: bool = False
 ) -> list[OutboxEntry]:
     query = (
-        select(outbox.c.id, outbox.c.event_id, outbox.c.event_type, outbox.c.payload)
+        select(
+            outbox.c.id,
+            outbox.c.event_id,
+            outbox.c.event_type,
+            outbox.c.payload,
+            outbox.c.traceparent,
+            outbox.c.tracestate,
+        )
         .where(outbox.c.published_at.is_(None))
         .order_by(outbox.c.id)
         .limit(limit)
@@ -206,6 +228,8 @@ async def _unpublished(
             event_id=row.event_id,
             event_type=row.event_type,
             payload=row.payload.encode(),
+            traceparent=row.traceparent,
+            tracestate=row.tracestate,
         )
         for row in rows
     ]

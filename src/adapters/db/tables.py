@@ -234,6 +234,11 @@ outbox = Table(
     # Acknowledged by every consumer group: from then on a Redis that restarts empty need not
     # get the event again (adapters.machinery.outbox).
     Column("confirmed_at", UtcDateTime),
+    # With tracing on, the W3C trace context of the transaction that wrote the row (a
+    # `traceparent` is 55 characters; a `tracestate` past 512 may be cut by any hop, W3C): the
+    # worker handling the event continues that trace. Null with tracing off.
+    Column("traceparent", String(55)),
+    Column("tracestate", String(512)),
 )
 # The relay's scan: unpublished rows in commit order, without reading the published ones.
 Index(

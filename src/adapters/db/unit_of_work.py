@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from adapters.db import driver_statements as driver
 from adapters.db.engine import autocommit_allowed
 from adapters.db.errors import lost_connection_ignored, translated
-from adapters.db.outbox import write_outbox
+from adapters.db.outbox import TraceContext, write_outbox
 from adapters.db.processed import SqlProcessedEvents
 from adapters.db.repositories import (
     SqlCartRepository,
@@ -50,9 +50,17 @@ from shopcore.shared.messages import Event
 
 
 class SqlUnitOfWork:
-    def __init__(self, engine: AsyncEngine, now: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        now: Callable[[], datetime],
+        trace: Callable[[], TraceContext | None] | None = None,
+    ) -> None:
+        """`trace`: with tracing on, the current span's trace context, kept with the outbox
+        rows this unit writes (apps/tracing.py); None (tracing off) keeps none."""
         self._engine = engine
         self._now = now
+        self._trace = trace
         self._connection: AsyncConnection | None = None
         self._reader: AsyncConnection | None = None
         self._split_reads = engine.dialect.name == "sqlite"
@@ -186,7 +194,9 @@ class SqlUnitOfWork:
             return written
         connection = await self.connection()
         written = await self._session.flush(connection, changed)
-        await write_outbox(connection, self._events.pending(), self._now())
+        events = self._events.pending()
+        trace = self._trace() if self._trace is not None and events else None
+        await write_outbox(connection, events, self._now(), trace)
         await self.processed.flush(connection, self._now())
         if self._own_transactions:
             self._begun = False  # whatever COMMIT answers, the transaction is over

@@ -42,6 +42,10 @@ class OutboxEntry(msgspec.Struct, frozen=True, kw_only=True):
     event_id: str
     event_type: str
     payload: bytes
+    # The W3C trace context of the transaction that wrote it, when tracing was on: carried to
+    # the stream so the worker's handling continues that trace.
+    traceparent: str | None = None
+    tracestate: str | None = None
 
 
 class FeedLost(Exception):

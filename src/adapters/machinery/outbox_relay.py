@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -70,6 +71,9 @@ class OutboxRelay:
         self.published = 0
         self.confirmed = 0
         self.rewound = 0
+        # time.monotonic() when `run` last began a pass, failed ones included (None: not
+        # running): a worker's readiness tells a relay stuck inside a pass by its age.
+        self.last_turn: float | None = None
 
     def wake(self) -> None:
         """Look at the outbox now instead of at the end of the current poll interval."""
@@ -119,6 +123,7 @@ class OutboxRelay:
         next_settle = loop.time()  # at once: a lost stream is found before the first batch
         next_prune = loop.time() + self._prune_interval
         while not stop.is_set():
+            self.last_turn = time.monotonic()
             # Cleared before the pass: a wake-up that arrives during it is not lost.
             self._woken.clear()
             try:

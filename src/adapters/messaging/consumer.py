@@ -34,7 +34,8 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
@@ -42,7 +43,7 @@ from redis.exceptions import ResponseError
 
 from adapters.machinery.backoff import backoff
 from adapters.machinery.outbox import DeadLetters
-from adapters.messaging.codec import Fields, UndecodableEntry, decode_event
+from adapters.messaging.codec import Fields, UndecodableEntry, decode_event, trace_context
 from adapters.messaging.dead_letters import StreamDeadLetters, letter_for
 from adapters.messaging.streams import EventStreams
 from shopcore.shared.messages import Event
@@ -50,6 +51,8 @@ from shopcore.shared.messages import Event
 logger = logging.getLogger("shopcore.consumer")
 
 Deliver = Callable[[Event], Awaitable[None]]
+# Runs a delivery inside the trace context an entry carries (apps/tracing.py).
+ContinueTrace = Callable[[Mapping[str, str]], AbstractContextManager[object]]
 
 # Longest wait between two tries while Redis fails: also the longest a consumer may take to see
 # that Redis is back.
@@ -96,10 +99,12 @@ class StreamConsumer:
         *,
         handles: Collection[str] | None = None,
         dead_letters: DeadLetters | None = None,
+        continue_trace: ContinueTrace | None = None,
     ) -> None:
         """`handles`: the event type names the group has handlers for; other entries are
         acknowledged without being decoded. None: deliver every entry. `dead_letters`: where
-        given-up entries are kept (default: the stream `streams.dead`)."""
+        given-up entries are kept (default: the stream `streams.dead`). `continue_trace`:
+        with tracing on, each delivery runs inside it, given the entry's trace context."""
         if settings.concurrency < 1:
             raise ValueError("a consumer needs at least one slot")
         self._redis = redis
@@ -109,13 +114,22 @@ class StreamConsumer:
         self._handles = None if handles is None else frozenset(handles)
         self._dead_letters = dead_letters or StreamDeadLetters(redis, streams.dead)
         self._in_flight: dict[str, asyncio.Task[None]] = {}
+        self._continue_trace = continue_trace
         self._cursor = "0-0"
+        # For metrics and tests, since this consumer started: entries acknowledged (skipped
+        # ones included), events its handlers finished, deliveries that failed, dead letters.
         self.acknowledged = 0
+        self.handled = 0
+        self.failed = 0
         self.dead_lettered = 0
 
     @property
     def name(self) -> str:
         return self._settings.consumer
+
+    @property
+    def group(self) -> str:
+        return self._settings.group
 
     async def ensure_group(self) -> None:
         try:
@@ -260,8 +274,13 @@ class StreamConsumer:
             await self._dead_letter(entry, str(error))
             return
         try:
-            await self._deliver(event)
+            if self._continue_trace is None:
+                await self._deliver(event)
+            else:
+                with self._continue_trace(trace_context(entry.fields)):
+                    await self._deliver(event)
         except Exception as error:
+            self.failed += 1
             if entry.deliveries >= limit:
                 await self._dead_letter(entry, f"{type(error).__name__}: {error}", error)
             else:
@@ -271,6 +290,7 @@ class StreamConsumer:
                     "%s: delivery %d of %s failed: %r", self.name, entry.deliveries, entry.id, error
                 )
             return
+        self.handled += 1
         await self._ack(entry)
 
     async def _ack(self, entry: _Entry) -> None:

@@ -44,7 +44,9 @@ logger = logging.getLogger("shopcore.streams")
 SETTLE_BATCH = 5_000
 
 # The batch is appended whole, in order, with nothing interleaved (a script runs alone), and
-# only to a stream the outbox has been feeding. ARGV[1]: how many arguments each XADD takes.
+# only to a stream the outbox has been feeding. ARGV: per entry, how many field arguments
+# follow, then those arguments (entries differ: one written with tracing on carries its trace
+# context, one written with it off does not).
 # The confirmation cursor moves only within the feed it was read in: a settle that read the
 # old stream must not leave its cursor in the new one (whose ids may be lower).
 _MOVE_CURSOR = """
@@ -55,10 +57,12 @@ _APPEND = """
 if redis.call('EXISTS', KEYS[2]) == 0 then
   return redis.error_reply('NOFEED this stream is not fed by the outbox')
 end
-local width = tonumber(ARGV[1])
 local ids = {}
-for i = 2, #ARGV, width do
-  ids[#ids + 1] = redis.call('XADD', KEYS[1], '*', unpack(ARGV, i, i + width - 1))
+local i = 1
+while i <= #ARGV do
+  local width = tonumber(ARGV[i])
+  ids[#ids + 1] = redis.call('XADD', KEYS[1], '*', unpack(ARGV, i + 1, i + width))
+  i = i + width + 1
 end
 return ids
 """
@@ -114,11 +118,12 @@ class RedisStreamPublisher:
             return []
         args: list[str | int] = []
         for entry in entries:
-            for name, value in entry_fields(entry).items():
+            fields = entry_fields(entry)
+            args.append(2 * len(fields))
+            for name, value in fields.items():
                 args += [name, value]
-        width = len(args) // len(entries)
         try:
-            ids = await self._append(keys=[self._stream, self._streams.fed], args=[width, *args])
+            ids = await self._append(keys=[self._stream, self._streams.fed], args=args)
         except ResponseError as error:
             if str(error).startswith("NOFEED"):
                 raise FeedLost(f"{self._stream} is not fed by the outbox") from error

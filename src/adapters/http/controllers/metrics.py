@@ -123,7 +123,12 @@ class RequestMetrics(PrometheusMiddleware):
 
 def scraper_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """The metrics token as a bearer token; with none configured, a loopback client only."""
-    token: str = connection.app.state["services"].config.metrics_token
+    require_scraper(connection, connection.app.state["services"].config.metrics_token)
+
+
+def require_scraper(connection: ASGIConnection[Any, Any, Any, Any], token: str) -> None:
+    """`scraper_only`'s rule for any app serving metrics (the worker's too): `token` as a
+    bearer token, or with no token (empty) a loopback client."""
     if token:
         sent = connection.headers.get("authorization", "")
         if hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
@@ -153,7 +158,8 @@ class MetricsController(PrometheusController):
         description="Request counts, durations and requests in progress per method, route "
         "template and status; checkouts by outcome and stock reservations refused; the "
         "events the relay has yet to publish and each consumer group's lag and pending "
-        "events; and the process metrics, in the Prometheus text format. "
+        "events; the payment gateway's calls by operation and outcome and the wait for a "
+        "database connection; and the process metrics, in the Prometheus text format. "
         "Needs `Authorization: Bearer <SHOPCORE_METRICS_TOKEN>`; with no token configured, "
         "only a client on the server's own host (loopback) is answered. Not rate limited.",
         media_type=CONTENT_TYPE_LATEST,
