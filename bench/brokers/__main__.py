@@ -10,8 +10,8 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -86,68 +86,71 @@ def _version(command: list[str]) -> str:
     )
 
 
-def _opener(
-    name: str, args: argparse.Namespace
-) -> Callable[[], AbstractAsyncContextManager[Broker]]:
-    prefix = "bench-brokers"
+def _broker(name: str, args: argparse.Namespace, redis_url: str) -> Broker:
+    if name.startswith("redis"):
+        from bench.brokers.redis_streams import RedisStreamsBroker
 
-    @asynccontextmanager
-    async def opened() -> AsyncIterator[Broker]:
-        broker: Broker
-        if name == "redis":
-            from bench.brokers.redis_streams import RedisStreamsBroker
+        return RedisStreamsBroker(NAMES[name], redis_url, "bench-brokers")
+    if name == "nats":
+        from bench.brokers.nats_jetstream import NatsJetStreamBroker
 
-            broker = RedisStreamsBroker(NAMES[name], args.redis_url, prefix)
+        return NatsJetStreamBroker(args.nats_url, "BENCH_BROKERS")
+    from bench.brokers.rabbitmq import RabbitMqBroker
+
+    return RabbitMqBroker(args.amqp_url, "bench-brokers")
+
+
+@asynccontextmanager
+async def _closing(broker: Broker) -> AsyncIterator[Broker]:
+    """The broker, whose keys, streams or queues are deleted however the run ends."""
+    try:
+        yield broker
+    finally:
+        await broker.close()
+
+
+@asynccontextmanager
+async def _open(name: str, args: argparse.Namespace) -> AsyncIterator[Broker]:
+    """The broker `name`; a private redis-server for the `redis-*` ones, stopped after."""
+    if not name.startswith("redis-"):
+        async with _closing(_broker(name, args, args.redis_url)) as broker:
             yield broker
-            await broker.close()
-        elif name.startswith("redis-"):
-            from bench.brokers.redis_streams import RedisStreamsBroker
-
-            fsync = name.removeprefix("redis-aof-") if "aof" in name else None
-            port = args.private_redis_port + PRIVATE_PORTS[name]
-            async with private_redis(port, fsync) as url:
-                broker = RedisStreamsBroker(NAMES[name], url, prefix)
-                yield broker
-                await broker.close()
-        elif name == "nats":
-            from bench.brokers.nats_jetstream import NatsJetStreamBroker
-
-            broker = NatsJetStreamBroker(args.nats_url, "BENCH_BROKERS")
-            yield broker
-            await broker.close()
-        else:
-            from bench.brokers.rabbitmq import RabbitMqBroker
-
-            broker = RabbitMqBroker(args.amqp_url, prefix)
-            yield broker
-            await broker.close()
-
-    return opened
+        return
+    fsync = name.removeprefix("redis-aof-") if "aof" in name else None
+    port = args.private_redis_port + PRIVATE_PORTS[name]
+    async with private_redis(port, fsync) as url, _closing(_broker(name, args, url)) as broker:
+        yield broker
 
 
 async def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """Every broker stays connected for the whole run, and each measurement takes the brokers
+    one after the other (relay throughput of all, then latency at each rate of all), so the
+    figures compared are seconds apart, not minutes, on a machine whose load moves."""
     results: dict[str, dict[str, Any]] = {
         NAMES[name]: {"throughput": [], "latency": {str(rate): [] for rate in args.rates}}
         for name in args.brokers
     }
     repeats = []
-    for repeat in range(args.repeat):
-        load_before = _load()
-        for name in args.brokers:  # every broker in each repeat: their figures are minutes apart
-            async with _opener(name, args)() as broker:
-                figures = results[NAMES[name]]
+    async with AsyncExitStack() as stack:
+        brokers = [await stack.enter_async_context(_open(name, args)) for name in args.brokers]
+        for repeat in range(args.repeat):
+            load_before = _load()
+            for broker, name in zip(brokers, args.brokers, strict=True):
                 throughput = await relay_throughput(broker, args.events)
-                figures["throughput"].append(round(throughput.per_second, 1))
+                results[NAMES[name]]["throughput"].append(round(throughput.per_second, 1))
                 print(f"[{repeat + 1}] {broker.name}: relay {throughput.per_second:,.0f} events/s")
-                for rate in args.rates:
+            for rate in args.rates:
+                for broker, name in zip(brokers, args.brokers, strict=True):
                     latency = await latency_at(broker, rate, args.seconds)
                     record = asdict(latency) | {"lost": latency.lost}
-                    figures["latency"][str(rate)].append(record)
+                    results[NAMES[name]]["latency"][str(rate)].append(record)
                     print(
-                        f"[{repeat + 1}] {broker.name} @{rate}/s: p50 {latency.p50_ms} ms,"
-                        f" p99 {latency.p99_ms} ms, lost {latency.lost}"
+                        f"[{repeat + 1}] {broker.name} @{rate}/s: p50 {latency.p50_ms:.1f} ms,"
+                        f" p99 {latency.p99_ms:.1f} ms, lost {latency.lost}"
+                        if latency.p50_ms is not None and latency.p99_ms is not None
+                        else f"[{repeat + 1}] {broker.name} @{rate}/s: nothing received"
                     )
-        repeats.append({"load_before": load_before, "load_after": _load()})
+            repeats.append({"load_before": load_before, "load_after": _load()})
     return {"results": results, "repeats": repeats}
 
 

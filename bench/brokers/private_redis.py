@@ -38,6 +38,8 @@ async def private_redis(port: int, appendfsync: str | None) -> AsyncIterator[str
         client: Redis = Redis.from_url(url)
         try:
             for _ in range(100):
+                if process.returncode is not None:  # the port was taken: never use another's
+                    raise RuntimeError(f"redis-server on port {port} exited: is the port free?")
                 try:
                     await client.ping()
                     break
@@ -49,6 +51,7 @@ async def private_redis(port: int, appendfsync: str | None) -> AsyncIterator[str
             await client.aclose()
         yield url
     finally:
-        process.terminate()
-        await asyncio.wait_for(process.wait(), 10)
+        if process.returncode is None:
+            process.terminate()
+            await asyncio.wait_for(process.wait(), 10)
         shutil.rmtree(directory, ignore_errors=True)

@@ -24,6 +24,7 @@ class RabbitMqBroker:
         self._prefix = prefix
         self._connection: AbstractRobustConnection | None = None
         self._exchange: aio_pika.abc.AbstractExchange | None = None
+        self._publishing: aio_pika.abc.AbstractChannel | None = None
 
     def _queue(self, group: str) -> str:
         return f"{self._prefix}.{group}"
@@ -40,7 +41,9 @@ class RabbitMqBroker:
             await channel.queue_delete(self._queue(group))
         await channel.exchange_delete(self._exchange_name)
         await channel.close()
-        publishing = await connection.channel(publisher_confirms=True)
+        if self._publishing is not None:
+            await self._publishing.close()
+        publishing = self._publishing = await connection.channel(publisher_confirms=True)
         self._exchange = await publishing.declare_exchange(
             self._exchange_name, ExchangeType.FANOUT, durable=True
         )
