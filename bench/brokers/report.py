@@ -25,22 +25,28 @@ def _spread(values: Sequence[float | None], digits: int = 1) -> str:
     return text if len(known) == len(values) else f"{text}, {len(values) - len(known)} missing"
 
 
-def ratio(value: float, baseline: float) -> str:
-    return f"{value / baseline:.2f}x" if baseline else "n/a"
+def ratios(values: Sequence[float], baseline: Sequence[float]) -> str:
+    """The ratio in each repeat (a broker against the baseline measured seconds before it),
+    as median (lowest-highest): steadier than a ratio of medians taken minutes apart."""
+    each = [value / base for value, base in zip(values, baseline, strict=True) if base]
+    if not each:
+        return "n/a"
+    middle, low, high = spread(each)
+    return f"{middle:.2f}x" if len(each) == 1 else f"{middle:.2f}x ({low:.2f}-{high:.2f})"
 
 
 def table(results: Mapping[str, Figures], baseline: str, rates: Sequence[int]) -> str:
     """One row per broker: relay throughput (median, lowest-highest over the repeats, and the
-    ratio of medians against `baseline`), then p50 / p99 at each rate and deliveries lost."""
+    ratio against `baseline` in each repeat), then p50 / p99 at each rate and deliveries lost."""
     header = ["broker", "relay events/s", f"vs {baseline}"]
     for rate in rates:
         header += [f"p50 ms @{rate}/s", f"p99 ms @{rate}/s"]
     header.append("lost")
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-    base = spread(results[baseline]["throughput"])[0] if baseline in results else 0.0
+    base = results[baseline]["throughput"]
     for name, figures in results.items():
         throughput = figures["throughput"]
-        row = [name, _spread(throughput, 0), ratio(spread(throughput)[0], base)]
+        row = [name, _spread(throughput, 0), ratios(throughput, base)]
         for rate in rates:
             runs = figures["latency"][str(rate)]
             row += [
