@@ -277,10 +277,12 @@ def test_decision_0003_quotes_the_last_broker_run() -> None:
     from bench.brokers.__main__ import NAMES
     from bench.brokers.report import table
 
-    run = json.loads(_text("bench/brokers/results/latest.json"))
     decision = _text("docs/decisions/0003-outbox-redis-streams.md")
-    rendered = table(run["results"], NAMES["redis"], run["settings"]["rates"])
-    assert rendered in decision, "decision 0003's table is not the last run's"
-    assert run["date"] in decision
-    assert str(run["load_before"][0]) in decision and str(run["load_after"][0]) in decision
+    for name in ("latest", "previous"):
+        run = json.loads(_text(f"bench/brokers/results/{name}.json"))
+        rendered = table(run["results"], NAMES["redis"], run["settings"]["rates"])
+        assert rendered in decision, f"decision 0003's table is not the {name} run's"
+        assert run["date"] in decision
+        assert str(run["load_before"][0]) in decision and str(run["load_after"][0]) in decision
+        assert rendered in _text(f"bench/brokers/results/{name}.md")
     assert "No benchmark" not in decision
