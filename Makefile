@@ -19,7 +19,7 @@ export UV_PYTHON := $(PYTHON)
 export UV_COMPILE_BYTECODE := 1
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install system-packages run check test lint typecheck imports unit bench bench-scale faults lock fmt clean
+.PHONY: install system-packages run check test lint typecheck imports unit bench bench-scale bench-brokers faults lock fmt clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -87,6 +87,11 @@ bench: install
 # confirming the per-process figures the sizing rests on (bench/scale_out.py, ~2 minutes).
 bench-scale: install system-packages
 	$(BIN)/python -m bench.scale_out
+
+# Not part of `make test`: Redis Streams against NATS JetStream (4222) and RabbitMQ (5672) doing
+# the relay's and the consumer groups' work (bench/brokers/, decision 0003); about 8 minutes.
+bench-brokers: install
+	$(BIN)/python -m bench.brokers
 
 # Not part of `make test`: the operator's fault run as a soak (tests/faults/): two APIs and two
 # workers on PostgreSQL and a Redis of its own, SHOPPERS customers for SECONDS seconds while

@@ -399,3 +399,73 @@ def test_the_cart_moves_exactly_as_its_diagram_shows() -> None:
         done |= {(status.value, target) for target in _moves(cart)}
     assert {state.value for state in CartStatus} == set(re.findall(r"\b(\w+) -->", diagram))
     assert drawn == done, f"drawn only: {drawn - done}, done only: {done - drawn}"
+
+
+# -- the technology page and decision 0003's measured brokers ---------------------------------
+
+
+def _technology() -> str:
+    return _text("docs/architecture/technology.md")
+
+
+def test_every_setting_the_technology_page_names_exists() -> None:
+    named = set(re.findall(r"`(SHOPCORE_[A-Z_]+)`", _technology()))
+    settings = _text("docs/reference/settings.md")
+    assert named, "the page names no setting: this check checks nothing"
+    missing = sorted(name for name in named if f"`{name}`" not in settings)
+    assert not missing, f"docs/architecture/technology.md names unknown settings {missing}"
+
+
+def test_every_file_the_technology_page_names_exists() -> None:
+    named = set(re.findall(r"`((?:src|bench|apps)/[\w./-]+)`", _technology()))
+    assert named
+    missing = sorted(path for path in named if not (ROOT / path).exists())
+    assert not missing, f"docs/architecture/technology.md names missing files {missing}"
+
+
+def test_every_table_and_column_the_store_today_column_names_exists() -> None:
+    page = _technology()
+    matrix = page[page.index("## The matrix") : page.index("## Python")]
+    rows = [line.split(" | ") for line in matrix.splitlines() if line.startswith("| ")][2:]
+    named = {name for row in rows for name in re.findall(r"`([a-z_]+)`", row[1])}
+    columns = {column.name for table in tables.metadata.tables.values() for column in table.c}
+    known = set(tables.metadata.tables) | columns | {"simulated_gateway_"}  # the gateway's family
+    assert {"products", "stock_levels", "carts", "outbox", "search_text"} <= named
+    missing = sorted(named - known)
+    assert not missing, f"docs/architecture/technology.md names unknown tables {missing}"
+
+
+# Figures the technology page quotes from the bench's last run: each must be in bench/README.md.
+BENCH_FIGURES = [
+    "10.4 CPU ms",
+    "1.4 CPU ms",
+    "7.22x",
+    "530.7 orders/s",
+    "1,114.8 orders/s",
+    "89.4 orders/s",
+    "32,700",
+]
+
+
+@pytest.mark.parametrize("figure", BENCH_FIGURES)
+def test_the_bench_figures_the_technology_page_quotes_are_the_bench_readmes(figure: str) -> None:
+    page = _flat(_technology()).replace(" ms of CPU", " CPU ms")
+    assert figure.split()[0] in page, f"the technology page no longer quotes {figure}"
+    assert figure in _text("bench/README.md"), f"bench/README.md no longer says {figure}"
+
+
+def test_decision_0003_quotes_the_last_broker_run() -> None:
+    """The table in decision 0003 is the one `python -m bench.brokers` wrote, with its date and
+    load average: a new run means new figures in the decision, not a stale copy."""
+    from bench.brokers.__main__ import NAMES
+    from bench.brokers.report import table
+
+    decision = _text("docs/decisions/0003-outbox-redis-streams.md")
+    for name in ("latest", "previous"):
+        run = json.loads(_text(f"bench/brokers/results/{name}.json"))
+        rendered = table(run["results"], NAMES["redis"], run["settings"]["rates"])
+        assert rendered in decision, f"decision 0003's table is not the {name} run's"
+        assert run["date"] in decision
+        assert str(run["load_before"][0]) in decision and str(run["load_after"][0]) in decision
+        assert rendered in _text(f"bench/brokers/results/{name}.md")
+    assert "No benchmark" not in decision
