@@ -112,3 +112,35 @@ async def test_processes_share_one_limit_within_a_tenth_of_it_each(
 
     assert limit <= admitted <= limit + 2 * limit // 10  # slack: the others' unsent counts
     assert await settled(client, key) == 1_800
+
+
+async def test_a_first_count_answered_late_keeps_what_was_admitted_meanwhile(
+    redis: tuple[Redis, str],
+) -> None:
+    """A burst's first requests all go to Redis (nothing is known here yet); the first answer
+    opens the window and the next requests are admitted on it. A later first answer must not
+    open it again: what was admitted meanwhile would drop out of the counts answered (found
+    by tests/e2e/test_redis_rate_limits.py under load: 99,716 remaining after 300 requests)."""
+    client, prefix = redis
+    counts = SharedCounts(client, limit=100_000, window=60)
+    key = f"{prefix}:client"
+    script, release, calls = counts._script, asyncio.Event(), 0
+
+    async def second_held(**kwargs: object) -> object:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            await release.wait()
+        return await script(**kwargs)  # type: ignore[arg-type]
+
+    counts._script = second_held  # type: ignore[assignment]
+    first = asyncio.create_task(counts.count(key))
+    late = asyncio.create_task(counts.count(key))
+    assert (await first)[0] == 1
+    admitted = [(await counts.count(key))[0] for _ in range(10)]  # on the window just opened
+    release.set()
+    assert (await late)[0] == 2
+
+    assert admitted == list(range(2, 12))
+    assert (await counts.count(key))[0] == 13  # 1 + 1 + 10 before it, every one counted
+    assert await settled(client, key) == 13

@@ -166,10 +166,14 @@ class SharedCounts:
         count, ttl = int(count), int(ttl)
         answered = time.monotonic()
         current = self._windows.get(key)
-        if current is None or answered >= current.closes or current is not known:
+        if current is None or answered >= current.closes:
             self._forget_closed(answered)
             self._windows[key] = _Window(answered + ttl, count, answered)
         else:
+            # Open, whether this count knew it or not: a burst's first requests all count in
+            # Redis before any window is known here, and the first answer opens it. Replaced
+            # by a later answer, it would drop what was admitted on it meanwhile (still
+            # flushed, so counted in Redis, but missing from the counts answered here).
             current.shared, current.synced = max(current.shared, count), answered
         return count, ttl
 
