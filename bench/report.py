@@ -11,6 +11,8 @@ measured. The `*_summary` functions turn a load generator's result into the plai
 
 from __future__ import annotations
 
+import os
+import platform
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -74,6 +76,19 @@ class Report:
             flush=True,
         )
         return row
+
+
+def run_meta(started: float, load_before: tuple[float, ...], stamp: str) -> dict[str, Any]:
+    """What every results file says of its run: when, how long, on what, at what load."""
+    return {
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        "started": stamp,
+        "duration_s": time.perf_counter() - started,
+        "machine": f"{os.cpu_count()} cores, {platform.python_implementation()} "
+        f"{platform.python_version()}, {platform.machine()}",
+        "quick": bool(os.environ.get("BENCH_QUICK")),
+    }
 
 
 def log(message: str) -> None:

@@ -16,18 +16,16 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import platform
 import re
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
-from typing import Any
 
 from bench import config, procs
 from bench.context import Context
 from bench.preparation import clean_redis, prepare
-from bench.report import json_payload, log, markdown
+from bench.report import json_payload, log, markdown, run_meta
 from bench.scenarios import Scenario, memory, selected
 
 
@@ -64,7 +62,7 @@ def main() -> int:
     finally:
         ctx.stop_all()
         clean_redis()
-    meta = _meta(started, load_before, stamp)
+    meta = run_meta(started, load_before, stamp)
     text = markdown(ctx.report, meta)
     stem = "partial" if os.environ.get("BENCH_ITEMS") else "latest"
     (config.RESULTS / f"{stem}.md").write_text(text)
@@ -74,18 +72,6 @@ def main() -> int:
     print(text)
     log(f"done in {meta['duration_s']:.0f} s; wrote bench/results/{stem}.md and {stem}.json")
     return 0
-
-
-def _meta(started: float, load_before: tuple[float, float, float], stamp: str) -> dict[str, Any]:
-    return {
-        "load_average_before": [round(x, 2) for x in load_before],
-        "load_average_after": [round(x, 2) for x in os.getloadavg()],
-        "started": stamp,
-        "duration_s": time.perf_counter() - started,
-        "machine": f"{os.cpu_count()} cores, {platform.python_implementation()} "
-        f"{platform.python_version()}, {platform.machine()}",
-        "quick": bool(os.environ.get("BENCH_QUICK")),
-    }
 
 
 def _others_busy() -> list[str]:

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import platform
 import threading
 import time
 from datetime import UTC, datetime
@@ -38,7 +36,7 @@ from bench.backlog import DRAIN_DEADLINE_SECONDS, unpublished, wait_drained
 from bench.context import Context
 from bench.dataset import load
 from bench.preparation import clean_redis, tokens
-from bench.report import Report, Row, fmt, log, markdown, missing, wrk_summary
+from bench.report import Report, Row, fmt, log, markdown, missing, run_meta, wrk_summary
 from bench.scenarios.nginx import write_config
 from bench.traffic import (
     CARTS_PER_CHECKOUT_SECOND,
@@ -82,14 +80,7 @@ def run(pair: Pair, pooled: str, server_connections: int, load_before: tuple[flo
         ctx.stop_all()
         clean_redis()
     _rows(ctx.report, single, multi, server_connections)
-    meta = {
-        "load_average_before": [round(x, 2) for x in load_before],
-        "load_average_after": [round(x, 2) for x in os.getloadavg()],
-        "started": stamp,
-        "duration_s": time.perf_counter() - started,
-        "machine": f"{os.cpu_count()} cores, {platform.python_implementation()} "
-        f"{platform.python_version()}, {platform.machine()}",
-    }
+    meta = run_meta(started, load_before, stamp)
     text = markdown(
         ctx.report,
         meta,
@@ -319,21 +310,15 @@ def _rows(
     report: Report, single: dict[str, Any], multi: dict[str, Any], server_connections: int
 ) -> None:
     report.details.update(single=single, production_path=multi)
-    within = f"<= {CONFIRMED_WITHIN}x"
     for key, what in (("listing", "uncached listing"), ("detail", "uncached product page")):
         one, many = single[key], multi[key]
         report.add(
-            Row(
-                "S",
+            _cpu_row(
                 f"CPU per {what}: 4 processes via nginx + replica vs 1 process",
-                many["cpu_ms"],
-                one["cpu_ms"],
-                unit="CPU ms",
-                target=within,
-                met=_within(many["cpu_ms"], one["cpu_ms"]),
-                note=f"{many['answered']:,} and {one['answered']:,} reads; "
+                many,
+                one,
+                f"{many['answered']:,} and {one['answered']:,} reads; "
                 f"{many['non_2xx']} and {one['non_2xx']} non-2xx",
-                missing=missing(cpu=many["cpu_ms"], single_cpu=one["cpu_ms"]),
             )
         )
         report.add(
@@ -348,42 +333,30 @@ def _rows(
         )
     one, pooled, many = single["checkout"], single["checkout_pooled"], multi["checkout"]
     report.add(
-        Row(
-            "S",
+        _cpu_row(
             "CPU per checkout: 1 process through PgBouncer vs 1 process directly",
-            pooled["cpu_ms"],
-            one["cpu_ms"],
-            unit="CPU ms",
-            note=f"{pooled['confirmed']:,} and {one['confirmed']:,} orders confirmed; what the "
+            pooled,
+            one,
+            f"{pooled['confirmed']:,} and {one['confirmed']:,} orders confirmed; what the "
             "pooler costs: no prepared statement kept, every read inside a transaction",
-            missing=missing(cpu=pooled["cpu_ms"], single_cpu=one["cpu_ms"]),
+            target=False,
         )
     )
     report.add(
-        Row(
-            "S",
+        _cpu_row(
             "CPU per checkout: 4 processes via nginx + PgBouncer vs 1 process through PgBouncer",
-            many["cpu_ms"],
-            pooled["cpu_ms"],
-            unit="CPU ms",
-            target=within,
-            met=_within(many["cpu_ms"], pooled["cpu_ms"]),
-            note="the per-process figure on the same path, scaled out",
-            missing=missing(cpu=many["cpu_ms"], single_cpu=pooled["cpu_ms"]),
+            many,
+            pooled,
+            "the per-process figure on the same path, scaled out",
         )
     )
     report.add(
-        Row(
-            "S",
+        _cpu_row(
             "CPU per checkout: 4 processes via nginx + PgBouncer vs 1 process directly (M1)",
-            many["cpu_ms"],
-            one["cpu_ms"],
-            unit="CPU ms",
-            target=within,
-            met=_within(many["cpu_ms"], one["cpu_ms"]),
-            note=f"{many['confirmed']:,} and {one['confirmed']:,} orders confirmed; "
+            many,
+            one,
+            f"{many['confirmed']:,} and {one['confirmed']:,} orders confirmed; "
             f"{many['non_2xx']} and {one['non_2xx']} non-2xx",
-            missing=missing(cpu=many["cpu_ms"], single_cpu=one["cpu_ms"]),
         )
     )
     report.add(
@@ -433,6 +406,23 @@ def _rows(
             met=multi["unpublished_after_drain"] == 0,
             note=f"{multi['unpublished_after_drain']} outbox rows left unpublished",
         )
+    )
+
+
+def _cpu_row(
+    measure: str, many: dict[str, Any], one: dict[str, Any], note: str, *, target: bool = True
+) -> Row:
+    """CPU per request of `many` against `one`; confirmed within CONFIRMED_WITHIN (`target`)."""
+    return Row(
+        "S",
+        measure,
+        many["cpu_ms"],
+        one["cpu_ms"],
+        unit="CPU ms",
+        target=f"<= {CONFIRMED_WITHIN}x" if target else "",
+        met=_within(many["cpu_ms"], one["cpu_ms"]) if target else None,
+        note=note,
+        missing=missing(cpu=many["cpu_ms"], single_cpu=one["cpu_ms"]),
     )
 
 
