@@ -186,3 +186,37 @@ async def test_movements_at_one_instant_keep_the_order_they_were_made_in(
         await write(backend, lambda uow, m=movement: uow.stock.receive(m))
 
     assert await trail(backend, "TEE-M") == made
+
+
+async def test_levels_read_in_the_unit_that_reserved_are_those_it_commits(
+    backend: Backend, clock: ManualClock
+) -> None:
+    """What a checkout announces (levels read in the unit that reserved, after reserving) is
+    what a fresh read finds once it committed: for a SKU at one location, at two, and on a
+    row where a lapsed reservation still held stock the new one's statement gave back."""
+    start = clock.now()
+    await receive(backend, "TEE-M", 10, start)
+    await receive(backend, "CAP-1", 5, start, "main")
+    await receive(backend, "CAP-1", 7, start, "north")
+    await reserve(backend, b.reservation([("TEE-M", 4)], now=start), start)  # lapses, unswept
+    now = clock.advance(seconds=b.HOLD.total_seconds() + 1)
+    wanted = ["CAP-1", "TEE-M"]
+
+    async with backend.uow() as uow:
+        before = await uow.stock.levels(wanted, now)  # the checkout's own read, first
+        taken = b.reservation([("TEE-M", 3), ("CAP-1", 2, "north")], now=now)
+        await uow.stock.reserve(taken, now)
+        seen = await uow.stock.levels(wanted, now)
+        await uow.commit()
+
+    assert seen == await levels(backend, wanted, now)
+    assert [(x.sku, x.location, x.reserved) for x in before] == [
+        ("CAP-1", "main", 0),
+        ("CAP-1", "north", 0),
+        ("TEE-M", "main", 0),  # the lapsed hold does not count
+    ]
+    assert [(x.sku, x.location, x.reserved) for x in seen] == [
+        ("CAP-1", "main", 0),
+        ("CAP-1", "north", 2),
+        ("TEE-M", "main", 3),
+    ]

@@ -80,10 +80,25 @@ class SqlStockLedger:
         # them instead of reading again. Only a starting point: every change compare-and-sets
         # the status it saw, and reads afresh when that fails.
         self._known: dict[str, Reservation] = {}
+        # The levels a checkout announces, without reading them again: the locations of each
+        # SKU as this unit last read them, and the rows its last reservation changed, as the
+        # UPDATE that changed them returned them. `levels` answers from these when they cover
+        # every location of every SKU asked; any other change in the unit forgets them. (A
+        # location another transaction adds to a SKU meanwhile shows in its next announcement,
+        # as it would had it been added a moment after this unit's read.)
+        self._locations: dict[str, frozenset[str]] = {}
+        self._after: dict[tuple[str, str], StockLevel] = {}
 
     def forget(self) -> None:
         """The unit of work ended: what it read may be stale now."""
         self._known.clear()
+        self._locations.clear()
+        self._after.clear()
+
+    def _changing(self, *, rows_may_appear: bool = False) -> None:
+        self._after.clear()
+        if rows_may_appear:
+            self._locations.clear()
 
     async def _conn(self) -> AsyncConnection:
         return await self._connections.connection()
@@ -96,9 +111,31 @@ class SqlStockLedger:
         wanted = sorted(set(skus))
         if not wanted:
             return []
+        if known := self._levels_after(wanted):
+            return known
         connection = await self._reads()
         async with translated():
-            return await read_levels(connection, wanted, now)
+            found = await read_levels(connection, wanted, now)
+        for sku in wanted:
+            self._locations[sku] = frozenset(row.location for row in found if row.sku == sku)
+        return found
+
+    def _levels_after(self, wanted: list[str]) -> list[StockLevel]:
+        """The levels of `wanted` as this unit's last reservation left them, when it changed
+        every row of each of them (a SKU kept at one location, as most are); else []."""
+        if not self._after:
+            return []
+        levels = []
+        for sku in wanted:
+            locations = self._locations.get(sku)
+            if not locations:
+                return []
+            for location in sorted(locations):
+                level = self._after.get((sku, location))
+                if level is None:
+                    return []
+                levels.append(level)
+        return levels
 
     async def reservation(self, reservation_id: str) -> Reservation | None:
         connection = await self._reads()
@@ -116,12 +153,14 @@ class SqlStockLedger:
 
     # -- changes ---------------------------------------------------------------------------
     async def receive(self, movement: StockMovement) -> None:
+        self._changing(rows_may_appear=True)
         connection = await self._conn()
         async with translated():
             await add_on_hand(connection, movement.sku, movement.location, movement.delta)
             await log_movements(connection, [movement])
 
     async def adjust(self, movement: StockMovement, now: datetime) -> None:
+        self._changing(rows_may_appear=True)
         sku, location = movement.sku, movement.location
         connection = await self._conn()
         async with translated():
@@ -135,6 +174,7 @@ class SqlStockLedger:
             await log_movements(connection, [movement])
 
     async def reserve(self, reservation: Reservation, now: datetime) -> None:
+        self._changing()
         connection = await self._conn()
         async with translated():
             created = await driver.run(
@@ -150,7 +190,7 @@ class SqlStockLedger:
             if created.rowcount != 1:
                 raise AlreadyExists(f"reservation {reservation.id} already exists")
             wanted = totals(reservation.lines)
-            if short := await take_all(connection, wanted, now, into="reserved"):
+            if short := await take_all(connection, wanted, now, into="reserved", after=self._after):
                 await connection.execute(delete(res_t).where(res_t.c.id == reservation.id))
                 raise OutOfStock(short)
             await driver.run_many(
@@ -186,6 +226,7 @@ class SqlStockLedger:
         )
 
     async def expire(self, now: datetime, limit: int) -> list[Reservation]:
+        self._changing()
         connection = await self._conn()
         async with translated():
             due = (
@@ -219,6 +260,7 @@ class SqlStockLedger:
     ) -> Reservation:
         """Apply `step` to the reservation as stored (or as `known` to this unit), reading it
         afresh after each compare-and-set that lost a race, at most MOVE_ATTEMPTS times."""
+        self._changing()
         connection = await self._conn()
         async with translated():
             for _ in range(MOVE_ATTEMPTS):

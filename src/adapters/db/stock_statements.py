@@ -30,7 +30,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from adapters.db import driver_statements as driver
 from adapters.db.session import dialect_insert
 from adapters.db.tables import reservation_lines, reservations, stock_levels, stock_movements
-from shopcore.inventory.model import ReservationLine, ReservationStatus, StockMovement
+from shopcore.inventory.model import ReservationLine, ReservationStatus, StockLevel, StockMovement
 
 _ACTIVE = ReservationStatus.ACTIVE.value
 levels_t, lines_t, res_t = stock_levels, reservation_lines, reservations
@@ -83,6 +83,7 @@ async def take_all(
     *,
     into: str,
     held_by: str | None = None,
+    after: dict[tuple[str, str], StockLevel] | None = None,
 ) -> list[str]:
     """Move every line's quantity into `reserved` or `allocated`, or none of it: the short
     SKUs come back after what was taken is given back (the caller's unit may still commit).
@@ -122,8 +123,20 @@ async def take_all(
         else:
             params.update({f"d_{name}_{i}": number for i, number in enumerate(numbers)})
     result = await driver.run(connection, statement, params)
-    taken = {(sku, location) for sku, location in result.tuples()}
+    rows = result.tuples()
+    taken = {(row[0], row[1]) for row in rows}
     short = [sku for (sku, location) in keys if (sku, location) not in taken]
+    if after is not None and not short:
+        # Each row as it now stands: what lapsed there was un-held above and taken off
+        # `reserved` in this very statement, so these are the levels a read would give.
+        for sku, location, on_hand, reserved_now, allocated_now in rows:
+            after[(sku, location)] = StockLevel(
+                sku=sku,
+                location=location,
+                on_hand=on_hand,
+                reserved=reserved_now,
+                allocated=allocated_now,
+            )
     if short:
         for key in keys:
             sku, location = key
@@ -180,7 +193,13 @@ def _take_statement(locking: bool, count: int, changes: tuple[tuple[str, _Kind],
             levels_t.c.on_hand - levels_t.c.reserved - levels_t.c.allocated >= numbers.pop("need"),
         )
         .values({column: levels_t.c[column] + number for column, number in numbers.items()})
-        .returning(levels_t.c.sku, levels_t.c.location)
+        .returning(
+            levels_t.c.sku,
+            levels_t.c.location,
+            levels_t.c.on_hand,
+            levels_t.c.reserved,
+            levels_t.c.allocated,
+        )
     )
 
 
