@@ -343,7 +343,7 @@ async def test_redis_entries_expire() -> None:
         cache = RedisCatalogCache(client, namespace=prefix, ttl_seconds=1)
         load = Loader(detail("p1"))
         await cache.read("detail:p1", load)
-        ttl = await client.pttl(f"{prefix}:catalog:entry:detail:p1")
+        ttl = await client.pttl(f"{{{prefix}:catalog}}:entry:detail:p1")
     finally:
         await delete_prefix(client, prefix)
         await client.aclose()

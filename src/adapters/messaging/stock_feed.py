@@ -38,12 +38,10 @@ import re
 from collections.abc import Collection
 from datetime import UTC, datetime
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
-
 from adapters.machinery.backoff import backoff
 from adapters.machinery.stock_fanout import StockFanOut, StockSubscription, StockUpdate
 from adapters.messaging.codec import Fields, UndecodableEntry, decode_event
+from adapters.messaging.connection import RedisClient, RedisFailure
 from adapters.messaging.streams import EventStreams
 from adapters.messaging.trimming import stream_id
 from shopcore.inventory.events import StockChanged
@@ -62,7 +60,7 @@ _ReadReply = list[tuple[str, _Entries]] | None
 class RedisStockFeed:
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         streams: EventStreams,
         *,
         capacity: int = 1_000,
@@ -128,7 +126,7 @@ class RedisStockFeed:
             through = self._last
             try:
                 replay = await self._replay(wanted, after, through)
-            except RedisError as error:
+            except RedisFailure as error:
                 raise Busy("live stock cannot reach the event stream; retry shortly") from error
             return self._fan_out.open(
                 wanted, position=through, resumed=replay is not None, backlog=replay or ()
