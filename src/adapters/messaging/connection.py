@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any, TypeAlias
 
 from redis.asyncio import Redis, RedisCluster
+from redis.asyncio.client import PubSub
 from redis.exceptions import RedisClusterException, RedisError
 
 RedisClient: TypeAlias = Redis | RedisCluster
@@ -45,3 +46,16 @@ def connect(url: str, *, cluster: bool = False, max_connections: int = 50) -> Re
         socket_connect_timeout=5.0,
         health_check_interval=30,
     )
+
+
+async def subscriber(client: RedisClient) -> PubSub:
+    """A connection for classic pub/sub. A cluster broadcasts every PUBLISH to every node, so
+    a subscriber may listen on any: a node picked at random, another at each call, so that
+    resubscribing after a node died soon lands on a live one (redis-py's own choice, the node
+    of the channel's slot, stays on the dead node until something refreshes its map of
+    slots). Sharded pub/sub (SSUBSCRIBE) would spread the load, but dies with a node too, and
+    one channel of a few messages a minute needs no spreading."""
+    if isinstance(client, RedisCluster):
+        await client.initialize()  # the map of nodes; a no-op once made
+        return client.pubsub(node=client.get_random_node())
+    return client.pubsub()
