@@ -14,6 +14,10 @@ a no-op.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import signal
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -37,12 +41,14 @@ from adapters.messaging.consumer import ConsumerSettings, StreamConsumer
 from adapters.messaging.revocations import RedisRevocations
 from adapters.messaging.stock_feed import RedisStockFeed
 from adapters.messaging.streams import EventStreams, RedisStreamPublisher
+from apps.settings import Settings
 from shopcore.application.groups import GroupDelivery
 from shopcore.catalog.events import ProductCreated
 from shopcore.inventory.events import StockChanged
 from tests.contracts.test_catalog_cache_contract import Loader, detail
 from tests.support.api import api_app, test_settings
 from tests.support.databases import fresh_sqlite
+from tests.support.driver import build_driver
 from tests.support.effects import on_hand, product_created, receive_one_each
 from tests.support.messaging import Database
 from tests.support.redis import unique_prefix
@@ -324,3 +330,61 @@ async def test_a_revoked_login_reaches_every_api_process(redis_cluster: LocalClu
             await revocations.stop()
         for client in clients:
             await client.aclose()
+
+
+@pytest.mark.postgres
+async def test_shopcore_worker_on_the_cluster_sends_each_order_confirmation_once(
+    redis_cluster: LocalCluster, postgres: Database, tmp_path: Path
+) -> None:
+    """`shopcore worker` itself, with SHOPCORE_REDIS_CLUSTER=true: its relay and every handler
+    group run through the cluster client the composition root builds."""
+    mail = tmp_path / "mail.jsonl"
+    settings = Settings(
+        database_url=postgres.url,
+        redis_url=redis_cluster.url,
+        redis_cluster=True,
+        events_stream=f"{unique_prefix()}:events",
+    )
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(sys.path),
+        "SHOPCORE_DATABASE_URL": postgres.url,
+        "SHOPCORE_REDIS_URL": redis_cluster.url,
+        "SHOPCORE_REDIS_CLUSTER": "true",
+        "SHOPCORE_EVENTS_STREAM": settings.events_stream,
+        "SHOPCORE_MAIL_FILE": str(mail),
+        "SHOPCORE_RELAY_POLL_MS": "50",
+    }
+    driver = build_driver(settings)
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "apps.cli", "worker", env=environment,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        await driver.product("TEE-M")
+        await driver.receive("TEE-M", 5)
+        first = await driver.buy({"TEE-M": 1})
+        second = await driver.buy({"TEE-M": 2})
+        await until(lambda: sorted(sent(mail)) == sorted([first.id, second.id]), within=30)
+        await asyncio.sleep(0.5)  # a repeat would be there by now
+
+        worker.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(15):
+            code = await worker.wait()
+    finally:
+        await driver.close()
+        if worker.returncode is None:
+            worker.kill()
+            await worker.wait()
+    assert worker.stderr is not None
+    log = (await worker.stderr.read()).decode()
+    assert code == 0, log
+    assert sorted(sent(mail)) == sorted([first.id, second.id])
+
+
+def sent(mail: Path) -> list[str]:
+    """The orders whose confirmation went out."""
+    if not mail.exists():
+        return []
+    keys = [json.loads(line)["dedup_key"] for line in mail.read_text().splitlines()]
+    return [key.removeprefix("order-confirmation:") for key in keys]
