@@ -33,6 +33,7 @@ from adapters.db.dead_letters import SqlDeadLetters
 from adapters.db.outbox import SqlOutboxSource
 from adapters.db.tables import processed_events
 from adapters.machinery.outbox_relay import OutboxRelay
+from adapters.machinery.stock_fanout import StockSubscription
 from adapters.memory.catalog_cache import MemoryCatalogCache
 from adapters.messaging.cache import RedisCatalogCache
 from adapters.messaging.codec import event_fields
@@ -131,10 +132,36 @@ async def moving_events(
 
 
 async def commit(database: Database, *events: ProductCreated) -> None:
+    """The events, each with a StockChanged of its SKU (no group handles those: the API's
+    stock feeds read them)."""
     async with database.uow() as uow:
         for event in events:
             uow.emit(event)
+            uow.emit(stock_of(event.skus[0]))
         await uow.commit()
+
+
+def stock_of(sku: str, available: int = 1) -> StockChanged:
+    return StockChanged(
+        sku=sku, on_hand=available, reserved=0, allocated=0, available=available, reason="t",
+        at=datetime(2026, 1, 1, 12, tzinfo=UTC),
+    )  # fmt: skip
+
+
+async def updates_until(
+    subscription: StockSubscription, skus: set[str], within: float = 15
+) -> list[str]:
+    """The SKUs of the updates that came, in order, until every one of `skus` came and then
+    nothing for half a second."""
+    got: list[str] = []
+    deadline = asyncio.get_running_loop().time() + within
+    while asyncio.get_running_loop().time() < deadline:
+        update = await subscription.next(within=0.5)
+        if update is not None:
+            got.append(update.sku)
+        elif skus <= set(got):
+            return got
+    raise AssertionError(f"missing updates of {sorted(skus - set(got))}")
 
 
 async def handled(database: Database) -> dict[str, int]:
@@ -160,7 +187,7 @@ async def test_consumer_groups_fed_by_the_relay_handle_every_event_once(
         for event in events:
             await commit(sqlite, event)
         await eventually(lambda: all_handled(sqlite, len(events)), within=15)
-        await until(lambda: relay.confirmed == len(events), within=15)
+        await until(lambda: relay.confirmed == 2 * len(events), within=15)  # and StockChanged
         assert relay.rewound == 0  # nothing was lost, so nothing published twice
 
     skus = [event.skus[0] for event in events]
@@ -180,7 +207,15 @@ async def test_a_primary_killed_mid_run_fails_over_and_no_event_is_lost(
     streams = EventStreams.named(f"{unique_prefix()}:events")
 
     with running_cluster() as cluster:
-        async with moving_events(sqlite, cluster, streams) as relay:
+        async with (
+            moving_events(sqlite, cluster, streams) as relay,
+            cluster_client(cluster) as api_redis,
+        ):
+            # An API process's stock feed follows the stream through it all.
+            feed = RedisStockFeed(api_redis, streams, block_ms=50)
+            await feed.start()
+            await until(lambda: feed.position is not None, within=10)
+            watching = await feed.subscribe([e.skus[0] for e in everything], after=None)
             for event in before:
                 await commit(sqlite, event)
             await eventually(lambda: all_handled(sqlite, len(before)), within=15)
@@ -191,7 +226,8 @@ async def test_a_primary_killed_mid_run_fails_over_and_no_event_is_lost(
                 for event in unreplicated:
                     await commit(sqlite, event)
                 # On the primary only: published, and (most) handled and acknowledged there.
-                await until(lambda: relay.published == len(before) + len(unreplicated))
+                published = 2 * (len(before) + len(unreplicated))  # with their StockChanged
+                await until(lambda: relay.published == published, within=15)
             finally:
                 cluster.kill(primary)
                 cluster.resume(replica)
@@ -204,6 +240,14 @@ async def test_a_primary_killed_mid_run_fails_over_and_no_event_is_lost(
             # The new primary had lost what the dead one took last; the relay noticed and
             # published again what no group had acknowledged on the surviving copy.
             assert relay.rewound > 0
+            seen = await updates_until(watching, {e.skus[0] for e in everything})
+            await feed.stop()
+
+    # Live stock missed no change, and replayed none of what the new primary still held
+    # (only what was lost and published again may come twice).
+    assert {e.skus[0] for e in before} == {sku for sku in seen if seen.count(sku) == 1} - {
+        e.skus[0] for e in [*unreplicated, *after]
+    }
 
     # Every group handled every event to the end, and its effect happened once.
     assert await handled(sqlite) == dict.fromkeys(GROUPS, len(everything))
