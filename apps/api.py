@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from litestar import Litestar
 from litestar.stores.redis import RedisStore
@@ -33,6 +33,9 @@ from apps.tracing import instrument_stores, provider_for, traced_asgi
 from shopcore.application.idempotency import IdempotencyStore
 from shopcore.customers.events import PasswordChanged, RefreshTokenReused, SessionEnded
 from shopcore.shared.errors import ConnectionLost
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 logger = logging.getLogger("shopcore.api")
 
@@ -93,7 +96,10 @@ def build_app(components: Components, tracer_provider: Any = None) -> Litestar:
         # Rate-limit counters shared by every API process, so N processes allow the limit
         # once, not N times. The same client serves the catalog cache.
         redis = components.redis
-        store_factory = RedisStore(redis, namespace=settings.redis_namespace).with_namespace
+        # Litestar types its store's client as `Redis`; a cluster client serves it as well,
+        # since what the limiter sends (one counting script, `SharedCounts`) names one key.
+        store_redis = cast("Redis", redis)
+        store_factory = RedisStore(store_redis, namespace=settings.redis_namespace).with_namespace
 
         async def redis_ping() -> None:
             await redis.ping()

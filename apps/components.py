@@ -82,7 +82,7 @@ from shopcore.shared.notifications import Notifier
 from shopcore.storefront import ProductPages
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
+    from adapters.messaging.connection import RedisClient
 
 
 class CatalogCaching(CatalogReads, CatalogCache, Protocol):
@@ -343,22 +343,27 @@ class Components:
     # Redis -----------------------------------------------------------------------------
 
     @cached_property
-    def redis(self) -> Redis:
+    def redis(self) -> RedisClient:
         """Bytes in, bytes out: the rate-limit store and the catalog cache keep raw bytes.
         Both can do without Redis for a while, so a Redis that stops answering (a host gone
         silent, not one that refuses) must fail their calls soon, not hold requests up."""
-        from redis.asyncio import Redis
+        from adapters.messaging.connection import open_client
 
-        client = Redis.from_url(self._redis_url(), socket_connect_timeout=2, socket_timeout=2)
+        client = open_client(
+            self._redis_url(),
+            cluster=self.settings.redis_cluster,
+            socket_connect_timeout=2,
+            socket_timeout=2,
+        )
         self._closers.append(client.aclose)
         return client
 
     @cached_property
-    def streams_redis(self) -> Redis:
+    def streams_redis(self) -> RedisClient:
         """The event stream's client (decoded fields, its own timeouts)."""
         from adapters.messaging.connection import connect
 
-        client = connect(self._redis_url())
+        client = connect(self._redis_url(), cluster=self.settings.redis_cluster)
         self._closers.append(client.aclose)
         return client
 

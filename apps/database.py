@@ -10,14 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from adapters.db import schema_revision
 from adapters.db.engine import create_engine
 from adapters.db.migrate import upgrade_async
+from adapters.messaging.connection import open_client
 from apps.settings import Settings
 
 logger = logging.getLogger("shopcore.start")
@@ -60,7 +60,7 @@ async def prepare(settings: Settings) -> None:
                 ) from None
         await _check_database(url, settings.database_transaction_pooler)
     if settings.redis_url is not None:
-        await _check_redis(settings.redis_url)
+        await _check_redis(settings.redis_url, cluster=settings.redis_cluster)
 
 
 async def _check_database(url: str, pooled: bool) -> None:
@@ -78,11 +78,13 @@ async def _check_database(url: str, pooled: bool) -> None:
         raise NotReady(f"the database at {redacted(url)}: {problem}")
 
 
-async def _check_redis(url: str) -> None:
-    client = Redis.from_url(url, socket_connect_timeout=CHECK_SECONDS, socket_timeout=CHECK_SECONDS)
+async def _check_redis(url: str, *, cluster: bool) -> None:
+    client = open_client(
+        url, cluster=cluster, socket_connect_timeout=CHECK_SECONDS, socket_timeout=CHECK_SECONDS
+    )
     try:
         await client.ping()
-    except (RedisError, OSError) as error:
+    except (RedisError, RedisClusterException, OSError) as error:
         where = make_url(url).render_as_string(hide_password=True) if "://" in url else url
         logger.warning(
             "Redis at %s does not answer (%s): starting without it until it does; rate limits "

@@ -162,6 +162,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         str | None,
         Meta(description="Redis for rate limits, the catalog cache and messaging"),
     ] = None
+    redis_cluster: Annotated[
+        bool,
+        Meta(
+            description="`SHOPCORE_REDIS_URL` names a node of a Redis Cluster: the client finds "
+            "the others and follows failovers (every multi-key script keeps to one hash slot)"
+        ),
+    ] = False
     redis_namespace: Annotated[
         str,
         Meta(
@@ -186,7 +193,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Messaging: with Redis and a SQL database, the outbox relay publishes events to a stream
     # and `shopcore worker` runs the event handlers (see `events_in_process`).
     events_stream: Annotated[
-        str, Meta(description="the event stream (`<name>:fed` and `<name>:confirmed` beside it)")
+        str,
+        Meta(
+            description="the event stream (`{<name>}:fed` and `{<name>}:confirmed` beside it, "
+            "in its hash slot)"
+        ),
     ] = "shopcore:events"
     events_retention: Annotated[
         int, Meta(ge=1, description="entries the stream keeps once every group has them")

@@ -34,6 +34,8 @@ def clean_redis() -> None:
     client = Redis.from_url(config.REDIS_URL)
     try:
         keys = list(client.scan_iter(match=f"{config.REDIS_NAMESPACE}*", count=1000))
+        # and the hash-tagged ones: `{<stream>}:fed`, `{<namespace>:catalog}:...`
+        keys += list(client.scan_iter(match=f"{{{config.REDIS_NAMESPACE}*", count=1000))
         keys += list(client.scan_iter(match="bench:xadd*", count=1000))
         for start in range(0, len(keys), 500):
             client.delete(*keys[start : start + 500])

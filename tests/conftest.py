@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from tests.support.databases import drop_postgres, scratch_postgres
+from tests.support.redis_cluster import LocalCluster, running_cluster
 
 settings.register_profile("default", deadline=None)
 # CI is a shared 2-core machine: no deadlines, and no health check that times the machine.
@@ -58,3 +59,13 @@ def postgres_url() -> Iterator[str]:
     url = scratch_postgres()
     yield url
     drop_postgres(url)
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[LocalCluster]:
+    """A Redis Cluster of this session's own (three primaries, three replicas, on spare ports),
+    started once (about 2 s) and shared: tests keep to key prefixes of their own and kill no
+    node of it. Skips when redis-server is not installed (fails under CI=true, for a test
+    marked `redis`)."""
+    with running_cluster() as cluster:
+        yield cluster

@@ -18,8 +18,10 @@ from redis.asyncio import Redis
 from adapters.machinery.cached_reads import CatalogRead, CatalogReads, UncachedReads, etag_of
 from adapters.memory.catalog_cache import MemoryCatalogCache
 from adapters.messaging.cache import RedisCatalogCache
+from adapters.messaging.connection import open_client
 from shopcore.catalog.ports import CatalogCache
 from tests.support.redis import delete_prefix, require_redis, unique_prefix
+from tests.support.redis_cluster import LocalCluster
 
 
 class ReadAndDrop(CatalogReads, CatalogCache, Protocol):
@@ -54,12 +56,13 @@ LISTING = CatalogRead(body=b'{"items":[],"next_cursor":null}', listing=True)
 
 @asynccontextmanager
 async def redis_caches(
-    near_seconds: float = 0.0,
+    near_seconds: float = 0.0, cluster: LocalCluster | None = None
 ) -> AsyncIterator[tuple[RedisCatalogCache, RedisCatalogCache]]:
-    """Two caches over one Redis namespace, each with its own client: two API processes."""
-    url = require_redis()
+    """Two caches over one Redis namespace, each with its own client: two API processes (on
+    the machine's Redis, or on `cluster`)."""
+    url = require_redis() if cluster is None else cluster.url
     prefix = unique_prefix()
-    client, other = Redis.from_url(url), Redis.from_url(url)
+    client, other = (open_client(url, cluster=cluster is not None) for _ in range(2))
     caches = tuple(
         RedisCatalogCache(
             redis,
@@ -74,7 +77,8 @@ async def redis_caches(
     finally:
         for cache in caches:
             await cache.close()
-        await delete_prefix(client, prefix)
+        if cluster is None:  # a test cluster is the session's own, and gone with it
+            await delete_prefix(client, prefix)  # type: ignore[arg-type]
         await client.aclose()
         await other.aclose()
 
@@ -94,14 +98,18 @@ async def listening(cache: RedisCatalogCache) -> RedisCatalogCache:
         pytest.param("memory"),
         pytest.param("redis", marks=pytest.mark.redis),
         pytest.param("redis-near", marks=pytest.mark.redis),
+        pytest.param("redis-cluster-near", marks=pytest.mark.redis),
     ]
 )
 async def cache(request: pytest.FixtureRequest) -> AsyncIterator[ReadAndDrop]:
     if request.param == "memory":
         yield MemoryCatalogCache(ttl_seconds=60)
         return
-    near = 60.0 if request.param == "redis-near" else 0.0
-    async with redis_caches(near) as (first, _):
+    near = 60.0 if request.param.endswith("-near") else 0.0
+    cluster = None
+    if "cluster" in request.param:
+        cluster = request.getfixturevalue("redis_cluster")
+    async with redis_caches(near, cluster) as (first, _):
         yield await listening(first) if near else first
 
 
@@ -343,7 +351,7 @@ async def test_redis_entries_expire() -> None:
         cache = RedisCatalogCache(client, namespace=prefix, ttl_seconds=1)
         load = Loader(detail("p1"))
         await cache.read("detail:p1", load)
-        ttl = await client.pttl(f"{prefix}:catalog:entry:detail:p1")
+        ttl = await client.pttl(f"{{{prefix}:catalog}}:entry:detail:p1")
     finally:
         await delete_prefix(client, prefix)
         await client.aclose()

@@ -43,7 +43,11 @@ async def two_instances(
             yield a, b
     finally:
         client = Redis.from_url(redis_url)
-        keys = [key async for key in client.scan_iter(match=f"{prefix}*", count=500)]
+        keys = [
+            key
+            for pattern in (f"{prefix}*", f"{{{prefix}*")  # and hash-tagged keys
+            async for key in client.scan_iter(match=pattern, count=500)
+        ]
         if keys:
             await client.delete(*keys)
         await client.aclose()
@@ -101,7 +105,11 @@ async def test_hundreds_of_concurrent_requests_are_counted_without_running_out_o
         assert min(int(a.headers["ratelimit-remaining"]) for a in answers) == 100_000 - 300
     finally:
         redis = Redis.from_url(redis_url)
-        keys = [key async for key in redis.scan_iter(match=f"{prefix}*", count=500)]
+        keys = [
+            key
+            for pattern in (f"{prefix}*", f"{{{prefix}*")  # and hash-tagged keys
+            async for key in redis.scan_iter(match=pattern, count=500)
+        ]
         if keys:
             await redis.delete(*keys)
         await redis.aclose()

@@ -95,7 +95,11 @@ async def test_each_consumer_groups_lag_and_pending_events_are_read_at_the_scrap
             second = await scrape(client)
     finally:
         await side.aclose()
-        keys = [key async for key in redis.scan_iter(match=f"{prefix}*", count=500)]
+        keys = [
+            key
+            for pattern in (f"{prefix}*", f"{{{prefix}*")  # and hash-tagged keys
+            async for key in redis.scan_iter(match=pattern, count=500)
+        ]
         if keys:
             await redis.delete(*keys)
         await redis.aclose()

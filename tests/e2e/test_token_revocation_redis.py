@@ -34,7 +34,11 @@ async def shared(tmp_path: Path) -> AsyncIterator[Settings]:
         f"sqlite+aiosqlite:///{tmp_path / 'shop.db'}", redis_url=redis_url, redis_namespace=prefix
     )
     client = Redis.from_url(redis_url)
-    keys = [key async for key in client.scan_iter(match=f"{prefix}*", count=500)]
+    keys = [
+        key
+        for pattern in (f"{prefix}*", f"{{{prefix}*")  # and hash-tagged keys
+        async for key in client.scan_iter(match=pattern, count=500)
+    ]
     if keys:
         await client.delete(*keys)
     await client.aclose()

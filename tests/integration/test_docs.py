@@ -101,6 +101,7 @@ _SAMPLES = {
     "SHOPCORE_DATABASE_READ_URL": "postgresql+asyncpg://shop@replica/shop",
     "SHOPCORE_DATABASE_TRANSACTION_POOLER": "true",
     "SHOPCORE_TRACING": "true",
+    "SHOPCORE_REDIS_CLUSTER": "true",
 }
 
 

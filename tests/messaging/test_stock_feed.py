@@ -4,11 +4,15 @@ from a stream entry id while the stream still holds what came after it."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import pytest
+from redis.asyncio import Redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from adapters.machinery.stock_fanout import StockSubscription
 from adapters.messaging.stock_feed import RedisStockFeed
@@ -16,7 +20,8 @@ from shopcore.catalog.events import ProductCreated
 from shopcore.inventory.events import StockChanged
 from shopcore.shared.errors import Busy
 from tests.messaging.helpers import publish, until
-from tests.support.messaging import Bed
+from tests.support.messaging import Bed, bed_on
+from tests.support.redis import require_redis
 from tests.support.waiting import PATIENCE
 
 pytestmark = pytest.mark.redis
@@ -139,3 +144,36 @@ async def test_stopping_the_feed_ends_its_streams(bed: Bed) -> None:
         subscription = await feed.subscribe(["A"], after=None)
 
     assert subscription.ended
+
+
+async def test_a_stream_that_lost_its_newest_entries_is_followed_from_where_it_ends_now() -> None:
+    """What a failover to a replica that missed the last writes (or an older snapshot) looks
+    like to a reader: the stream ends below what it read last. It follows on from there; what
+    the stream still holds it has had, and replaying it would hand every subscription the
+    whole retained stream again. One server: the reader's connection is cut by name."""
+    async with bed_on(require_redis()) as bed:
+        name = f"stock-feed-{secrets.token_hex(4)}"
+        # No retry of its own: the cut must reach the feed, as a dead node's does.
+        reader = Redis.from_url(
+            bed.url, decode_responses=True, client_name=name, retry=Retry(NoBackoff(), 0)
+        )
+        feed = RedisStockFeed(reader, bed.streams, block_ms=50)
+        await feed.start()
+        try:
+            await until(lambda: feed.position is not None)
+            subscription = await feed.subscribe(["A"], after=None)
+            _, kept, lost = await publish(bed, changed("A", 1), changed("A", 2), changed("A", 3))
+            assert await updates(subscription, 3) == [("A", 1), ("A", 2), ("A", 3)]
+            await bed.redis.xdel(bed.streams.events, lost)  # the promoted replica never had it
+            for client in await bed.redis.client_list():
+                if client.get("name") == name:
+                    await bed.redis.client_kill_filter(_id=client["id"])
+            await until(lambda: feed.position == kept)
+
+            await publish(bed, changed("A", 4))
+
+            assert await updates(subscription, 1) == [("A", 4)]
+            assert await subscription.next(within=0.3) is None  # nothing from before again
+        finally:
+            await feed.stop()
+            await reader.aclose()

@@ -5,17 +5,17 @@ Each of those directories' conftest imports them."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.db.unit_of_work import SqlUnitOfWork
-from adapters.messaging.connection import connect
+from adapters.messaging.connection import RedisClient, connect
 from adapters.messaging.streams import EventStreams, RedisStreamPublisher
 from tests.support.databases import empty_postgres, fresh_sqlite
 from tests.support.redis import delete_prefix, require_redis, streams_under, unique_prefix
@@ -25,7 +25,7 @@ from tests.support.redis import delete_prefix, require_redis, streams_under, uni
 class Bed:
     """What a messaging test works with: Redis, its streams and their key prefix."""
 
-    redis: Redis
+    redis: RedisClient
     url: str
     prefix: str
     streams: EventStreams
@@ -39,16 +39,23 @@ async def fed_publisher(bed: Bed, **options: Any) -> RedisStreamPublisher:
     return publisher
 
 
-@pytest.fixture
-async def bed() -> AsyncIterator[Bed]:
-    url = require_redis()
+@asynccontextmanager
+async def bed_on(url: str, *, cluster: bool = False) -> AsyncIterator[Bed]:
+    """A bed on the Redis at `url`, or on the cluster one of whose nodes it names."""
     prefix = unique_prefix()
-    client = connect(url)
+    client = connect(url, cluster=cluster)
     try:
         yield Bed(client, url, prefix, streams_under(prefix))
     finally:
-        await delete_prefix(client, prefix)
+        if not cluster:  # a test cluster is the session's own, and gone with it
+            await delete_prefix(client, prefix)  # type: ignore[arg-type]
         await client.aclose()
+
+
+@pytest.fixture
+async def bed() -> AsyncIterator[Bed]:
+    async with bed_on(require_redis()) as bed:
+        yield bed
 
 
 @dataclass(frozen=True)

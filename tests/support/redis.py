@@ -58,6 +58,8 @@ def streams_under(prefix: str) -> EventStreams:
 
 
 async def delete_prefix(client: Redis, prefix: str) -> None:
-    keys = [key async for key in client.scan_iter(match=f"{prefix}:*", count=500)]
-    if keys:
-        await client.delete(*keys)
+    """The keys under `prefix`, and those hash-tagged with it (`{<prefix>:events}:fed`)."""
+    for pattern in (f"{prefix}:*", f"{{{prefix}:*"):
+        keys = [key async for key in client.scan_iter(match=pattern, count=500)]
+        if keys:
+            await client.delete(*keys)

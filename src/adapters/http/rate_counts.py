@@ -21,8 +21,8 @@ import logging
 import time
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.asyncio import Redis, RedisCluster
+from redis.exceptions import RedisClusterException, RedisError
 
 from adapters.machinery.outage import Outage
 
@@ -50,8 +50,9 @@ LOCAL_FROM = 100
 # Clients whose windows a process keeps before it forgets the closed ones.
 _KEEP = 10_000
 
-# What a failing Redis raises: its own errors, and the OS's for a connection it cannot make.
-_UNREACHABLE = (RedisError, OSError)
+# What a failing Redis raises: its own errors, and the OS's for a connection it cannot make;
+# a cluster client also RedisClusterException (no node reachable, a slot not served yet).
+_UNREACHABLE = (RedisError, RedisClusterException, OSError)
 
 
 @dataclass
@@ -104,7 +105,9 @@ class SharedCounts:
     admitted in their last flush interval, under a tenth of the limit each.
     """
 
-    def __init__(self, redis: Redis, limit: int, window: int, *, retry_after: float = 1.0) -> None:
+    def __init__(
+        self, redis: Redis | RedisCluster, limit: int, window: int, *, retry_after: float = 1.0
+    ) -> None:
         self._script = redis.register_script(_COUNT)
         self._slots = asyncio.Semaphore(REDIS_SLOTS)
         self._limit = limit

@@ -1,6 +1,8 @@
 """Cached catalog reads in Redis, shared by every API process.
 
-Keys, under `<namespace>:catalog:`:
+Keys, under `{<namespace>:catalog}:` (one hash tag: on Redis Cluster every catalog key lives in
+one slot, as the scripts below need, which touch an entry, its tags and the keys filed under
+them):
 - `entry:<key>`   the ETag, a newline, the entry's tags (a JSON list), a newline, then the
                   response body; expires after `ttl_seconds` (a safety net: invalidation is
                   what keeps entries fresh);
@@ -22,7 +24,8 @@ costs no Redis round trip at all. `invalidate` publishes what it dropped on the 
 drops the matching near entries at once, within a millisecond or so of the change. The near copy
 is used only while this process is subscribed: on every (re)subscription it starts empty, so
 changes missed while disconnected are never served; if the connection dies unnoticed, the near
-cache's TTL bounds how stale a page can be.
+cache's TTL bounds how stale a page can be. The channel is classic pub/sub, which Redis Cluster
+broadcasts to every node, so a listener may subscribe on any node.
 
 Stampedes: concurrent misses of a key in one process share one load (single flight); across
 processes the first to take `lock:<key>` (SET NX PX) loads while the others poll for the entry,
@@ -31,8 +34,10 @@ and load themselves only if the holder has not filled it within `lock_ms`.
 Redis trouble never fails a read: the body is loaded and served uncached, one load per key. A
 failure opens an outage (`adapters.machinery.outage`, logged once) in which reads go straight
 to the database and one a second tries Redis again; the near copy is bypassed while the
-listener is disconnected (at once when Redis dies: its connection closes). The scripts touch
-keys they find in the tag sets, so they suit a single Redis server, not Redis Cluster.
+listener is disconnected (at once when Redis dies: its connection closes). The drop script
+deletes keys it finds in the tag sets, which it cannot declare: on Redis Cluster that is allowed
+because they share its slot. The price is that the shared cache lives on one shard; with the
+near copies in front of it, a hot page costs that shard one read per process every few seconds.
 """
 
 from __future__ import annotations
@@ -44,8 +49,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 import msgspec
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from adapters.machinery.cached_reads import (
     Cached,
@@ -59,6 +62,8 @@ from adapters.machinery.cached_reads import (
 from adapters.machinery.outage import Outage
 from adapters.machinery.single_flight import SingleFlight
 from adapters.messaging.channel import follow
+from adapters.messaging.connection import RedisClient, RedisFailure
+from adapters.messaging.keys import together
 
 logger = logging.getLogger("shopcore.catalog_cache")
 
@@ -115,7 +120,7 @@ class Dropped(msgspec.Struct, frozen=True):
 class RedisCatalogCache:
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         *,
         namespace: str = "shopcore",
         ttl_seconds: int = 60,
@@ -127,8 +132,8 @@ class RedisCatalogCache:
         keeps entries in this process too (module docstring); its TTL bounds how stale they
         can be when the invalidation connection dies unnoticed."""
         self._redis = redis
-        self._prefix = f"{namespace}:catalog:"
-        self._channel = self._prefix + "dropped"
+        self._prefix = together(f"{namespace}:catalog") + ":"
+        self._channel = f"{namespace}:catalog:dropped"  # a channel is not a key: in no slot
         self._ttl_ms = ttl_seconds * 1000
         self._lock_ms = lock_ms
         self._poll = poll_seconds
@@ -231,7 +236,7 @@ class RedisCatalogCache:
             return await self._flights.run(key, lambda: _uncached(load))
         try:
             hit = await self._get(key)
-        except RedisError as error:
+        except RedisFailure as error:
             self._outage.failed(error)
             return await self._flights.run(key, lambda: _uncached(load))
         self._outage.succeeded()
@@ -273,7 +278,7 @@ class RedisCatalogCache:
                 hit = await self._get(key)
                 if hit is not None:
                     return hit
-        except RedisError as error:
+        except RedisFailure as error:
             self._outage.failed(error)
             return await _uncached(load)
         # The holder did not fill it in time (slow, or gone): never wait longer than that.
@@ -282,7 +287,7 @@ class RedisCatalogCache:
     async def _release(self, lock: str, token: str) -> None:
         try:
             await self._unlock(keys=[lock], args=[token])
-        except RedisError:  # it expires after lock_ms anyway
+        except RedisFailure:  # it expires after lock_ms anyway
             logger.warning("could not release %s", lock, exc_info=True)
 
     async def _load(
@@ -290,7 +295,7 @@ class RedisCatalogCache:
     ) -> tuple[Cached, tuple[str, ...]]:
         try:
             started = int(await self._redis.get(self._prefix + "clock") or 0)
-        except RedisError as error:
+        except RedisFailure as error:
             self._outage.failed(error)
             return await _uncached(load)
         read = await load()
@@ -301,7 +306,7 @@ class RedisCatalogCache:
         value = b"\n".join([result.etag.encode(), msgspec.json.encode(tags), result.body])
         try:
             await self._fill(keys=keys, args=[value, self._ttl_ms, started])
-        except RedisError as error:
+        except RedisFailure as error:
             self._outage.failed(error)
         return result, tags
 

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from adapters.machinery.backoff import backoff
+from adapters.messaging.connection import subscriber
 
 
 async def follow(
@@ -31,8 +32,9 @@ async def follow(
     a run of failures."""
     failures = 0
     while True:
-        pubsub = redis.pubsub()
+        pubsub = None
         try:
+            pubsub = await subscriber(redis)
             await pubsub.subscribe(channel)
             async for received in pubsub.listen():
                 if received["type"] == "subscribe":
@@ -48,5 +50,6 @@ async def follow(
                 logger.warning(unreachable, exc_info=True)
         finally:
             lost()
-            await pubsub.aclose()
+            if pubsub is not None:
+                await pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
         await asyncio.sleep(backoff(failures, 0.05, 5.0))

@@ -38,12 +38,12 @@ from collections.abc import Awaitable, Callable, Collection, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
-from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from adapters.machinery.backoff import backoff
 from adapters.machinery.outbox import DeadLetters
 from adapters.messaging.codec import Fields, UndecodableEntry, decode_event, trace_context
+from adapters.messaging.connection import RedisClient
 from adapters.messaging.dead_letters import StreamDeadLetters, letter_for
 from adapters.messaging.streams import EventStreams
 from shopcore.shared.messages import Event
@@ -92,7 +92,7 @@ class _Entry:
 class StreamConsumer:
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         streams: EventStreams,
         settings: ConsumerSettings,
         deliver: Deliver,

@@ -9,10 +9,9 @@ from __future__ import annotations
 import traceback
 from datetime import UTC, datetime
 
-from redis.asyncio import Redis
-
 from adapters.machinery.outbox import DeadLetter
 from adapters.messaging.codec import Fields
+from adapters.messaging.connection import RedisClient
 
 
 def letter_for(
@@ -40,7 +39,7 @@ def letter_for(
 
 
 class StreamDeadLetters:
-    def __init__(self, redis: Redis, stream: str) -> None:
+    def __init__(self, redis: RedisClient, stream: str) -> None:
         self._redis = redis
         self._stream = stream
 

@@ -25,6 +25,16 @@ from adapters.messaging.channel import follow
 logger = logging.getLogger("shopcore.revocations")
 
 
+# Kept, pruned and announced in one step. A script rather than MULTI: on Redis Cluster a
+# transaction may hold only keyed commands of one slot, and PUBLISH names a channel, not a key
+# (inside a script it is broadcast to every node as any PUBLISH is).
+_REVOKE = """
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+"""
+
+
 class _Revoked(msgspec.Struct, frozen=True):
     family_id: str
     until: float
@@ -40,6 +50,7 @@ class RedisRevocations:
         self._key = f"{namespace}:revoked-logins"
         self._channel = f"{namespace}:revoked-logins"
         self._local = local or LocalRevocations()
+        self._revoke = redis.register_script(_REVOKE)
         self._listener: asyncio.Task[None] | None = None
         self.following = False  # whether revocations from other processes reach this one
 
@@ -50,11 +61,9 @@ class RedisRevocations:
         self._local.add(family_id, until)
         message = msgspec.json.encode(_Revoked(family_id, until))
         try:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.zadd(self._key, {family_id: until})
-                pipe.zremrangebyscore(self._key, "-inf", time.time())
-                pipe.publish(self._channel, message)
-                await pipe.execute()
+            await self._revoke(
+                keys=[self._key], args=[until, family_id, time.time(), self._channel, message]
+            )
         except Exception:
             logger.warning(
                 "could not share the revocation of a login; other API processes accept its "

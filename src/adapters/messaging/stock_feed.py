@@ -15,12 +15,15 @@ live, nothing twice and nothing missed.
 Redis may go away at any time. The reader then retries with backoff (up to 2 s) and the open
 streams keep waiting, with their heartbeats, for the updates that follow when it is back; a new
 subscription is refused meanwhile with Busy (503 with Retry-After), since the feed cannot
-promise it anything. If Redis came back empty, its stream starts again below the reader's
-position: the reader notices and follows the new stream from its start, where the relay
-publishes again the events that no consumer group had acknowledged (older stock levels first,
-then the newest: a stream shows them in order and ends on the current level). A client that
-resumes with a position from the old stream is older than anything the new one holds, so it
-gets a fresh snapshot.
+promise it anything. If Redis came back empty, or lost its newest entries (a replica that had
+not received them promoted by a Redis Cluster failover, an older snapshot), its stream now ends
+below the reader's position: the reader notices and follows the stream from where it ends now
+(its start, when empty), where the relay publishes again the events that no consumer group had
+acknowledged (older stock levels first, then the newest: a stream shows them in order and ends
+on the current level). What the stream still holds up to there, the reader had read already
+(it is what the lost stream began with); following from the start instead would hand every
+subscription the whole retained stream again. A client that resumes with a position from a
+lost stream gets a fresh snapshot when that position lies ahead of the stream.
 
 The events reach the stream through the outbox relay (`shopcore worker` or `shopcore relay`).
 On PostgreSQL the commit itself wakes the relay (a NOTIFY trigger on the outbox), so the time
@@ -38,12 +41,10 @@ import re
 from collections.abc import Collection
 from datetime import UTC, datetime
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
-
 from adapters.machinery.backoff import backoff
 from adapters.machinery.stock_fanout import StockFanOut, StockSubscription, StockUpdate
 from adapters.messaging.codec import Fields, UndecodableEntry, decode_event
+from adapters.messaging.connection import RedisClient, RedisFailure
 from adapters.messaging.streams import EventStreams
 from adapters.messaging.trimming import stream_id
 from shopcore.inventory.events import StockChanged
@@ -62,7 +63,7 @@ _ReadReply = list[tuple[str, _Entries]] | None
 class RedisStockFeed:
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         streams: EventStreams,
         *,
         capacity: int = 1_000,
@@ -128,7 +129,7 @@ class RedisStockFeed:
             through = self._last
             try:
                 replay = await self._replay(wanted, after, through)
-            except RedisError as error:
+            except RedisFailure as error:
                 raise Busy("live stock cannot reach the event stream; retry shortly") from error
             return self._fan_out.open(
                 wanted, position=through, resumed=replay is not None, backlog=replay or ()
@@ -162,17 +163,22 @@ class RedisStockFeed:
             failures = 0
 
     async def _find_position(self) -> str:
-        """Where to follow from, at start and after Redis was unreachable: the stream's end,
-        or its start when it now ends below the last entry read (Redis came back empty)."""
+        """Where to follow from, at start and after Redis was unreachable: the last entry
+        read, or the stream's end when it now ends below that (Redis lost its newest entries,
+        or all of them: the module docstring)."""
         head = await self._head()
         async with self._lock:  # a resume reading the backlog sees one position throughout
             if self._last is None:
                 self._last = head
             elif stream_id(head) < stream_id(self._last):
                 logger.warning(
-                    "%s starts again (Redis lost it): following it from its start", self._stream
+                    "%s ends at %s, before %s read last (Redis lost entries): following it "
+                    "from there",
+                    self._stream,
+                    head,
+                    self._last,
                 )
-                self._last = "0-0"
+                self._last = head
             return self._last
 
     async def _head(self) -> str:

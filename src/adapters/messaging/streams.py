@@ -6,7 +6,8 @@ carries the id of its outbox row (`codec.entry_fields`), which is how the outbox
 every group has acknowledged.
 
 Redis may restart empty; the outbox, not the stream, is the record of what must be delivered
-(`adapters.machinery.outbox`). A key beside the stream (`<stream>:fed`) says that this stream
+(`adapters.machinery.outbox`). A key beside the stream (`{<stream>}:fed`, in the stream's
+hash slot for Redis Cluster: `adapters.messaging.keys`) says that this stream
 is the one the outbox has been feeding: `open_feed` sets it, after creating every consumer
 group the shop has (so each sees every entry from the first), and the append script refuses
 to add anything to a stream without it (`FeedLost`). A Redis that lost its data has lost that
@@ -14,10 +15,10 @@ key too, so the relay finds out on its next append or settle and publishes again
 longer is anywhere. A Redis that came back with an older copy of its data still has the key,
 but its stream ends before the last entry the outbox marked published (`acknowledged(fed)`).
 
-`acknowledged` reads, from where it last stopped (`<stream>:confirmed`) up to the last entry
+`acknowledged` reads, from where it last stopped (`{<stream>}:confirmed`) up to the last entry
 every group has acknowledged (`trimming.acknowledged_through`), the outbox ids of those
 entries; once the outbox has confirmed them, `release` moves that cursor on (only if the feed
-is still the one they were read from: `<stream>:fed` holds a token of each opening) and, every
+is still the one they were read from: `{<stream>}:fed` holds a token of each opening) and, every
 `trim_every` appended entries, trims the stream with MINID: never past the cursor, so no entry
 leaves the stream before its row is confirmed (and so never one that a group still needs).
 XADD's MAXLEN is never used: it drops the oldest entries whether or not a group has them.
@@ -31,11 +32,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from adapters.machinery.outbox import Acknowledged, FeedLost, OutboxEntry
 from adapters.messaging.codec import OUTBOX_ID, entry_fields
+from adapters.messaging.connection import RedisClient
+from adapters.messaging.keys import together
 from adapters.messaging.trimming import acknowledged_through, stream_id, trim_stream
 
 logger = logging.getLogger("shopcore.streams")
@@ -81,19 +83,20 @@ class EventStreams:
 
     @property
     def fed(self) -> str:
-        """The key that says the outbox feeds this stream."""
-        return f"{self.events}:fed"
+        """The key that says the outbox feeds this stream (in the stream's hash slot: the
+        append script touches both)."""
+        return f"{together(self.events)}:fed"
 
     @property
     def confirmed(self) -> str:
-        """The last entry whose outbox row is confirmed."""
-        return f"{self.events}:confirmed"
+        """The last entry whose outbox row is confirmed (in the stream's slot too)."""
+        return f"{together(self.events)}:confirmed"
 
 
 class RedisStreamPublisher:
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         streams: EventStreams | None = None,
         *,
         groups: Sequence[str] = (),

@@ -13,7 +13,7 @@ with XGROUP SETID, is the exception: create groups before events are published t
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
+from adapters.messaging.connection import RedisClient
 
 # One trim looks at most this many of the oldest entries; a long backlog is trimmed in steps.
 MAX_TRIM_STEP = 10_000
@@ -24,7 +24,7 @@ def stream_id(value: str) -> tuple[int, int]:
     return int(milliseconds), int(sequence or 0)
 
 
-async def _positions(redis: Redis, stream: str) -> list[tuple[str, str | None]]:
+async def _positions(redis: RedisClient, stream: str) -> list[tuple[str, str | None]]:
     """Per group: its last-delivered id, and its lowest pending id (None: nothing pending)."""
     positions: list[tuple[str, str | None]] = []
     for group in await redis.xinfo_groups(stream):
@@ -35,7 +35,7 @@ async def _positions(redis: Redis, stream: str) -> list[tuple[str, str | None]]:
     return positions
 
 
-async def needed_floor(redis: Redis, stream: str) -> str | None:
+async def needed_floor(redis: RedisClient, stream: str) -> str | None:
     """The lowest id that some group has not acknowledged, or None without groups. (Without
     pending entries that is the last-delivered id itself, which is acknowledged: it is kept
     anyway, as MINID keeps ids equal to the threshold, which costs nothing.)"""
@@ -43,7 +43,7 @@ async def needed_floor(redis: Redis, stream: str) -> str | None:
     return min(candidates, key=stream_id) if candidates else None
 
 
-async def acknowledged_through(redis: Redis, stream: str) -> str | None:
+async def acknowledged_through(redis: RedisClient, stream: str) -> str | None:
     """The highest id up to which every group has acknowledged every entry ("0-0" while some
     group has acknowledged none), or None without groups."""
     candidates = [
@@ -62,7 +62,12 @@ def _before(entry_id: str) -> str:
 
 
 async def trim_stream(
-    redis: Redis, stream: str, *, retain: int, floor: str | None = None, approximate: bool = True
+    redis: RedisClient,
+    stream: str,
+    *,
+    retain: int,
+    floor: str | None = None,
+    approximate: bool = True,
 ) -> int:
     """Trim `stream` to about `retain` entries, never below `floor` (by default, the lowest
     entry some group still needs); returns how many entries were removed. `approximate` lets
