@@ -50,6 +50,7 @@ async def _checkout_then_work(
     settings = test_settings(
         postgres.url,
         redis_url=bed.url,
+        redis_cluster=bed.cluster,
         events_stream=bed.streams.events,
         catalog_cache_seconds=0,
         tracing=tracing,

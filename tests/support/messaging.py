@@ -29,6 +29,7 @@ class Bed:
     url: str
     prefix: str
     streams: EventStreams
+    cluster: bool = False  # `url` names a node of a cluster (SHOPCORE_REDIS_CLUSTER)
 
 
 async def fed_publisher(bed: Bed, **options: Any) -> RedisStreamPublisher:
@@ -45,7 +46,7 @@ async def bed_on(url: str, *, cluster: bool = False) -> AsyncIterator[Bed]:
     prefix = unique_prefix()
     client = connect(url, cluster=cluster)
     try:
-        yield Bed(client, url, prefix, streams_under(prefix))
+        yield Bed(client, url, prefix, streams_under(prefix), cluster)
     finally:
         if not cluster:  # a test cluster is the session's own, and gone with it
             await delete_prefix(client, prefix)  # type: ignore[arg-type]
