@@ -437,12 +437,12 @@ def test_every_table_and_column_the_store_today_column_names_exists() -> None:
 
 # Figures the technology page quotes from the bench's last run: each must be in bench/README.md.
 BENCH_FIGURES = [
-    "10.4 CPU ms",
-    "1.4 CPU ms",
-    "7.22x",
-    "530.7 orders/s",
-    "1,114.8 orders/s",
-    "89.4 orders/s",
+    "9.3 CPU ms",
+    "1.9 CPU ms",
+    "4.83x",
+    "359.3 orders/s",
+    "921.9 orders/s",
+    "95.3 orders/s",
     "32,700",
 ]
 
