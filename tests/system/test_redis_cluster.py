@@ -27,21 +27,16 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import func, select
 
-from adapters.db.dead_letters import SqlDeadLetters
-from adapters.db.outbox import SqlOutboxSource
-from adapters.db.tables import processed_events
 from adapters.machinery.outbox_relay import OutboxRelay
 from adapters.machinery.stock_fanout import StockSubscription
 from adapters.memory.catalog_cache import MemoryCatalogCache
 from adapters.messaging.cache import RedisCatalogCache
 from adapters.messaging.codec import event_fields
 from adapters.messaging.connection import RedisClient, connect, open_client
-from adapters.messaging.consumer import ConsumerSettings, StreamConsumer
 from adapters.messaging.revocations import RedisRevocations
 from adapters.messaging.stock_feed import RedisStockFeed
-from adapters.messaging.streams import EventStreams, RedisStreamPublisher
+from adapters.messaging.streams import EventStreams
 from apps.settings import Settings
 from shopcore.application.groups import GroupDelivery
 from shopcore.catalog.events import ProductCreated
@@ -51,6 +46,8 @@ from tests.support.api import api_app, test_settings
 from tests.support.databases import fresh_sqlite
 from tests.support.driver import build_driver
 from tests.support.effects import on_hand, product_created, receive_one_each
+from tests.support.event_flow import handled
+from tests.support.event_flow import moving_events as flowing
 from tests.support.messaging import Database
 from tests.support.redis import unique_prefix
 from tests.support.redis_cluster import LocalCluster, running_cluster
@@ -96,39 +93,19 @@ async def moving_events(
 ) -> AsyncIterator[OutboxRelay]:
     """A relay and, per group, two consumers, each part with a cluster client of its own (as
     separate processes would have), until the block ends."""
-    async with cluster_client(cluster) as relay_redis, cluster_client(cluster) as worker_redis:
-        relay = OutboxRelay(
-            SqlOutboxSource(database.engine, lambda: datetime.now(UTC)),
-            RedisStreamPublisher(relay_redis, streams, groups=GROUPS),
-            poll_interval=0.02,
-            max_backoff=0.2,
-            settle_interval=0.1,
-        )
-        consumers = [
-            StreamConsumer(
-                worker_redis,
-                streams,
-                ConsumerSettings(
-                    group=group.name,
-                    consumer=f"{group.name}-{n}",
-                    concurrency=2,
-                    block_ms=50,
-                    claim_idle_ms=300,
-                    max_deliveries=20,  # a failover's errors must not dead-letter anything
-                ),
-                group.deliver,
-                dead_letters=SqlDeadLetters(database.engine),
-            )
-            for group in groups_of(database)
-            for n in range(2)
-        ]
-        stop = asyncio.Event()
-        tasks = [asyncio.create_task(part.run(stop)) for part in (relay, *consumers)]
-        try:
-            yield relay
-        finally:
-            stop.set()
-            await asyncio.wait_for(asyncio.gather(*tasks), timeout=15)
+    async with (
+        cluster_client(cluster) as relay_redis,
+        cluster_client(cluster) as worker_redis,
+        flowing(
+            database,
+            streams,
+            groups_of(database),
+            relay_redis=relay_redis,
+            worker_redis=worker_redis,
+            max_deliveries=20,  # a failover's errors must not dead-letter anything
+        ) as relay,
+    ):
+        yield relay
 
 
 async def commit(database: Database, *events: ProductCreated) -> None:
@@ -162,15 +139,6 @@ async def updates_until(
         elif skus <= set(got):
             return got
     raise AssertionError(f"missing updates of {sorted(skus - set(got))}")
-
-
-async def handled(database: Database) -> dict[str, int]:
-    """Processed-event records per group: one per event a group handled to the end."""
-    async with database.engine.connect() as connection:
-        rows = await connection.execute(
-            select(processed_events.c.handler, func.count()).group_by(processed_events.c.handler)
-        )
-    return {handler.split(".")[0]: count for handler, count in rows}
 
 
 async def all_handled(database: Database, count: int) -> bool:

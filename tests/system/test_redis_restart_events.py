@@ -19,25 +19,23 @@ import signal
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from adapters.db.dead_letters import SqlDeadLetters
-from adapters.db.outbox import SqlOutboxSource
-from adapters.db.tables import dead_letters, processed_events
+from adapters.db.tables import dead_letters
 from adapters.machinery.outbox_relay import OutboxRelay
 from adapters.messaging.connection import connect
-from adapters.messaging.consumer import ConsumerSettings, StreamConsumer
-from adapters.messaging.streams import EventStreams, RedisStreamPublisher
+from adapters.messaging.streams import EventStreams
 from apps.settings import Settings
 from shopcore.application.groups import GroupDelivery
 from shopcore.catalog.events import ProductCreated
 from tests.support.driver import build_driver
 from tests.support.effects import on_hand, product_created, receive_one_each
+from tests.support.event_flow import handled
+from tests.support.event_flow import moving_events as flowing
 from tests.support.messaging import Database
 from tests.support.redis_server import RedisServer, private_redis
 from tests.support.waiting import eventually, until
@@ -70,39 +68,17 @@ def groups_of(database: Database) -> list[GroupDelivery]:
 async def moving_events(database: Database, server: RedisServer) -> AsyncIterator[OutboxRelay]:
     """A relay and, per group, two consumers, on the private Redis, until the block ends."""
     redis = connect(server.url)
-    streams = EventStreams.named("restart:events")
-    relay = OutboxRelay(
-        SqlOutboxSource(database.engine, lambda: datetime.now(UTC)),
-        RedisStreamPublisher(redis, streams, groups=GROUPS),
-        poll_interval=0.02,
-        max_backoff=0.2,
-        settle_interval=0.1,
-    )
-    consumers = [
-        StreamConsumer(
-            redis,
-            streams,
-            ConsumerSettings(
-                group=group.name,
-                consumer=f"{group.name}-{n}",
-                concurrency=2,
-                block_ms=50,
-                claim_idle_ms=300,
-                max_deliveries=3,
-            ),
-            group.deliver,
-            dead_letters=SqlDeadLetters(database.engine),
-        )
-        for group in groups_of(database)
-        for n in range(2)
-    ]
-    stop = asyncio.Event()
-    tasks = [asyncio.create_task(part.run(stop)) for part in (relay, *consumers)]
     try:
-        yield relay
+        async with flowing(
+            database,
+            EventStreams.named("restart:events"),
+            groups_of(database),
+            relay_redis=redis,
+            worker_redis=redis,
+            max_deliveries=3,
+        ) as relay:
+            yield relay
     finally:
-        stop.set()
-        await asyncio.wait_for(asyncio.gather(*tasks), timeout=15)
         await redis.aclose()
 
 
@@ -111,15 +87,6 @@ async def commit(database: Database, *events: ProductCreated) -> None:
         for event in events:
             uow.emit(event)
         await uow.commit()
-
-
-async def handled(database: Database) -> dict[str, int]:
-    """Processed-event records per group."""
-    async with database.engine.connect() as connection:
-        rows = await connection.execute(
-            select(processed_events.c.handler, func.count()).group_by(processed_events.c.handler)
-        )
-    return {handler.split(".")[0]: count for handler, count in rows}
 
 
 async def letters(database: Database) -> list[tuple[str, str]]:
