@@ -26,6 +26,9 @@ from adapters.payments.simulated import SimulatedGateway
 from apps.components import Components
 from tests.support.api import Api, api_app, test_settings
 from tests.support.databases import delete_every_row, empty_postgres, fresh_sqlite
+from tests.support.tracing import spans
+
+__all__ = ["spans"]  # the spans fixture, for the tracing tests
 
 BACKENDS = [
     pytest.param("sqlite", marks=pytest.mark.sqlite),

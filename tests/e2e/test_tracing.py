@@ -6,36 +6,22 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
-from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
-from opentelemetry.instrumentation.redis import RedisInstrumentor
-from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
 from apps.api import build_app
 from apps.components import Components
 from apps.logs import Lines, RequestId
-from apps.tracing import provider_for, traced_delivery
+from apps.tracing import traced_delivery
 from shopcore.inventory.events import StockChanged
 from shopcore.shared.messages import Event
 from tests.e2e.conftest import sqlite_url
 from tests.support.api import test_settings
-
-
-@pytest.fixture
-def spans() -> Iterator[tuple[InMemorySpanExporter, Any]]:
-    exporter = InMemorySpanExporter()
-    yield exporter, provider_for("shopcore-test", exporter)
-    # Instrumentation is process-wide: the other tests run without it.
-    SQLAlchemyInstrumentor().uninstrument()
-    AsyncPGInstrumentor().uninstrument()
-    RedisInstrumentor().uninstrument()
 
 
 @pytest.mark.parametrize(

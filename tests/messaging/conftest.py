@@ -7,8 +7,9 @@ import pytest
 
 from tests.support.messaging import Bed, bed_on, database, postgres
 from tests.support.redis import require_redis
+from tests.support.tracing import spans
 
-__all__ = ["bed", "database", "postgres"]
+__all__ = ["bed", "database", "postgres", "spans"]
 
 
 @pytest.fixture(params=["server", "cluster"])

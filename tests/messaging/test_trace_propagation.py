@@ -5,14 +5,10 @@ tracing off, no trace context is written to the outbox or the stream."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
-from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
-from opentelemetry.instrumentation.redis import RedisInstrumentor
-from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from sqlalchemy import select
@@ -22,7 +18,6 @@ from adapters.memory.hasher import FastInsecureHasher
 from adapters.payments.simulated import SimulatedGateway
 from apps.api import build_app
 from apps.components import Components
-from apps.tracing import provider_for
 from apps.worker import WorkerOptions, consumer_for, relay_for
 from tests.messaging.helpers import until
 from tests.support.api import Api, test_settings
@@ -30,16 +25,6 @@ from tests.support.messaging import Bed, Database
 from tests.support.storefront import bought
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
-
-
-@pytest.fixture
-def spans() -> Iterator[tuple[InMemorySpanExporter, Any]]:
-    exporter = InMemorySpanExporter()
-    yield exporter, provider_for("shopcore-test", exporter)
-    # Instrumentation is process-wide: the other tests run without it.
-    SQLAlchemyInstrumentor().uninstrument()
-    AsyncPGInstrumentor().uninstrument()
-    RedisInstrumentor().uninstrument()
 
 
 async def _checkout_then_work(

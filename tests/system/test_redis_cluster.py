@@ -14,9 +14,7 @@ a no-op.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import signal
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -43,6 +41,7 @@ from shopcore.catalog.events import ProductCreated
 from shopcore.inventory.events import StockChanged
 from tests.contracts.test_catalog_cache_contract import Loader, detail
 from tests.support.api import api_app, test_settings
+from tests.support.cli_process import confirmations_sent, shopcore_process, stopped
 from tests.support.databases import fresh_sqlite
 from tests.support.driver import build_driver
 from tests.support.effects import on_hand, product_created, receive_one_each
@@ -368,35 +367,17 @@ async def test_shopcore_worker_on_the_cluster_sends_each_order_confirmation_once
         "SHOPCORE_RELAY_POLL_MS": "50",
     }
     driver = build_driver(settings)
-    worker = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "apps.cli", "worker", env=environment,
-        stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
     try:
-        await driver.product("TEE-M")
-        await driver.receive("TEE-M", 5)
-        first = await driver.buy({"TEE-M": 1})
-        second = await driver.buy({"TEE-M": 2})
-        await until(lambda: sorted(sent(mail)) == sorted([first.id, second.id]), within=30)
-        await asyncio.sleep(0.5)  # a repeat would be there by now
-
-        worker.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(15):
-            code = await worker.wait()
+        async with shopcore_process("worker", env=environment) as worker:
+            await driver.product("TEE-M")
+            await driver.receive("TEE-M", 5)
+            first = await driver.buy({"TEE-M": 1})
+            second = await driver.buy({"TEE-M": 2})
+            orders = sorted([first.id, second.id])
+            await until(lambda: sorted(confirmations_sent(mail)) == orders, within=30)
+            await asyncio.sleep(0.5)  # a repeat would be there by now
+            code, log = await stopped(worker, within=15)
     finally:
         await driver.close()
-        if worker.returncode is None:
-            worker.kill()
-            await worker.wait()
-    assert worker.stderr is not None
-    log = (await worker.stderr.read()).decode()
     assert code == 0, log
-    assert sorted(sent(mail)) == sorted([first.id, second.id])
-
-
-def sent(mail: Path) -> list[str]:
-    """The orders whose confirmation went out."""
-    if not mail.exists():
-        return []
-    keys = [json.loads(line)["dedup_key"] for line in mail.read_text().splitlines()]
-    return [key.removeprefix("order-confirmation:") for key in keys]
+    assert sorted(confirmations_sent(mail)) == orders

@@ -13,9 +13,7 @@ no-op.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import signal
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -32,6 +30,7 @@ from adapters.messaging.streams import EventStreams
 from apps.settings import Settings
 from shopcore.application.groups import GroupDelivery
 from shopcore.catalog.events import ProductCreated
+from tests.support.cli_process import confirmations_sent, shopcore_process, stopped
 from tests.support.driver import build_driver
 from tests.support.effects import on_hand, product_created, receive_one_each
 from tests.support.event_flow import handled
@@ -165,41 +164,22 @@ async def test_a_worker_waits_for_redis_and_rides_out_a_restart_empty(
             "SHOPCORE_WORKER_CLAIM_IDLE_MS": "1000",
         }
         driver = build_driver(settings)
-        worker = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "apps.cli", "worker", env=environment,
-            stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
         try:
-            await driver.product("TEE-M")
-            await driver.receive("TEE-M", 5)
-            first = await driver.buy({"TEE-M": 1})
-            await asyncio.sleep(1.0)
-            assert worker.returncode is None  # no Redis: it waits, it does not exit
+            async with shopcore_process("worker", env=environment) as worker:
+                await driver.product("TEE-M")
+                await driver.receive("TEE-M", 5)
+                first = await driver.buy({"TEE-M": 1})
+                await asyncio.sleep(1.0)
+                assert worker.returncode is None  # no Redis: it waits, it does not exit
 
-            await server.start()
-            await until(lambda: sent(mail) == [first.id])
-            await server.restart_empty()
-            second = await driver.buy({"TEE-M": 1})
-            await until(lambda: sent(mail) == [first.id, second.id], within=30)
-            await asyncio.sleep(0.5)  # a repeat of the first would be there by now
-
-            worker.send_signal(signal.SIGTERM)
-            async with asyncio.timeout(15):
-                code = await worker.wait()
+                await server.start()
+                await until(lambda: confirmations_sent(mail) == [first.id])
+                await server.restart_empty()
+                second = await driver.buy({"TEE-M": 1})
+                await until(lambda: confirmations_sent(mail) == [first.id, second.id], within=30)
+                await asyncio.sleep(0.5)  # a repeat of the first would be there by now
+                code, log = await stopped(worker, within=15)
         finally:
             await driver.close()
-            if worker.returncode is None:
-                worker.kill()
-                await worker.wait()
-    assert worker.stderr is not None
-    log = (await worker.stderr.read()).decode()
     assert code == 0, log
-    assert sent(mail) == [first.id, second.id]
-
-
-def sent(mail: Path) -> list[str]:
-    """The orders whose confirmation went out, in order."""
-    if not mail.exists():
-        return []
-    keys = [json.loads(line)["dedup_key"] for line in mail.read_text().splitlines()]
-    return [key.removeprefix("order-confirmation:") for key in keys]
+    assert confirmations_sent(mail) == [first.id, second.id]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import socket
 import sys
 from pathlib import Path
@@ -21,6 +20,7 @@ from adapters.db.outbox_wakeup import APPLICATION_NAME
 from apps.cli import main
 from apps.settings import Settings
 from tests.messaging.helpers import eventually, until
+from tests.support.cli_process import shopcore_process, stopped
 from tests.support.driver import build_driver
 from tests.support.effects import product_created
 from tests.support.messaging import Bed, Database
@@ -58,30 +58,13 @@ async def test_the_worker_relays_and_sends_the_order_confirmation_once(
         await driver.close()
     assert driver.notifier.sent == []  # the API process leaves it to the workers
 
-    worker = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "apps.cli",
-        "--log-level",
-        "INFO",
-        "worker",
-        "--concurrency",
-        "2",
+    async with shopcore_process(
+        "--log-level", "INFO", "worker", "--concurrency", "2",
         env=_environment(postgres, bed, mail),
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
+    ) as worker:  # fmt: skip
         await until(lambda: mail.exists() and mail.read_text().strip())
         await asyncio.sleep(0.3)  # a second email would be there by now
-        worker.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(10):
-            code = await worker.wait()
-    finally:
-        if worker.returncode is None:
-            worker.kill()
-            await worker.wait()
-    assert worker.stderr is not None
-    log = (await worker.stderr.read()).decode()
+        code, log = await stopped(worker, within=10)
     assert code == 0, log
 
     sent = [json.loads(line) for line in mail.read_text().splitlines()]
@@ -119,22 +102,11 @@ async def test_shopcore_relay_publishes_the_outbox_until_sigterm(
             uow.emit(event)
         await uow.commit()
 
-    relay = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "apps.cli",
-        "relay",
-        env=_environment(postgres, bed, tmp_path / "mail.jsonl"),
-    )
-    try:
+    async with shopcore_process(
+        "relay", env=_environment(postgres, bed, tmp_path / "mail.jsonl"), capture_stderr=False
+    ) as relay:
         await eventually(lambda: _stream_length(bed, 3))
-        relay.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(10):
-            assert await relay.wait() == 0
-    finally:
-        if relay.returncode is None:
-            relay.kill()
-            await relay.wait()
+        assert (await stopped(relay, within=10))[0] == 0
 
     entries = await bed.redis.xrange(bed.streams.events)
     assert [fields["event_id"] for _, fields in entries] == [e.event_id for e in events]  # type: ignore[union-attr]
@@ -155,10 +127,7 @@ async def test_shopcore_relay_on_postgresql_publishes_a_commit_without_waiting_f
         **_environment(postgres, bed, tmp_path / "mail.jsonl"),
         "SHOPCORE_RELAY_POLL_MS": "60000",  # only the commit's notification can explain a hurry
     }
-    relay = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "apps.cli", "relay", env=environment
-    )
-    try:
+    async with shopcore_process("relay", env=environment, capture_stderr=False) as relay:
         await eventually(lambda: _stream_length(bed, 1))  # its first pass
         await eventually(lambda: _listening(postgres))
         async with postgres.uow() as uow:
@@ -166,13 +135,7 @@ async def test_shopcore_relay_on_postgresql_publishes_a_commit_without_waiting_f
             await uow.commit()
         # Far below the 60 s poll: only the notification explains it.
         await eventually(lambda: _stream_length(bed, 2), within=20)
-        relay.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(10):
-            assert await relay.wait() == 0
-    finally:
-        if relay.returncode is None:
-            relay.kill()
-            await relay.wait()
+        assert (await stopped(relay, within=10))[0] == 0
 
     entries = await bed.redis.xrange(bed.streams.events)
     assert [fields["event_id"] for _, fields in entries] == [first.event_id, second.event_id]  # type: ignore[union-attr]
@@ -249,16 +212,8 @@ async def test_the_workers_endpoint_answers_probes_and_counts_the_events_it_hand
         "SHOPCORE_DATABASE_URL": (await proxy.start()).render_as_string(hide_password=False),
         "SHOPCORE_WORKER_HTTP_PORT": str(port),
     }
-    worker = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "apps.cli",
-        "worker",
-        env=environment,
-        stderr=asyncio.subprocess.PIPE,
-    )
     base = f"http://127.0.0.1:{port}"
-    try:
+    async with shopcore_process("worker", env=environment) as worker:
         async with httpx.AsyncClient(base_url=base, timeout=10) as client:
 
             async def answers(path: str, status: int) -> bool:
@@ -292,15 +247,7 @@ async def test_the_workers_endpoint_answers_probes_and_counts_the_events_it_hand
             assert unready["checks"]["redis"] == "ok"
             assert (await client.get("/health/live")).status_code == 200
 
-        worker.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(30):
-            code = await worker.wait()
-    finally:
-        if worker.returncode is None:
-            worker.kill()
-            await worker.wait()
-    assert worker.stderr is not None
-    log = (await worker.stderr.read()).decode()
+        code, log = await stopped(worker, within=30)
     assert code == 0, log
 
 
