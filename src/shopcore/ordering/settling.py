@@ -40,7 +40,6 @@ from shopcore.ordering.ports import (
 )
 from shopcore.shared.clock import Clock
 from shopcore.shared.errors import (
-    AlreadyExists,
     Busy,
     CheckoutInterrupted,
     ConcurrencyConflict,
@@ -125,17 +124,12 @@ class Settler:
         # later attempt (or the recovery job) reads it.
         known: Order | None = order if held is not None else None
 
+        # (A payment the recovery job put on the books first is kept as it is: `record` keeps
+        # a copy already there.)
         async def attempt() -> Order:
-            nonlocal held, known
+            nonlocal known
             try:
                 return await self._complete(order.id, held, known)
-            except AlreadyExists as error:
-                if held is None:
-                    raise
-                # The recovery job, overtaking a request past its `settle_by`, put the payment
-                # on the books first: go on without writing it again.
-                held = known = None
-                raise TransientConflict(error.detail) from error
             except ConcurrencyConflict as error:
                 if known is None:
                     raise
