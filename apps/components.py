@@ -40,7 +40,6 @@ from typing import TYPE_CHECKING, Protocol
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.bridges import in_process_links
-from adapters.db.catalog_prices import SqlCatalogPrices
 from adapters.db.catalog_views import SqlCatalogViews
 from adapters.db.driver_reads import Reads, reads_for
 from adapters.db.engine import create_engine
@@ -53,7 +52,6 @@ from adapters.machinery.cached_reads import CatalogReads, UncachedReads
 from adapters.machinery.product_pages import ComposedProductPages
 from adapters.machinery.stock_feed import StockFeed
 from adapters.memory.catalog_cache import MemoryCatalogCache
-from adapters.memory.catalog_prices import MemoryCatalogPrices
 from adapters.memory.catalog_views import MemoryCatalogViews
 from adapters.memory.clock import SystemClock
 from adapters.memory.notifier import LogNotifier
@@ -70,7 +68,7 @@ from adapters.policies.tax import EU_STANDARD_RATES, CountryTax
 from adapters.security.argon2_hasher import Argon2Hasher
 from apps.settings import Settings
 from shopcore.bootstrap import Ports, Shop, ShopUnitOfWork, bootstrap
-from shopcore.catalog.ports import CatalogCache, CatalogPrices, CatalogViews
+from shopcore.catalog.ports import CatalogCache, CatalogViews
 from shopcore.customers.ports import PasswordHasher
 from shopcore.inventory.events import StockChanged
 from shopcore.inventory.ports import StockViews
@@ -152,9 +150,7 @@ class Components:
         return bootstrap(
             uow=self.unit_of_work,
             ports=self.ports,
-            links=in_process_links(
-                self.settings.reservation_ttl_seconds, self.clock, self.catalog_prices
-            ),
+            links=in_process_links(self.settings.reservation_ttl_seconds, self.clock),
             in_process_events=self.settings.events_in_process,
         )
 
@@ -208,13 +204,6 @@ class Components:
         if self.settings.database_url is None:
             return MemoryCatalogViews(self.store)
         return SqlCatalogViews(self.engine, reads=self.catalog_reads_source)
-
-    @cached_property
-    def catalog_prices(self) -> CatalogPrices:
-        """The prices a checkout charges: from where the units of work write, never a replica."""
-        if self.settings.database_url is None:
-            return MemoryCatalogPrices(self.store)
-        return SqlCatalogPrices(self.engine)
 
     @cached_property
     def stock_views(self) -> StockViews:

@@ -7,7 +7,6 @@ from its Protocol would only show up at run time.
 from __future__ import annotations
 
 from adapters.bridges.links import CartLink, CatalogLink, ContactsLink, PaymentsLink, StockLink
-from adapters.db.catalog_prices import SqlCatalogPrices
 from adapters.db.dead_letters import SqlDeadLetters
 from adapters.db.outbox import SqlOutboxSource
 from adapters.db.simulated_gateway import SqlSimulatedGateway
@@ -17,7 +16,6 @@ from adapters.machinery.cached_reads import CatalogReads, UncachedReads
 from adapters.machinery.outbox import DeadLetters, EventPublisher, OutboxSource
 from adapters.machinery.stock_feed import StockFeed
 from adapters.memory.catalog_cache import MemoryCatalogCache
-from adapters.memory.catalog_prices import MemoryCatalogPrices
 from adapters.memory.clock import ManualClock, SystemClock
 from adapters.memory.hasher import FastInsecureHasher
 from adapters.memory.notifier import LogNotifier, RecordingNotifier
@@ -37,7 +35,7 @@ from adapters.security.argon2_hasher import Argon2Hasher
 from shopcore.application.bus import MessageBus
 from shopcore.bootstrap import Links, ShopUnitOfWork
 from shopcore.cart.ports import CatalogQuotes
-from shopcore.catalog.ports import CatalogCache, CatalogPrices
+from shopcore.catalog.ports import CatalogCache
 from shopcore.customers.ports import PasswordHasher
 from shopcore.inventory.ports import StockLedger
 from shopcore.ordering.ports import (
@@ -92,10 +90,6 @@ def catalog_caches(
 ) -> tuple[tuple[CatalogCache, CatalogReads], ...]:
     """Each cache is one object on both sides: the core invalidates, the HTTP adapter reads."""
     return ((memory, memory), (redis, redis), (uncached, uncached))
-
-
-def catalog_prices(memory: MemoryCatalogPrices, sql: SqlCatalogPrices) -> tuple[CatalogPrices, ...]:
-    return (memory, sql)
 
 
 def stock_feeds(in_process: InProcessStockFeed, redis: RedisStockFeed) -> tuple[StockFeed, ...]:

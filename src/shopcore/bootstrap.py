@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Protocol, TypeVar, overload
+from typing import Protocol, TypeVar, cast, overload
 
 from shopcore.application.bus import CommandTable, EventHandler, EventTable, MessageBus
 from shopcore.application.groups import GroupDelivery
@@ -156,7 +156,14 @@ def bootstrap(
     in_process_events: bool = True,
 ) -> Shop:
     bus = MessageBus(uow, {}, {})
-    linked = links(bus, uow)
+
+    def reading() -> ShopUnitOfWork:
+        """The unit a link's query reads through: the enclosing block's inside one (a
+        checkout's cart is read in the transaction that holds it), else a fresh one."""
+        enclosing = bus.enclosing()
+        return uow() if enclosing is None else cast(ShopUnitOfWork, enclosing)
+
+    linked = links(bus, reading)
     dependencies = provided_by(ports, linked)
     for command, handler in COMMAND_HANDLERS.items():
         bus.register(command, inject(handler, dependencies))

@@ -18,7 +18,6 @@ from typing import Protocol
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.db.catalog_prices import SqlCatalogPrices
 from adapters.db.catalog_views import SqlCatalogViews
 from adapters.db.idempotency import SqlIdempotencyStore
 from adapters.db.product_pages import SqlProductPages
@@ -26,7 +25,6 @@ from adapters.db.simulated_gateway import SqlSimulatedGateway
 from adapters.db.stock_views import SqlStockViews
 from adapters.db.unit_of_work import SqlUnitOfWork
 from adapters.machinery.product_pages import ComposedProductPages
-from adapters.memory.catalog_prices import MemoryCatalogPrices
 from adapters.memory.catalog_views import MemoryCatalogViews
 from adapters.memory.idempotency import MemoryIdempotencyStore
 from adapters.memory.stock_views import MemoryStockViews
@@ -35,7 +33,7 @@ from adapters.memory.unit_of_work import MemoryUnitOfWork
 from adapters.payments.simulated import Charge, SimulatedGateway
 from shopcore.application.idempotency import IdempotencyStore
 from shopcore.bootstrap import ShopUnitOfWork
-from shopcore.catalog.ports import CatalogPrices, CatalogViews
+from shopcore.catalog.ports import CatalogViews
 from shopcore.inventory.ports import StockViews
 from shopcore.payments.ports import PaymentGateway
 from shopcore.storefront import ProductPages
@@ -46,8 +44,6 @@ class Backend(Protocol):
     name: str
 
     def uow(self) -> ShopUnitOfWork: ...
-
-    def catalog_prices(self) -> CatalogPrices: ...
 
     def catalog_views(self) -> CatalogViews:
         """The catalog's read side over what this backend's units of work commit."""
@@ -88,9 +84,6 @@ class MemoryBackend:
     def catalog_views(self) -> CatalogViews:
         return MemoryCatalogViews(self.store)
 
-    def catalog_prices(self) -> CatalogPrices:
-        return MemoryCatalogPrices(self.store)
-
     def stock_views(self) -> StockViews:
         return MemoryStockViews(self.store)
 
@@ -123,9 +116,6 @@ class SqlBackend:
 
     def catalog_views(self) -> CatalogViews:
         return SqlCatalogViews(self.engine)
-
-    def catalog_prices(self) -> CatalogPrices:
-        return SqlCatalogPrices(self.engine)
 
     def stock_views(self) -> StockViews:
         return SqlStockViews(self.engine)

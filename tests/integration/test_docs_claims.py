@@ -49,6 +49,7 @@ DELETED_TODAY = {
     "idempotency_keys": "a record given up after a 5xx",
     "product_variants": "a product's variants replaced when it is edited",
     "reservations": "a reservation refused for stock, in its own transaction",
+    "reservation_lines": "the lines of a reservation refused for stock, with it",
     "dead_letters": "a letter replayed by `shopcore dead-letters replay`",
 }
 

@@ -6,7 +6,7 @@ a command's declared result comes back, so `claim` reads its `CheckoutLines` wit
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol, TypeVar
 
@@ -15,9 +15,7 @@ from shopcore.bootstrap import Links, ShopUnitOfWork
 from shopcore.cart.commands import AbandonCheckout, BeginCheckout, CompleteCheckout
 from shopcore.cart.model import Quote
 from shopcore.cart.queries import checkout_contents
-from shopcore.catalog.ports import CatalogPrices
 from shopcore.catalog.queries import price_list
-from shopcore.catalog.views import SkuPrice
 from shopcore.customers.queries import email_of
 from shopcore.inventory.commands import (
     AllocateReservation,
@@ -87,18 +85,11 @@ class CartLink:
 
 
 class CatalogLink:
-    def __init__(
-        self, uow: Callable[[], ShopUnitOfWork], prices: CatalogPrices | None = None
-    ) -> None:
-        """`prices`: the checkout's price reads, without a unit of work; None: through one."""
+    def __init__(self, uow: Callable[[], ShopUnitOfWork]) -> None:
         self._uow = uow
-        self._prices = prices
 
     async def prices(self, skus: Sequence[str]) -> dict[str, PriceQuote]:
-        if self._prices is not None:
-            found: Mapping[str, SkuPrice] = await self._prices.prices(skus)
-        else:
-            found = await price_list(self._uow(), skus)
+        found = await price_list(self._uow(), skus)
         return {
             sku: PriceQuote(sku=sku, name=p.name, price=p.price, sellable=p.sellable)
             for sku, p in found.items()
@@ -191,10 +182,10 @@ class ContactsLink:
 
 
 def in_process_links(
-    ttl_seconds: int, clock: Clock, prices: CatalogPrices | None = None
+    ttl_seconds: int, clock: Clock
 ) -> Callable[[Sender, Callable[[], ShopUnitOfWork]], Links]:
     def build(bus: Sender, uow: Callable[[], ShopUnitOfWork]) -> Links:
-        catalog = CatalogLink(uow, prices)
+        catalog = CatalogLink(uow)
         return Links(
             carts=CartLink(bus, uow, clock),
             prices=catalog,

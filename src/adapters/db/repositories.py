@@ -3,6 +3,7 @@ so one unit of work sees one copy of each aggregate; writes happen at commit (se
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
@@ -28,13 +29,15 @@ from adapters.db.mappers import (
 )
 from adapters.db.session import Session, insert_or_skip
 from shopcore.cart.model import Cart, CartStatus
-from shopcore.catalog.model import Product
+from shopcore.catalog.model import Product, ProductStatus
+from shopcore.catalog.views import SkuPrice
 from shopcore.customers.model import Customer
 from shopcore.customers.sessions import RefreshSession
 from shopcore.ordering.model import Order, OrderStatus
 from shopcore.payments.model import Payment
 from shopcore.shared.aggregate import Aggregate
 from shopcore.shared.errors import AlreadyExists
+from shopcore.shared.money import Money
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -66,6 +69,26 @@ def _owners_of() -> Select[Any]:
 
 
 _OWNERS_OF = _owners_of()
+
+
+@functools.lru_cache(maxsize=128)
+def _prices_of(count: int) -> Select[Any]:
+    """The price rows of `count` SKUs, `:sku_0`...: built once per number of SKUs (a checkout
+    sends a few), each SKU a parameter of its own, so the driver runs it prepared."""
+    products, variants = tables.products, tables.product_variants
+    wanted: list[Any] = [bindparam(f"sku_{k}") for k in range(count)]
+    return (
+        select(
+            variants.c.sku,
+            products.c.id,
+            products.c.name,
+            variants.c.price_amount,
+            variants.c.currency,
+            products.c.status,
+        )
+        .join_from(variants, products, variants.c.product_id == products.c.id)
+        .where(variants.c.sku.in_(wanted))
+    )
 
 
 class _Repository(Generic[A]):
@@ -147,6 +170,24 @@ class SqlProductRepository(_Repository[Product]):
             self._session.known(PRODUCT, id) or self._register(product_from(head, children[id]), id)
             for id, head in heads.items()
         ]
+
+    async def prices(self, skus: Sequence[str]) -> dict[str, SkuPrice]:
+        unique = sorted(set(skus))
+        if not unique:
+            return {}
+        connection = await self._connections.connection(write=False)
+        parameters = {f"sku_{k}": sku for k, sku in enumerate(unique)}
+        rows = (await driver.run(connection, _prices_of(len(unique)), parameters)).tuples()
+        return {
+            sku: SkuPrice(
+                sku=sku,
+                product_id=product_id,
+                name=name,
+                price=Money(amount, currency),
+                sellable=status == ProductStatus.ACTIVE.value,
+            )
+            for sku, product_id, name, amount, currency, status in rows
+        }
 
     async def _select(
         self, statement: Select[Any], parameters: dict[str, Any] | None = None

@@ -190,9 +190,6 @@ class SqlStockLedger:
             if created.rowcount != 1:
                 raise AlreadyExists(f"reservation {reservation.id} already exists")
             wanted = totals(reservation.lines)
-            if short := await take_all(connection, wanted, now, into="reserved", after=self._after):
-                await connection.execute(delete(res_t).where(res_t.c.id == reservation.id))
-                raise OutOfStock(short)
             await driver.run_many(
                 connection,
                 _INSERT_LINES,
@@ -208,6 +205,22 @@ class SqlStockLedger:
                     for (sku, location), quantity in wanted
                 ],
             )
+            # The stock rows last: they are what concurrent checkouts of one SKU queue on, and
+            # their locks are held from this statement to the commit.
+            short = await take_all(
+                connection,
+                wanted,
+                now,
+                into="reserved",
+                after=self._after,
+                locations=self._locations,
+            )
+            if short:
+                await connection.execute(
+                    delete(lines_t).where(lines_t.c.reservation_id == reservation.id)
+                )
+                await connection.execute(delete(res_t).where(res_t.c.id == reservation.id))
+                raise OutOfStock(short)
 
     async def release(self, reservation_id: str, now: datetime) -> Reservation:
         return await self._settle(reservation_id, self._release)
@@ -305,7 +318,13 @@ class SqlStockLedger:
             return None
         lines = totals(reservation.lines)
         if short := await take_all(
-            connection, lines, now, into="allocated", held_by=reservation.id
+            connection,
+            lines,
+            now,
+            into="allocated",
+            held_by=reservation.id,
+            after=self._after,
+            locations=self._locations,
         ):
             await move_status(connection, reservation.id, allocated.status, reservation.status)
             raise OutOfStock(short)

@@ -22,7 +22,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import BigInteger, and_, bindparam, case, insert, or_, select, tuple_, update
+from sqlalchemy import (
+    BigInteger,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Update
 from sqlalchemy.sql.elements import ColumnElement
@@ -84,6 +95,7 @@ async def take_all(
     into: str,
     held_by: str | None = None,
     after: dict[tuple[str, str], StockLevel] | None = None,
+    locations: dict[str, frozenset[str]] | None = None,
 ) -> list[str]:
     """Move every line's quantity into `reserved` or `allocated`, or none of it: the short
     SKUs come back after what was taken is given back (the caller's unit may still commit).
@@ -93,7 +105,11 @@ async def take_all(
     Two statements whatever the number of lines: one un-holds, on these rows, the lines of
     `held_by` and those of reservations that lapsed without a sweep; one applies every row's
     change under the condition that its available stock stays >= 0, locking the rows in
-    (sku, location) order. A row the condition refused is short."""
+    (sku, location) order. A row the condition refused is short.
+
+    With `after`, each row as the statement left it goes there, and with `locations`, each
+    SKU kept at that one location only (the statement counts its rows): together, the levels
+    the caller announces, without reading them again."""
     keys = [key for key, _ in lines]
     wanted = dict(lines)
     # Un-hold, on these rows, the lines of `held_by` and those whose reservation lapsed.
@@ -129,7 +145,9 @@ async def take_all(
     if after is not None and not short:
         # Each row as it now stands: what lapsed there was un-held above and taken off
         # `reserved` in this very statement, so these are the levels a read would give.
-        for sku, location, on_hand, reserved_now, allocated_now in rows:
+        for sku, location, on_hand, reserved_now, allocated_now, kept_at in rows:
+            if locations is not None and kept_at == 1:
+                locations[sku] = frozenset((location,))
             after[(sku, location)] = StockLevel(
                 sku=sku,
                 location=location,
@@ -199,8 +217,16 @@ def _take_statement(locking: bool, count: int, changes: tuple[tuple[str, _Kind],
             levels_t.c.on_hand,
             levels_t.c.reserved,
             levels_t.c.allocated,
+            _KEPT_AT,
         )
     )
+
+
+# How many locations keep each row's SKU: 1 says the row is all of the SKU's stock.
+_others = stock_levels.alias("others")
+_KEPT_AT = (
+    select(func.count()).where(_others.c.sku == levels_t.c.sku).scalar_subquery().label("kept_at")
+)
 
 
 def _rows_locked_in_order(locking: bool) -> Any:

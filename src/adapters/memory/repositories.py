@@ -10,6 +10,7 @@ from adapters.memory.session import Session
 from adapters.memory.table import Table
 from shopcore.cart.model import Cart, CartStatus
 from shopcore.catalog.model import Product
+from shopcore.catalog.views import SkuPrice
 from shopcore.customers.model import Customer
 from shopcore.customers.sessions import RefreshSession
 from shopcore.ordering.model import Order, OrderStatus
@@ -52,6 +53,24 @@ class MemoryProductRepository(_Repository[Product]):
         keys = {self._table.owner("sku", sku) for sku in skus} - {None}
         found = [await self.get(key) for key in sorted(k for k in keys if k is not None)]
         return [product for product in found if product is not None]
+
+    async def prices(self, skus: Sequence[str]) -> dict[str, SkuPrice]:
+        found: dict[str, SkuPrice] = {}
+        for sku in set(skus):
+            key = self._table.owner("sku", sku)
+            product = None if key is None else self._table.peek(key)  # as stored: no copy
+            if product is None:
+                continue
+            for variant in product.variants:
+                if variant.sku == sku:
+                    found[sku] = SkuPrice(
+                        sku=sku,
+                        product_id=product.id,
+                        name=product.name,
+                        price=variant.price,
+                        sellable=product.is_sellable,
+                    )
+        return found
 
 
 class MemoryCartRepository(_Repository[Cart]):

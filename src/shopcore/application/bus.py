@@ -142,6 +142,15 @@ class MessageBus:
                 await self._publish(queue.popleft(), queue)
         return result
 
+    def enclosing(self) -> UnitOfWork | None:
+        """Inside a `joined` block, the block's unit as a command sent there sees it (`Joined`):
+        a query run through it reads in the block's transaction, and what it loads is the
+        copy the block's commands then change. None outside any block."""
+        enclosing = _enclosing.get()
+        if enclosing is not None and enclosing[0] is self:
+            return Joined(enclosing[1])
+        return None
+
     @asynccontextmanager
     async def joined(self, uow: UnitOfWork) -> AsyncIterator[None]:
         """Run the block in `uow`, with every command sent inside it, and commit once at its

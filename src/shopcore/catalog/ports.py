@@ -37,6 +37,13 @@ class ProductRepository(Protocol):
         """The products (archived ones too) owning any of `skus`."""
         ...
 
+    async def prices(self, skus: Sequence[str]) -> Mapping[str, SkuPrice]:
+        """Each known SKU of `skus` (archived products' too, not sellable) as stored now:
+        read as values, so nothing is loaded or tracked (a checkout prices its cart in the
+        unit that then holds it, and reads no whole product for that). Unknown ones are
+        absent."""
+        ...
+
 
 class CatalogUnitOfWork(UnitOfWork, Protocol):
     @property
@@ -57,17 +64,6 @@ class CatalogViews(Protocol):
     async def product(self, id_or_slug: str) -> ProductView | None:
         """The product whose id is `id_or_slug`, else the one whose slug it is, archived or
         not (a slug may look like an id, and the id wins)."""
-        ...
-
-
-class CatalogPrices(Protocol):
-    """The current price of SKUs for a checkout: read as stored now, in one call on its own
-    (no unit of work: nothing is changed, so nothing is tracked), and from where the units of
-    work write, never a replica (a checkout charges these prices)."""
-
-    async def prices(self, skus: Sequence[str]) -> Mapping[str, SkuPrice]:
-        """Each known SKU of `skus` (archived products' too, not sellable); unknown ones are
-        absent."""
         ...
 
 

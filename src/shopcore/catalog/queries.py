@@ -2,8 +2,7 @@
 
 Listings and details are what shoppers ask for most; they go through `CatalogViews`, which
 reads products as values without a unit of work. The price list serves commands of other
-contexts and reads the aggregates through the unit of work they run in; a checkout, which
-needs no unit of work for it, reads `CatalogPrices` instead.
+contexts, read as values through the unit of work they run in.
 """
 
 from __future__ import annotations
@@ -57,17 +56,4 @@ async def get_product(views: CatalogViews, id_or_slug: str) -> ProductView | Non
 async def price_list(uow: CatalogUnitOfWork, skus: Sequence[str]) -> dict[str, SkuPrice]:
     """Current price and sellability of each known SKU; unknown SKUs are absent."""
     async with uow:
-        products = await uow.products.by_skus(skus)
-    wanted = set(skus)
-    return {
-        variant.sku: SkuPrice(
-            sku=variant.sku,
-            product_id=product.id,
-            name=product.name,
-            price=variant.price,
-            sellable=product.is_sellable,
-        )
-        for product in products
-        for variant in product.variants
-        if variant.sku in wanted
-    }
+        return dict(await uow.products.prices(skus))

@@ -1,11 +1,14 @@
 """Checkout: stock first, then money, and never money without stock.
 
-    read the cart -> price it
-      -> [reserve stock (all lines or none), save the order (pending_payment, to be settled
-          within `settle_within`), hold the cart]            one transaction
+      [read the cart, price it, save the order (pending_payment, to be settled within
+       `settle_within`), hold the cart, reserve stock (all lines or none)]
+                                                              one transaction
       -> authorize the payment (a refusal is recorded there and then)
-      -> [record the authorization, allocate the stock, confirm the order, check the cart
-          out, settle]                                        one transaction
+      -> [record the authorization, check the cart out, allocate the stock, confirm the
+          order, settle]                                      one transaction
+
+Each transaction touches the stock last: stock rows are what concurrent checkouts of one SKU
+queue on, and a row's lock is held from its UPDATE to the commit.
 
 No database transaction stays open while the gateway is asked. The first transaction spans
 three contexts (`together`): a failure or a crash in it leaves nothing behind, so there is
@@ -75,18 +78,23 @@ async def place_order(
     settler = Settler(uow, clock, carts, stock, payments, together)
     settle_by = command.settle_by or clock.now() + settle_within
     _check_time(clock, settle_by)
+
+    async def priced(contents: CartContents) -> Order:
+        order = await _price(command, contents, address, prices, shipping, tax, discounts, clock)
+        order.unsettle(settle_by)
+        return order
+
     # A resubmitted order id must not touch what its first attempt holds: it is refused by
-    # the first transaction (its reservation or its order exists already: AlreadyExists),
-    # which then leaves nothing behind; no read is spent on asking first.
+    # the first transaction (its order exists already: AlreadyExists), which then leaves
+    # nothing behind; no read is spent on asking first.
     try:
-        contents = await carts.contents(command.cart_id, command.customer_id)
+        order = await retried(
+            _placing(command, priced, uow, together, stock, carts), f"placing {command.order_id}"
+        )
     except IllegalTransition:
         # The cart is held: by this very order's first attempt, when it is a resubmission.
         await _refuse_if_placed(uow, command.order_id)
         raise
-    order = await _price(command, contents, address, prices, shipping, tax, discounts, clock)
-    order.unsettle(settle_by)
-    await retried(_placing(order, contents, uow, together, stock, carts), f"placing {order.id}")
     # Durable from here on: a failure ends the order and undoes, a crash leaves it to recovery.
     try:
         _check_time(clock, settle_by)
@@ -110,26 +118,33 @@ async def place_order(
 
 
 def _placing(
-    order: Order,
-    contents: CartContents,
+    command: PlaceOrder,
+    priced: Callable[[CartContents], Awaitable[Order]],
     uow: OrderingUnitOfWork,
     together: Together,
     stock: StockReservations,
     carts: CartSource,
-) -> Callable[[], Awaitable[None]]:
-    """Reserve, save and hold the cart, all or nothing; safe to run again after a lost answer."""
+) -> Callable[[], Awaitable[Order]]:
+    """Read and price the cart, save the order, hold the cart and reserve, all or nothing;
+    safe to run again after a lost answer. The cart is read in this transaction's unit, so
+    holding it writes the very copy that was priced (no second read)."""
     attempts = 0
 
-    async def place() -> None:
+    async def place() -> Order:
         nonlocal attempts
         attempts += 1
         async with together(uow):
-            if attempts > 1 and await uow.orders.get(order.id) is not None:
-                return  # the last attempt's commit went through; only its answer was lost
-            # AlreadyExists when another attempt reserved under this order id: all rolls back.
-            await stock.reserve(order.reservation_id, contents.lines)
+            if attempts > 1 and (placed := await uow.orders.get(command.order_id)) is not None:
+                return placed  # the last attempt's commit went through; only its answer was lost
+            contents = await carts.contents(command.cart_id, command.customer_id)
+            order = await priced(contents)
+            # AlreadyExists when another attempt saved this order id: all rolls back.
             await uow.orders.add(order)
             await carts.claim(order.cart_id, order.customer_id, order.id, contents.lines)
+            # The stock last: its rows are the ones other checkouts wait on (a flash sale's
+            # one SKU), and a row lock is held from here to the commit.
+            await stock.reserve(order.reservation_id, contents.lines)
+        return order
 
     return place
 

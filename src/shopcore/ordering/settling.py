@@ -11,7 +11,7 @@ work runs them, and so does the recovery job (`resume`) once an order is past it
 
 Which way a half-done checkout goes:
 - forward, when the payment is held (on the books, or at the gateway under the order's key):
-  allocate the stock, confirm, check the cart out, in one transaction across the contexts
+  check the cart out, allocate the stock, confirm, in one transaction across the contexts
   (`together`);
 - back otherwise, or when a forward step fails: end the order (payment_failed or cancelled,
   keeping the error its customer is answered), void what the gateway holds, release the stock,
@@ -116,7 +116,7 @@ class Settler:
 
     async def complete_checkout(self, order: Order, held: HeldPayment | None = None) -> Order:
         """The payment is held: record it (`held`, when the books do not have it yet),
-        allocate the stock, confirm, check the cart out and settle, in one transaction, so a
+        check the cart out, allocate the stock, confirm and settle, in one transaction, so a
         crash leaves all of it to do again or none (the recovery job then finds the payment at
         the gateway, under the order's key, and puts it on the books first)."""
 
@@ -164,9 +164,10 @@ class Settler:
                 return order  # an earlier attempt's commit went through; its answer was lost
             if held is not None:
                 await self.payments.record(held)
+            await self.check_out_cart(order)
+            # The stock last, as in the first transaction: its row locks are held to the commit.
             await self.stock.allocate(order.reservation_id)
             _confirm(order, self.clock)
-            await self.check_out_cart(order)
             order.settle()
         return order
 

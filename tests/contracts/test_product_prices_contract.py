@@ -1,7 +1,8 @@
-"""What every checkout price read (`CatalogPrices`) must do: give the same prices as the unit
-of work's price list (`price_list`), which it stands in for at checkout: each known SKU with
-its product's id and name, its variant's price, and whether the product sells; archived
-products' SKUs not sellable; unknown SKUs absent; a price change read at once."""
+"""What every product repository's price read (`ProductRepository.prices`) must do: give what
+the products themselves say, read as values: each known SKU with its product's id and name,
+its variant's price, and whether the product sells; archived products' SKUs not sellable;
+unknown SKUs absent; a committed price change read at once, one staged but not committed not
+(nothing is loaded into the unit, so the read is what is stored)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,7 @@ from tests.contracts.backends import Backend
 from tests.contracts.builders import add_all, eur
 
 
-async def test_prices_read_as_the_unit_of_works_price_list(
-    backend: Backend, clock: ManualClock
-) -> None:
+async def test_prices_say_what_the_products_say(backend: Backend, clock: ManualClock) -> None:
     tee = b.product(name="Tee", skus=["TEE-S", "TEE-M"], prices=[1999, 2099])
     mug = b.product(name="Mug", skus=["MUG-1"], prices=[900])
     old = b.product(name="Old cap", skus=["CAP-1"], prices=[500])
@@ -28,9 +27,23 @@ async def test_prices_read_as_the_unit_of_works_price_list(
         await uow.commit()
     wanted = ["TEE-M", "CAP-1", "MUG-1", "NO-SUCH", "TEE-M"]
 
-    found = await backend.catalog_prices().prices(wanted)
+    async with backend.uow() as uow:
+        found = await uow.products.prices(wanted)
+        products = await uow.products.by_skus(wanted)
 
     assert found == await price_list(backend.uow(), wanted)
+    assert found == {
+        variant.sku: SkuPrice(
+            sku=variant.sku,
+            product_id=product.id,
+            name=product.name,
+            price=variant.price,
+            sellable=product.is_sellable,
+        )
+        for product in products
+        for variant in product.variants
+        if variant.sku in wanted
+    }
     assert found == {
         "TEE-M": SkuPrice(
             sku="TEE-M", product_id=tee.id, name="Tee", price=eur(2099), sellable=True
@@ -44,20 +57,22 @@ async def test_prices_read_as_the_unit_of_works_price_list(
     }
 
 
-async def test_a_new_price_is_read_at_once_and_no_skus_read_nothing(
+async def test_a_committed_price_is_read_at_once_and_a_staged_one_is_not(
     backend: Backend, clock: ManualClock
 ) -> None:
     tee = b.product(skus=["TEE-S"], prices=[1999])
     await add_all(backend, tee)
+
     async with backend.uow() as uow:
         stored = await uow.products.get(tee.id)
         assert stored is not None
         stored.update(
             variants=(Variant(sku="TEE-S", price=eur(2500)),), currency=b.CURRENCY, now=clock.now()
         )
+        staged = await uow.products.prices(["TEE-S"])
         await uow.commit()
 
-    prices = backend.catalog_prices()
-
-    assert (await prices.prices(["TEE-S"]))["TEE-S"].price == eur(2500)
-    assert await prices.prices([]) == {}
+    assert staged["TEE-S"].price == eur(1999)
+    async with backend.uow() as uow:
+        assert (await uow.products.prices(["TEE-S"]))["TEE-S"].price == eur(2500)
+        assert await uow.products.prices([]) == {}
