@@ -199,6 +199,8 @@ def literal(value: Any) -> str:
         return repr(value)
     if isinstance(value, datetime):
         return "'" + value.isoformat() + "'"
+    if isinstance(value, list | tuple):
+        return "ARRAY[" + ", ".join(literal(item) for item in value) + "]"
     if isinstance(value, bytes):
         value = value.decode()
     text = str(value)
@@ -221,6 +223,8 @@ class Rules:
     _ids: dict[str, str] = field(default_factory=dict)
 
     def render(self, value: Any) -> str:
+        if isinstance(value, list | tuple):  # an array argument (the stock take's rows)
+            return "ARRAY[" + ", ".join(self.render(item) for item in value) + "]"
         if isinstance(value, str):
             if value == self.cart_id:
                 return f"('{self.cart_prefix}-' || :client_id || '-' || :n)"

@@ -158,3 +158,12 @@ def test_the_pgbench_script_makes_every_generated_id_per_transaction_also_inside
     )
     assert rules.render(customer) == f"'{customer}'"
     assert rules.render(f'["{order}"]') == f"'[\"{order}\"]'"  # JSON stays as recorded
+
+
+def test_the_pgbench_script_sends_an_array_argument_as_an_array_of_its_rendered_items() -> None:
+    order = "01a24fb2-cb1a-7a52-b8db-c089c5c20676"
+    rules = Rules(cart_id="cart", cart_prefix="pgbc", keep=set(), skus={"SKU-1": ":sku1"})
+
+    assert rules.render(["SKU-1", "main"]) == "ARRAY[:sku1, 'main']"  # each SKU per transaction
+    assert rules.render([3, 0]) == "ARRAY[3, 0]"
+    assert rules.render([order]) == "ARRAY[(('pgb0-' || :client_id || '-' || :n))]"

@@ -106,6 +106,16 @@ async def run_many(
         await driver.executemany(plan.sql, [plan.bound(row)[1] for row in rows])
 
 
+async def fetch(connection: AsyncConnection, sql: str, arguments: Sequence[Any]) -> list[Any]:
+    """The records of `sql`, SQL text written for PostgreSQL (a constant: asyncpg prepares it
+    once per connection), sent to asyncpg itself; for a connection `on_driver` only. Errors
+    are translated as for `run`."""
+    driver = await _driver(connection)
+    async with _driver_errors(connection):
+        records: list[Any] = await driver.fetch(sql, *arguments)
+    return records
+
+
 def on_driver(connection: AsyncConnection) -> bool:
     """Whether this connection's statements can go to asyncpg itself: only in autocommit,
     where SQLAlchemy sends no BEGIN of its own (a statement goes alone, or in the

@@ -39,6 +39,7 @@ from sqlalchemy.sql.dml import Update
 from sqlalchemy.sql.elements import ColumnElement
 
 from adapters.db import driver_statements as driver
+from adapters.db import stock_take
 from adapters.db.session import dialect_insert
 from adapters.db.tables import reservation_lines, reservations, stock_levels, stock_movements
 from shopcore.inventory.model import ReservationLine, ReservationStatus, StockLevel, StockMovement
@@ -102,49 +103,30 @@ async def take_all(
     A line still held by reservation `held_by` moves from reserved to allocated unchecked; a
     line that no longer holds (its reservation lapsed) must find its stock available again.
 
-    Two statements whatever the number of lines: one un-holds, on these rows, the lines of
-    `held_by` and those of reservations that lapsed without a sweep; one applies every row's
-    change under the condition that its available stock stays >= 0, locking the rows in
-    (sku, location) order. A row the condition refused is short.
+    Two statements whatever the number of lines (one on PostgreSQL through asyncpg:
+    stock_take.py): one un-holds, on these rows, the lines of `held_by` and those of
+    reservations that lapsed without a sweep; one applies every row's change under the
+    condition that its available stock stays >= 0, locking the rows in (sku, location)
+    order. A row the condition refused is short.
 
     With `after`, each row as the statement left it goes there, and with `locations`, each
     SKU kept at that one location only (the statement counts its rows): together, the levels
     the caller announces, without reading them again."""
     keys = [key for key, _ in lines]
     wanted = dict(lines)
-    # Un-hold, on these rows, the lines of `held_by` and those whose reservation lapsed.
-    of = None if held_by is None else [held_by]
-    unheld = await mark_lines(connection, Lines(of=of, lapsed_by=now, on=keys), held=False)
+    if stock_take.applies(connection):
+        rows, unheld = await stock_take.take_in_one(
+            connection, lines, now, into=into, held_by=held_by
+        )
+    else:
+        rows, unheld = await _take_in_two(connection, lines, now, into=into, held_by=held_by)
     freed = defaultdict(int, totals([line for _, line in unheld]))
     held = {(line.sku, line.location) for owner, line in unheld if owner == held_by}
-    # reserved changes by what it takes minus what lapsed (or moves to allocated) there.
-    reserved = [(wanted[key] if into == "reserved" else 0) - freed[key] for key in keys]
-    allocated = [wanted[key] if into == "allocated" else 0 for key in keys]
-    need = [r + a for r, a in zip(reserved, allocated, strict=True)]
-    changes: dict[str, list[int]] = {"need": need, "reserved": reserved}
-    if any(allocated):
-        changes["allocated"] = allocated
-    locking = len(keys) >= 2 and connection.dialect.name == "postgresql"
-    shape = (locking, len(keys), tuple((name, _kind(numbers)) for name, numbers in changes.items()))
-    statement = _TAKES.get(shape)
-    if statement is None:
-        statement = _TAKES[shape] = _take_statement(*shape)
-    params: dict[str, Any] = {"keys": keys}
-    if any(kind == "case" for _, kind in shape[2]):
-        for i, (sku, location) in enumerate(keys):
-            params[f"sku_{i}"], params[f"location_{i}"] = sku, location
-    for name, numbers in changes.items():
-        if _kind(numbers) == "same":
-            params[f"d_{name}"] = numbers[0]
-        else:
-            params.update({f"d_{name}_{i}": number for i, number in enumerate(numbers)})
-    result = await driver.run(connection, statement, params)
-    rows = result.tuples()
     taken = {(row[0], row[1]) for row in rows}
     short = [sku for (sku, location) in keys if (sku, location) not in taken]
     if after is not None and not short:
-        # Each row as it now stands: what lapsed there was un-held above and taken off
-        # `reserved` in this very statement, so these are the levels a read would give.
+        # Each row as it now stands: what lapsed there was un-held and taken off `reserved`
+        # by the take itself, so these are the levels a read would give.
         for sku, location, on_hand, reserved_now, allocated_now, kept_at in rows:
             if locations is not None and kept_at == 1:
                 locations[sku] = frozenset((location,))
@@ -168,6 +150,46 @@ async def take_all(
             else:  # keep only the lapsed holds' release
                 await shift_row(connection, sku, location, **{into: -wanted[key]})
     return short
+
+
+async def _take_in_two(
+    connection: AsyncConnection,
+    lines: Sequence[tuple[tuple[str, str], int]],
+    now: datetime,
+    *,
+    into: str,
+    held_by: str | None,
+) -> tuple[list[Any], list[tuple[str, ReservationLine]]]:
+    """take_all's statements on any other connection: the lines un-held, then the rows."""
+    keys = [key for key, _ in lines]
+    wanted = dict(lines)
+    # Un-hold, on these rows, the lines of `held_by` and those whose reservation lapsed.
+    of = None if held_by is None else [held_by]
+    unheld = await mark_lines(connection, Lines(of=of, lapsed_by=now, on=keys), held=False)
+    freed = defaultdict(int, totals([line for _, line in unheld]))
+    # reserved changes by what it takes minus what lapsed (or moves to allocated) there.
+    reserved = [(wanted[key] if into == "reserved" else 0) - freed[key] for key in keys]
+    allocated = [wanted[key] if into == "allocated" else 0 for key in keys]
+    need = [r + a for r, a in zip(reserved, allocated, strict=True)]
+    changes: dict[str, list[int]] = {"need": need, "reserved": reserved}
+    if any(allocated):
+        changes["allocated"] = allocated
+    locking = len(keys) >= 2 and connection.dialect.name == "postgresql"
+    shape = (locking, len(keys), tuple((name, _kind(numbers)) for name, numbers in changes.items()))
+    statement = _TAKES.get(shape)
+    if statement is None:
+        statement = _TAKES[shape] = _take_statement(*shape)
+    params: dict[str, Any] = {"keys": keys}
+    if any(kind == "case" for _, kind in shape[2]):
+        for i, (sku, location) in enumerate(keys):
+            params[f"sku_{i}"], params[f"location_{i}"] = sku, location
+    for name, numbers in changes.items():
+        if _kind(numbers) == "same":
+            params[f"d_{name}"] = numbers[0]
+        else:
+            params.update({f"d_{name}_{i}": number for i, number in enumerate(numbers)})
+    result = await driver.run(connection, statement, params)
+    return result.tuples(), unheld
 
 
 # "same": one number for every row, bound as `:d_<name>`; "case": each row's own, in a CASE
