@@ -25,6 +25,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.db import driver_statements as driver
+from adapters.db import stock_postgres
 from adapters.db.connections import Connections
 from adapters.db.errors import translated
 from adapters.db.session import keyed_insert
@@ -176,35 +177,10 @@ class SqlStockLedger:
     async def reserve(self, reservation: Reservation, now: datetime) -> None:
         self._changing()
         connection = await self._conn()
+        wanted = totals(reservation.lines)
         async with translated():
-            created = await driver.run(
-                connection,
-                keyed_insert(connection, res_t),
-                {
-                    "id": reservation.id,
-                    "status": ACTIVE,
-                    "expires_at": reservation.expires_at,
-                    "created_at": reservation.created_at,
-                },
-            )
-            if created.rowcount != 1:
+            if not await self._insert(connection, reservation, wanted):
                 raise AlreadyExists(f"reservation {reservation.id} already exists")
-            wanted = totals(reservation.lines)
-            await driver.run_many(
-                connection,
-                _INSERT_LINES,
-                [
-                    {
-                        "reservation_id": reservation.id,
-                        "sku": sku,
-                        "location": location,
-                        "position": first_position(reservation.lines, sku, location),
-                        "quantity": quantity,
-                        "held": True,
-                    }
-                    for (sku, location), quantity in wanted
-                ],
-            )
             # The stock rows last: they are what concurrent checkouts of one SKU queue on, and
             # their locks are held from this statement to the commit.
             short = await take_all(
@@ -221,6 +197,48 @@ class SqlStockLedger:
                 )
                 await connection.execute(delete(res_t).where(res_t.c.id == reservation.id))
                 raise OutOfStock(short)
+
+    @staticmethod
+    async def _insert(
+        connection: AsyncConnection,
+        reservation: Reservation,
+        wanted: list[tuple[tuple[str, str], int]],
+    ) -> bool:
+        """The reservation's row and its lines' (held), unless its id is taken: whether it was
+        free."""
+        lines = [
+            (key, first_position(reservation.lines, *key), quantity) for key, quantity in wanted
+        ]
+        if stock_postgres.applies(connection):
+            return await stock_postgres.insert_reservation(connection, reservation, lines)
+        created = await driver.run(
+            connection,
+            keyed_insert(connection, res_t),
+            {
+                "id": reservation.id,
+                "status": ACTIVE,
+                "expires_at": reservation.expires_at,
+                "created_at": reservation.created_at,
+            },
+        )
+        if created.rowcount != 1:
+            return False
+        await driver.run_many(
+            connection,
+            _INSERT_LINES,
+            [
+                {
+                    "reservation_id": reservation.id,
+                    "sku": sku,
+                    "location": location,
+                    "position": position,
+                    "quantity": quantity,
+                    "held": True,
+                }
+                for (sku, location), position, quantity in lines
+            ],
+        )
+        return True
 
     async def release(self, reservation_id: str, now: datetime) -> Reservation:
         return await self._settle(reservation_id, self._release)

@@ -39,7 +39,7 @@ from sqlalchemy.sql.dml import Update
 from sqlalchemy.sql.elements import ColumnElement
 
 from adapters.db import driver_statements as driver
-from adapters.db import stock_take
+from adapters.db import stock_postgres
 from adapters.db.session import dialect_insert
 from adapters.db.tables import reservation_lines, reservations, stock_levels, stock_movements
 from shopcore.inventory.model import ReservationLine, ReservationStatus, StockLevel, StockMovement
@@ -104,7 +104,7 @@ async def take_all(
     line that no longer holds (its reservation lapsed) must find its stock available again.
 
     Two statements whatever the number of lines (one on PostgreSQL through asyncpg:
-    stock_take.py): one un-holds, on these rows, the lines of `held_by` and those of
+    stock_postgres.py): one un-holds, on these rows, the lines of `held_by` and those of
     reservations that lapsed without a sweep; one applies every row's change under the
     condition that its available stock stays >= 0, locking the rows in (sku, location)
     order. A row the condition refused is short.
@@ -114,8 +114,8 @@ async def take_all(
     the caller announces, without reading them again."""
     keys = [key for key, _ in lines]
     wanted = dict(lines)
-    if stock_take.applies(connection):
-        rows, unheld = await stock_take.take_in_one(
+    if stock_postgres.applies(connection):
+        rows, unheld = await stock_postgres.take_in_one(
             connection, lines, now, into=into, held_by=held_by
         )
     else:

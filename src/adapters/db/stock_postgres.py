@@ -1,18 +1,21 @@
-"""`take_all` in one round trip on PostgreSQL through asyncpg (stock_statements.py has the
-two-statement way every other connection takes, and says what a take does).
+"""The stock ledger's statements that PostgreSQL, through asyncpg, runs in one round trip
+where other connections need two (stock_statements.py and stock.py have the two-statement
+way, and say what each operation does). Both are on every checkout's path.
 
-The two statements become one: data-modifying CTEs un-hold the lines (of `held_by`, and of
-reservations that lapsed without a sweep) on the rows taken from, total what that frees per
-row, lock the stock rows in (sku, location) order and apply each row's change under the
-condition that its available stock stays >= 0, and the statement hands back both the rows
-changed and the lines un-held, as the two statements did. A take is on every checkout's path
-twice (reserving, then allocating), so this is two round trips fewer per checkout, and the
-stock rows' locks are taken one trip later in the transaction.
+`take_in_one`, the take (`take_all`): data-modifying CTEs un-hold the lines (of `held_by`,
+and of reservations that lapsed without a sweep) on the rows taken from, total what that
+frees per row, lock the stock rows in (sku, location) order and apply each row's change under
+the condition that its available stock stays >= 0; the statement hands back both the rows
+changed and the lines un-held, as the two statements did. It runs twice per checkout
+(reserving, then allocating). Under one snapshot, as the two statements had in one
+transaction: a line another transaction un-holds first is skipped here once it commits (its
+`held` is re-checked under the row lock), so what lapsed is given back once.
 
-The SQL text is one constant whatever the number of rows (the rows come as arrays), so
-asyncpg prepares it once per connection. Under one snapshot, as the two statements had in
-one transaction: a line another transaction un-holds first is skipped here once it commits
-(its `held` is re-checked under the row lock), so what lapsed is given back once.
+`insert_reservation`: the reservation's row and its lines' rows, the lines only when the
+reservation's id was free.
+
+Each SQL text is one constant whatever the number of rows (the rows come as arrays), so
+asyncpg prepares it once per connection.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.db import driver_statements as driver
-from shopcore.inventory.model import ReservationLine, ReservationStatus
+from shopcore.inventory.model import Reservation, ReservationLine, ReservationStatus
 
 _SQL = f"""
 WITH wanted AS (
@@ -99,3 +102,41 @@ async def take_in_one(
             line = ReservationLine(sku=sku, location=location, quantity=int(number))
             unheld.append((owner, line))
     return taken, unheld
+
+
+_INSERT = """
+WITH reservation AS (
+    INSERT INTO reservations (id, status, expires_at, created_at) VALUES ($1, $2, $3, $4)
+    ON CONFLICT DO NOTHING
+    RETURNING id
+)
+INSERT INTO reservation_lines (reservation_id, sku, location, position, quantity, held)
+SELECT reservation.id, l.sku, l.location, l.position, l.quantity, true
+FROM reservation, unnest($5::varchar[], $6::varchar[], $7::int[], $8::bigint[])
+    AS l (sku, location, position, quantity)
+RETURNING reservation_id
+"""
+
+
+async def insert_reservation(
+    connection: AsyncConnection,
+    reservation: Reservation,
+    lines: Sequence[tuple[tuple[str, str], int, int]],
+) -> bool:
+    """Insert `reservation` (active) with `lines` ((sku, location), position, quantity):
+    whether its id was free (else nothing is written)."""
+    written = await driver.fetch(
+        connection,
+        _INSERT,
+        [
+            reservation.id,
+            ReservationStatus.ACTIVE.value,
+            reservation.expires_at,
+            reservation.created_at,
+            [sku for (sku, _), _, _ in lines],
+            [location for (_, location), _, _ in lines],
+            [position for _, position, _ in lines],
+            [quantity for _, _, quantity in lines],
+        ],
+    )
+    return bool(written)
