@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.db import driver_statements as driver
-from adapters.db.engine import autocommit_allowed
+from adapters.db.engine import autocommit, autocommit_allowed
 from adapters.db.errors import translated
 from adapters.db.tables import idempotency_keys as keys
 from shopcore.application.idempotency import (
@@ -35,7 +35,7 @@ class SqlIdempotencyStore:
         # Set once: a connection's own execution_options for each statement cost every
         # keyed request a third of a millisecond of Python (two statements a checkout).
         self._autocommit = (
-            engine.execution_options(isolation_level="AUTOCOMMIT")
+            autocommit(engine)
             if engine.dialect.name == "postgresql" and autocommit_allowed(engine)
             else None
         )
@@ -61,7 +61,6 @@ class SqlIdempotencyStore:
         expires_at: datetime,
         resource: str | None = None,
     ) -> Claim:
-        where = (keys.c.owner == owner, keys.c.key == key)
         async with self._statement() as connection:
             # A new key, or one whose old record expired or whose request died mid-flight.
             claimed = await driver.run(
@@ -87,7 +86,7 @@ class SqlIdempotencyStore:
                         keys.c.response,
                         keys.c.resource,
                         keys.c.created_at,
-                    ).where(*where)
+                    ).where(keys.c.owner == owner, keys.c.key == key)
                 )
             ).one_or_none()
         if row is None:  # deleted between our insert and read: someone abandoned it

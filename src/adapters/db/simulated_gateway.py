@@ -41,7 +41,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.db.disconnects import sqlstate
-from adapters.db.engine import autocommit_allowed
+from adapters.db.engine import autocommit, autocommit_allowed
 from adapters.db.session import insert_or_skip
 from adapters.db.tables import simulated_gateway_answers as answer_rows
 from adapters.db.tables import simulated_gateway_charges as charge_rows
@@ -221,8 +221,7 @@ class SqlSimulatedGateway:
             async with _outages(), self._engine.begin() as connection:
                 yield connection
             return
-        async with _outages(), self._engine.connect() as connection:
-            await connection.execution_options(isolation_level="AUTOCOMMIT")
+        async with _outages(), autocommit(self._engine).connect() as connection:
             yield connection
 
 

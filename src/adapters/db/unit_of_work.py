@@ -21,7 +21,6 @@ work, which gets a new connection (errors.py argues why that is safe, COMMIT inc
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from types import TracebackType
@@ -30,7 +29,7 @@ from typing import Any, Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.db import driver_statements as driver
-from adapters.db.engine import autocommit_allowed
+from adapters.db.engine import autocommit, autocommit_allowed
 from adapters.db.errors import lost_connection_ignored, translated
 from adapters.db.outbox import TraceContext, write_outbox
 from adapters.db.processed import SqlProcessedEvents
@@ -106,7 +105,7 @@ class SqlUnitOfWork:
                     reader = self._reader = await self._engine.connect()
                     await reader.execution_options(shopcore_read_only=True)
                 elif self._own_transactions:
-                    self._reader = await _autocommit(self._engine).connect()
+                    self._reader = await autocommit(self._engine).connect()
                 else:
                     # Behind a transaction pooler no statement may run outside a
                     # transaction: the reads share one instead.
@@ -114,7 +113,7 @@ class SqlUnitOfWork:
             return self._reader
         if self._own_transactions:
             if self._reader is None:
-                self._reader = await _autocommit(self._engine).connect()
+                self._reader = await autocommit(self._engine).connect()
             self._connection, self._reader = self._reader, None
             await self._begin(self._connection)
             return self._connection
@@ -249,16 +248,3 @@ class SqlUnitOfWork:
 
     def collect_new_events(self) -> Iterator[Event]:
         yield from self._events.take_committed()
-
-
-# One autocommit variant per engine (sharing its pool), kept: a connection taken from it is in
-# autocommit from the start, which saves the unit a trip to SQLAlchemy's greenlet to set the
-# mode on each connection (about 50 us, ten times a checkout).
-_AUTOCOMMIT: weakref.WeakKeyDictionary[AsyncEngine, AsyncEngine] = weakref.WeakKeyDictionary()
-
-
-def _autocommit(engine: AsyncEngine) -> AsyncEngine:
-    found = _AUTOCOMMIT.get(engine)
-    if found is None:
-        found = _AUTOCOMMIT[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
-    return found
