@@ -120,17 +120,26 @@ class OutboxRelay:
         """Relay until `stop` is set; the batch in progress when it is set is finished."""
         loop = asyncio.get_running_loop()
         failures = 0
-        next_settle = loop.time()  # at once: a lost stream is found before the first batch
+        next_settle = loop.time()
         next_prune = loop.time() + self._prune_interval
+        first = True
         while not stop.is_set():
             self.last_turn = time.monotonic()
             # Cleared before the pass: a wake-up that arrives during it is not lost.
             self._woken.clear()
             try:
+                # The first pass settles before it publishes: a stream lost while no relay ran
+                # is found before anything is appended to it. After that the publisher's own
+                # append refuses a lost stream, so a pass publishes first and settles after:
+                # a settle (several round trips) never delays an event that woke the relay.
+                if first:
+                    next_settle = loop.time() + self._settle_interval
+                    await self.settle()
+                    first = False
+                count = await self.relay_once()
                 if loop.time() >= next_settle:
                     next_settle = loop.time() + self._settle_interval
                     await self.settle()
-                count = await self.relay_once()
                 if loop.time() >= next_prune:
                     next_prune = loop.time() + self._prune_interval
                     await self._source.prune(self._keep_confirmed)
