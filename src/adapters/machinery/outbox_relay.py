@@ -15,7 +15,11 @@ group handles what it had not acknowledged and skips what it had (processed-even
 The same check runs with the settling, so an idle shop notices a lost stream within a second;
 the settling also compares the stream's end with the position of the last entry the outbox
 marked published, which finds a Redis that came back with an older copy of its data (an RDB
-snapshot, an append-only file fsynced a second ago), still marked as fed but missing entries.
+snapshot, an append-only file fsynced a second ago), still marked as fed but missing entries;
+the publisher's append refuses such a stream as well. A relay settles before its first publish
+(what was lost while no relay ran is found before anything is appended) and after the publish
+of each pass from then on: settling is several round trips, and an event that woke the relay
+does not wait for it.
 
 Between passes the relay sleeps for `poll_interval` unless `wake()` is called or the last
 batch was full (more is waiting). On PostgreSQL a listener calls `wake()` as soon as a commit
