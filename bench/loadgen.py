@@ -15,9 +15,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 
 class Connection:
@@ -234,10 +236,26 @@ async def flash_sale(
 
 
 @dataclass
+class Delivery:
+    """One timed delivery, in wall-clock seconds (the bench, the API and Redis share the
+    machine's clock), so its latency can be cut at the points the event itself records."""
+
+    round: int
+    port: int  # the instance that wrote it
+    sent: float  # just before the receipt was sent
+    answered: float | None  # when the receipt's answer came
+    at: float | None  # the StockChanged's `at`: the handler's clock, before the commit
+    appended: float | None  # the stream entry id's milliseconds: the relay's XADD
+    arrived: float
+
+
+@dataclass
 class StreamsResult:
     opened: int
     latencies_ms: list[float]
     events: int
+    deliveries: list[Delivery] = field(default_factory=list)
+    collections: list[tuple[int, float]] = field(default_factory=list)  # (generation, ms)
 
     def pct(self, p: float) -> float | None:
         if not self.latencies_ms:
@@ -258,13 +276,33 @@ async def sse_streams(
     `trigger(k)`, which returns a marker and the request that changes stock, and time how
     long each stream takes, from just before that request is sent, to show an event
     containing the marker. The marker is watched for before the request goes out: the event
-    may reach a stream before the request's own answer does."""
+    may reach a stream before the request's own answer does.
+
+    Beside each latency it keeps the wall-clock points the event carries (its `at` and its
+    stream entry id), for the breakdown; and the bench process's own garbage collections
+    while measuring, which would delay its reading of the streams."""
     seen: dict[str, list[float]] = {}
     opened = 0
-    waiting: dict[str, float] = {}
+    waiting: dict[str, tuple[int, float, float]] = {}  # marker: round, perf and wall sent
+    answered: dict[int, float] = {}
     latencies: list[float] = []
+    raw: list[tuple[int, int, float, str | None, str, float]] = []
     events = 0
     ready = asyncio.Event()
+    collections: list[tuple[int, float]] = []
+    measuring = False
+    collecting_since = 0.0
+
+    def on_collection(phase: str, info: dict[str, int]) -> None:
+        nonlocal collecting_since
+        if not measuring:
+            return
+        if phase == "start":
+            collecting_since = time.perf_counter()
+        else:
+            collections.append(
+                (info["generation"], (time.perf_counter() - collecting_since) * 1000)
+            )
 
     async def stream(host: str, port: int, path: str) -> None:
         nonlocal opened, events
@@ -277,20 +315,25 @@ async def sse_streams(
         opened += 1
         if opened >= streams:
             ready.set()
+        last_id: str | None = None
         try:
             while True:
                 line = await reader.readline()
                 if not line:
                     return
+                if line.startswith(b"id:"):
+                    last_id = line[3:].strip().decode()
                 if b"data:" not in line:
                     continue
                 events += 1
                 now = time.perf_counter()
+                wall = time.time()
                 text = line.decode(errors="replace")
-                for marker, at in list(waiting.items()):
+                for marker, (k, at, sent_wall) in list(waiting.items()):
                     if marker in text:
                         latencies.append((now - at) * 1000)
                         seen.setdefault(marker, []).append(now)
+                        raw.append((k, port, sent_wall, last_id, text, wall))
         finally:
             writer.close()
 
@@ -300,13 +343,51 @@ async def sse_streams(
     ]
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(ready.wait(), timeout=30)
-    for k in range(rounds):
-        marker, send = trigger(k)
-        waiting[marker] = time.perf_counter()
-        await send()
-        await asyncio.sleep(0.3)
-        waiting.pop(marker, None)
+    gc.callbacks.append(on_collection)
+    measuring = True
+    try:
+        for k in range(rounds):
+            marker, send = trigger(k)
+            waiting[marker] = (k, time.perf_counter(), time.time())
+            await send()
+            answered[k] = time.time()
+            await asyncio.sleep(0.3)
+            waiting.pop(marker, None)
+    finally:
+        measuring = False
+        gc.callbacks.remove(on_collection)
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    return StreamsResult(opened, latencies, events)
+    deliveries = [
+        _delivery(k, port, sent, answered.get(k), last_id, text, wall)
+        for k, port, sent, last_id, text, wall in raw
+    ]
+    return StreamsResult(opened, latencies, events, deliveries, collections)
+
+
+def _delivery(
+    k: int,
+    port: int,
+    sent: float,
+    answered: float | None,
+    last_id: str | None,
+    text: str,
+    arrived: float,
+) -> Delivery:
+    at: float | None = None
+    with contextlib.suppress(ValueError, KeyError, TypeError):
+        data = json.loads(text.partition("data:")[2])
+        at = datetime.fromisoformat(data["at"].replace("Z", "+00:00")).timestamp()
+    appended: float | None = None
+    if last_id is not None and "-" in last_id and last_id.split("-")[0].isdigit():
+        appended = int(last_id.split("-")[0]) / 1000
+    return Delivery(
+        round=k,
+        port=port,
+        sent=sent,
+        answered=answered,
+        at=at,
+        appended=appended,
+        arrived=arrived,
+    )

@@ -13,7 +13,9 @@ worker's backlog is drained first, so the receipts' events do not queue behind o
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import http.client
+import json
 import uuid
 from collections.abc import Awaitable, Callable
 
@@ -70,6 +72,17 @@ def run(ctx: Context) -> None:
         )
     )
     row.met = p99 is not None and p99 < 25 and result.opened >= SSE_STREAMS
+    breakdown = _breakdown(result)
+    # Every delivery's points, for reading one round against the processes' logs.
+    (config.WORK / "streams-deliveries.json").write_text(
+        json.dumps([dataclasses.asdict(d) for d in result.deliveries])
+    )
+    for name, figures in breakdown.items():
+        log(f"  {name}: " + ", ".join(f"{k} {v:.1f}" for k, v in figures.items()))
+    log(
+        f"  the bench's own garbage collections while measuring: {len(result.collections)}, "
+        f"{sum(ms for _, ms in result.collections):.1f} ms in all"
+    )
     ctx.report.details["streams"] = {
         "opened": result.opened,
         "events": result.events,
@@ -77,7 +90,56 @@ def run(ctx: Context) -> None:
         "p50_ms": p50,
         "p90_ms": result.pct(90),
         "p99_ms": p99,
+        "breakdown_ms": breakdown,
+        "bench_gc_ms": [[generation, round(ms, 2)] for generation, ms in result.collections],
     }
+
+
+def _breakdown(result: loadgen.StreamsResult) -> dict[str, dict[str, float]]:
+    """Where the time goes, per delivery, cut at the wall-clock points the event itself
+    carries: `at` (the receipt handler's clock, just before its transaction's last statements)
+    and the stream entry id (the relay's XADD, Redis's clock, in whole milliseconds). The
+    machine has one clock, so the segments add up to the latency (to the millisecond the
+    entry id rounds to). Also: the receipt's own answer, and per round and instance the
+    spread from the first stream to get the event to the last (the fan-out and the bench's
+    own reading of 500 streams)."""
+    segments: dict[str, list[float]] = {
+        "send to at (request before the stock statements)": [],
+        "at to XADD (commit, NOTIFY, relay claim and append)": [],
+        "XADD to arrival (XREAD, fan-out, writes, bench reads)": [],
+        "send to receipt answered": [],
+    }
+    first: dict[tuple[int, int], float] = {}
+    last: dict[tuple[int, int], float] = {}
+    answered: dict[int, float] = {}
+    for d in result.deliveries:
+        if d.at is not None and d.appended is not None:
+            segments["send to at (request before the stock statements)"].append(d.at - d.sent)
+            segments["at to XADD (commit, NOTIFY, relay claim and append)"].append(
+                d.appended - d.at
+            )
+            segments["XADD to arrival (XREAD, fan-out, writes, bench reads)"].append(
+                d.arrived - d.appended
+            )
+        if d.answered is not None:
+            answered[d.round] = d.answered - d.sent
+        key = (d.round, d.port)
+        first[key] = min(first.get(key, d.arrived), d.arrived)
+        last[key] = max(last.get(key, d.arrived), d.arrived)
+    segments["send to receipt answered"] = list(answered.values())
+    segments["first to last stream of an instance, per round"] = [
+        last[key] - first[key] for key in first
+    ]
+    return {
+        name: {f"p{p}": _pct([v * 1000 for v in values], p) for p in (50, 90, 99)}
+        for name, values in segments.items()
+        if values
+    }
+
+
+def _pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
 def _status_of(port: int, path: str) -> int:

@@ -244,6 +244,32 @@ async def test_redis_back_with_an_older_copy_of_its_data_gets_the_lost_entries_a
     assert await stream_events(bed) == [events[0], *events]
 
 
+async def test_an_append_to_an_older_copy_of_the_stream_is_refused_before_any_settle(
+    database: Database, bed: Bed
+) -> None:
+    """A relay publishes before it settles; an append would move the stream's end past the
+    lost entries and hide the loss from the settle after it, so the append itself refuses."""
+    events = [product_created() for _ in range(3)]
+    await commit(database, events[0])
+    relay = OutboxRelay(source_of(database), await fed_publisher(bed, groups=["a"]))
+    await relay.relay_once()
+    snapshot = await bed.redis.xrange(bed.streams.events)
+    await commit(database, *events[1:])
+    await relay.relay_once()
+    await bed.redis.delete(bed.streams.events)
+    for entry_id, fields in snapshot:
+        await bed.redis.xadd(bed.streams.events, fields, id=entry_id)  # type: ignore[arg-type]
+    await bed.redis.xgroup_create(bed.streams.events, "a", id="0")
+    late = product_created()
+    await commit(database, late)
+
+    assert await relay.relay_once() == 0  # refused: the relay rewinds instead
+    assert relay.rewound == 3
+    assert await relay.relay_once() == 4
+
+    assert await stream_events(bed) == [events[0], *events, late]
+
+
 async def ack_first(bed: Bed, group: str, count: int) -> None:
     reply = await bed.redis.xreadgroup(group, "c", {bed.streams.events: ">"}, count=count)
     await bed.redis.xack(

@@ -191,6 +191,46 @@ async def test_running_relays_until_stopped_and_backs_off_on_errors() -> None:
     assert source.failures == {1: 2, 2: 2, 3: 2}
 
 
+@dataclass
+class SlowSettling(RecordingPublisher):
+    """Every settle after the first waits for `settled` to be set: a Redis slow to answer."""
+
+    settled: asyncio.Event = field(default_factory=asyncio.Event)
+    settles: int = 0
+
+    async def acknowledged(self, fed: str | None) -> Acknowledged:
+        self.settles += 1
+        if self.settles > 1:
+            await self.settled.wait()
+        return await super().acknowledged(fed)
+
+
+async def test_a_settle_falling_due_does_not_hold_up_an_event_that_woke_the_relay() -> None:
+    source, publisher = FakeSource(_entries(1)), SlowSettling()
+    relay = OutboxRelay(source, publisher, poll_interval=60, settle_interval=0.05)
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop))
+    for _ in range(200):
+        if 1 in source.published:
+            break
+        await asyncio.sleep(0.01)
+    assert publisher.settles == 1  # the first pass settled before it published
+    await asyncio.sleep(0.1)  # the next settle is due now
+    source.entries.append(OutboxEntry(id=2, event_id="e2", event_type="T", payload=b"{}"))
+    relay.wake()
+    for _ in range(200):
+        if 2 in source.published:
+            break
+        await asyncio.sleep(0.01)
+    published = set(source.published)
+    publisher.settled.set()
+    stop.set()
+    await asyncio.wait_for(running, timeout=2)
+
+    assert published == {1, 2}  # published while the settle due in the same pass was waiting
+    assert publisher.settles == 2  # and that settle still ran, after it
+
+
 async def test_running_prunes_old_confirmed_entries_now_and_then() -> None:
     source = FakeSource([])
     relay = OutboxRelay(source, RecordingPublisher(), poll_interval=0.01, prune_interval=0)

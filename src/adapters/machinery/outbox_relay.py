@@ -15,7 +15,11 @@ group handles what it had not acknowledged and skips what it had (processed-even
 The same check runs with the settling, so an idle shop notices a lost stream within a second;
 the settling also compares the stream's end with the position of the last entry the outbox
 marked published, which finds a Redis that came back with an older copy of its data (an RDB
-snapshot, an append-only file fsynced a second ago), still marked as fed but missing entries.
+snapshot, an append-only file fsynced a second ago), still marked as fed but missing entries;
+the publisher's append refuses such a stream as well. A relay settles before its first publish
+(what was lost while no relay ran is found before anything is appended) and after the publish
+of each pass from then on: settling is several round trips, and an event that woke the relay
+does not wait for it.
 
 Between passes the relay sleeps for `poll_interval` unless `wake()` is called or the last
 batch was full (more is waiting). On PostgreSQL a listener calls `wake()` as soon as a commit
@@ -120,17 +124,26 @@ class OutboxRelay:
         """Relay until `stop` is set; the batch in progress when it is set is finished."""
         loop = asyncio.get_running_loop()
         failures = 0
-        next_settle = loop.time()  # at once: a lost stream is found before the first batch
+        next_settle = loop.time()
         next_prune = loop.time() + self._prune_interval
+        first = True
         while not stop.is_set():
             self.last_turn = time.monotonic()
             # Cleared before the pass: a wake-up that arrives during it is not lost.
             self._woken.clear()
             try:
+                # The first pass settles before it publishes: a stream lost while no relay ran
+                # is found before anything is appended to it. After that the publisher's own
+                # append refuses a lost stream, so a pass publishes first and settles after:
+                # a settle (several round trips) never delays an event that woke the relay.
+                if first:
+                    next_settle = loop.time() + self._settle_interval
+                    await self.settle()
+                    first = False
+                count = await self.relay_once()
                 if loop.time() >= next_settle:
                     next_settle = loop.time() + self._settle_interval
                     await self.settle()
-                count = await self.relay_once()
                 if loop.time() >= next_prune:
                     next_prune = loop.time() + self._prune_interval
                     await self._source.prune(self._keep_confirmed)

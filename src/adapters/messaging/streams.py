@@ -13,7 +13,10 @@ group the shop has (so each sees every entry from the first), and the append scr
 to add anything to a stream without it (`FeedLost`). A Redis that lost its data has lost that
 key too, so the relay finds out on its next append or settle and publishes again what no
 longer is anywhere. A Redis that came back with an older copy of its data still has the key,
-but its stream ends before the last entry the outbox marked published (`acknowledged(fed)`).
+but its stream ends before the last entry the outbox marked published (`acknowledged(fed)`)
+and before the last entry this publisher appended or settled: the append script refuses such a
+stream too, since an append would move the stream's end past the lost entries and hide the
+loss from the next settle. So the relay may publish before it settles.
 
 `acknowledged` reads, from where it last stopped (`{<stream>}:confirmed`) up to the last entry
 every group has acknowledged (`trimming.acknowledged_through`), the outbox ids of those
@@ -55,12 +58,32 @@ _MOVE_CURSOR = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[2], ARGV[2]) end
 """
 
+# ARGV[1]: the newest stream id this publisher knows the stream reached (its own last append,
+# or the position the outbox last recorded), or '' when it knows none. A stream that ends
+# before it is an older copy of the fed one (Redis restarted from a snapshot): appending to it
+# would record a position past the lost entries and hide the loss, so the script refuses.
 _APPEND = """
 if redis.call('EXISTS', KEYS[2]) == 0 then
   return redis.error_reply('NOFEED this stream is not fed by the outbox')
 end
+if ARGV[1] ~= '' then
+  local ends = '0-0'
+  if redis.call('EXISTS', KEYS[1]) == 1 then
+    local info = redis.call('XINFO', 'STREAM', KEYS[1])
+    for k = 1, #info, 2 do
+      if info[k] == 'last-generated-id' then ends = info[k + 1] end
+    end
+  end
+  local ends_ms, ends_seq = string.match(ends, '^(%d+)-(%d+)$')
+  local need_ms, need_seq = string.match(ARGV[1], '^(%d+)-(%d+)$')
+  ends_ms, ends_seq = tonumber(ends_ms), tonumber(ends_seq)
+  need_ms, need_seq = tonumber(need_ms), tonumber(need_seq)
+  if ends_ms < need_ms or (ends_ms == need_ms and ends_seq < need_seq) then
+    return redis.error_reply('NOFEED this stream ends before ' .. ARGV[1])
+  end
+end
 local ids = {}
-local i = 1
+local i = 2
 while i <= #ARGV do
   local width = tonumber(ARGV[i])
   ids[#ids + 1] = redis.call('XADD', KEYS[1], '*', unpack(ARGV, i + 1, i + width))
@@ -112,6 +135,9 @@ class RedisStreamPublisher:
         self._append = redis.register_script(_APPEND)
         self._move_cursor = redis.register_script(_MOVE_CURSOR)
         self._feed: str | None = None  # the feed `acknowledged` last read from
+        # The newest id the stream is known to have reached (the append script's check); None
+        # after a feed opens, until something is appended or settled.
+        self._reached: str | None = None
         self._retain = retain
         self._trim_every = trim_every
         self._since_trim = 0
@@ -119,7 +145,7 @@ class RedisStreamPublisher:
     async def publish(self, entries: Sequence[OutboxEntry]) -> list[str]:
         if not entries:
             return []
-        args: list[str | int] = []
+        args: list[str | int] = [self._reached or ""]
         for entry in entries:
             fields = entry_fields(entry)
             args.append(2 * len(fields))
@@ -132,7 +158,9 @@ class RedisStreamPublisher:
                 raise FeedLost(f"{self._stream} is not fed by the outbox") from error
             raise
         self._since_trim += len(entries)
-        return [str(entry_id) for entry_id in ids]
+        appended = [str(entry_id) for entry_id in ids]
+        self._reached = appended[-1]
+        return appended
 
     async def open_feed(self) -> None:
         for group in self._groups:
@@ -146,6 +174,7 @@ class RedisStreamPublisher:
             # When it was opened, and by whom: tells this feed from any earlier one.
             pipe.set(self._streams.fed, f"{datetime.now(UTC).isoformat()} {secrets.token_hex(4)}")
             await pipe.execute()
+        self._reached = None  # a new feed: nothing to hold it to yet
 
     async def acknowledged(self, fed: str | None) -> Acknowledged:
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -157,6 +186,8 @@ class RedisStreamPublisher:
             raise FeedLost(f"{self._stream} is not fed by the outbox")
         if fed is not None and stream_id(await self._end() if exists else "0-0") < stream_id(fed):
             raise FeedLost(f"{self._stream} ends before {fed}, the last entry the outbox published")
+        if fed is not None and (self._reached is None or stream_id(fed) > stream_id(self._reached)):
+            self._reached = fed  # another relay may have published since this one last did
         through = await acknowledged_through(self._redis, self._stream) if exists else None
         if through is None or through == "0-0":  # no group, or one that has read nothing
             return Acknowledged()
