@@ -6,8 +6,9 @@ or aiosqlite) on a connection of SQLAlchemy's pool: the driver prepares it once 
 and hands back its rows, and SQLAlchemy's execution (its execution context, cursor adaptation,
 result and row objects, a greenlet switch each way, and on SQLite two more trips to aiosqlite's
 thread) is skipped, and so is the `AsyncConnection` around it (the connection is checked out
-and in by the pool itself, in the greenlet the pool needs anyway). For a catalog page of 21 products with 42 variant rows, in process: 520-570
-us of CPU through SQLAlchemy and 310-320 us to asyncpg; 840-940 us and 370-410 us on SQLite.
+and in by the pool itself, in the greenlet the pool needs anyway). For a catalog page of 21
+products with 42 variant rows, in process: 520-570 us of CPU through SQLAlchemy and 310-320 us
+to asyncpg; 840-940 us and 370-410 us on SQLite.
 
 The rows come out as SQLAlchemy would have made them: each column that SQLAlchemy would process
 for this dialect (timestamps made aware in UTC; on SQLite also parsed, and JSON documents
