@@ -438,12 +438,12 @@ def test_every_table_and_column_the_store_today_column_names_exists() -> None:
 
 # Figures the technology page quotes from the bench's last run: each must be in bench/README.md.
 BENCH_FIGURES = [
-    "9.3 CPU ms",
-    "1.9 CPU ms",
-    "4.83x",
-    "359.3 orders/s",
-    "921.9 orders/s",
-    "95.3 orders/s",
+    "9.1 CPU ms",
+    "2.0 CPU ms",
+    "4.50x",
+    "392.2 orders/s",
+    "824.5 orders/s",
+    "91.5 orders/s",
     "32,700",
 ]
 
