@@ -154,7 +154,7 @@ def docs(directory: Path, check: bool) -> None:
     "--concurrency",
     type=click.IntRange(min=1),
     default=None,
-    help="Entries in flight per group (default: SHOPCORE_WORKER_CONCURRENCY or 8).",
+    help="Entries in flight per group (default: SHOPCORE_WORKER_CONCURRENCY or 16).",
 )
 @click.option(
     "--relay/--no-relay",

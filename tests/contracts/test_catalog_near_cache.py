@@ -148,3 +148,46 @@ async def test_the_listener_stops_with_the_cache(
     load = Loader(detail("p3"))
     await first.read("detail:p3", load)  # still answers, from Redis, and listens again
     assert load.calls == 1
+
+
+async def test_invalidations_of_one_turn_go_in_one_script_call_and_each_drops_its_own(
+    processes: tuple[RedisCatalogCache, RedisCatalogCache],
+) -> None:
+    first, second = processes
+    loads = {sku: Loader(detail(f"p-{sku}", sku)) for sku in "ABC"}
+    for sku, load in loads.items():
+        await second.read(f"detail:p-{sku}", load)
+    calls = 0
+    drop = first._drop
+
+    async def counted(**arguments: object) -> object:
+        nonlocal calls
+        calls += 1
+        return await drop(**arguments)  # type: ignore[arg-type]
+
+    first._drop = counted  # type: ignore[method-assign]
+
+    await asyncio.gather(first.invalidate([], ["A"]), first.invalidate([], ["B"]))
+
+    assert calls == 1
+    for sku in "AB":
+        assert await reloads(second, f"detail:p-{sku}", loads[sku], calls=2)
+    await second.read("detail:p-C", loads["C"])
+    assert loads["C"].calls == 1  # not dropped with them
+
+
+async def test_a_failed_gathered_invalidation_fails_every_caller(
+    processes: tuple[RedisCatalogCache, RedisCatalogCache],
+) -> None:
+    first, _ = processes
+
+    async def broken(**arguments: object) -> object:
+        raise ConnectionError("Redis went away")
+
+    first._drop = broken  # type: ignore[method-assign]
+
+    outcomes = await asyncio.gather(
+        first.invalidate([], ["A"]), first.invalidate([], ["B"]), return_exceptions=True
+    )
+
+    assert [type(outcome) for outcome in outcomes] == [ConnectionError, ConnectionError]

@@ -10,7 +10,7 @@ from apps.settings import Settings, SettingsError
 def test_messaging_defaults() -> None:
     settings = Settings.from_env({})
     assert settings.events_stream == "shopcore:events"
-    assert settings.worker_concurrency == 8
+    assert settings.worker_concurrency == 16
     assert settings.worker_claim_idle_ms == 60_000
     assert settings.relay_poll_ms == 500
     assert settings.expire_interval_seconds == 30

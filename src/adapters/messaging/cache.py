@@ -145,6 +145,9 @@ class RedisCatalogCache:
         self._subscribed = False  # the near copy is used only while this holds
         self._listener: asyncio.Task[None] | None = None
         self._outage = Outage("Redis (catalog cache; reading the database)", logger)
+        # Invalidations gathered for this turn's one script call, and that call's outcome.
+        self._waiting: tuple[list[str], list[str]] = ([], [])
+        self._gathered: asyncio.Future[None] | None = None
 
     @property
     def near_live(self) -> bool:
@@ -174,15 +177,38 @@ class RedisCatalogCache:
         return near.peek(key)
 
     async def invalidate(self, product_ids: Sequence[str], skus: Sequence[str]) -> None:
-        tags = dropped_by(product_ids, skus)
-        if not tags:
+        """Drop what the change makes stale. The invalidations that arrive in the same turn of
+        the loop (a worker's catalog-cache group handles a checkout's stock changes
+        concurrently) go in one script call: each caller returns once that call has dropped
+        its tags too, and a failure of it is each one's failure."""
+        if not dropped_by(product_ids, skus):
             return
         if self._near is not None:  # this process need not wait for its own message
             self._near.drop(product_ids, skus)
+        self._waiting[0].extend(product_ids)
+        self._waiting[1].extend(skus)
+        if self._gathered is not None:
+            await asyncio.shield(self._gathered)  # the first of this turn drops these too
+            return
+        gathered = self._gathered = asyncio.get_running_loop().create_future()
+        try:
+            try:
+                await asyncio.sleep(0)
+            finally:
+                (products, all_skus), self._waiting = self._waiting, ([], [])
+                self._gathered = None
+            await self._drop_now(list(dict.fromkeys(products)), list(dict.fromkeys(all_skus)))
+        except BaseException as error:
+            gathered.set_exception(error)
+            gathered.exception()  # retrieved here, whether or not another caller waits on it
+            raise
+        gathered.set_result(None)
+
+    async def _drop_now(self, product_ids: list[str], skus: list[str]) -> None:
         keys = [self._prefix + "clock"]
-        for tag in tags:
+        for tag in dropped_by(product_ids, skus):
             keys += [self._prefix + f"dropped:{tag}", self._prefix + f"tag:{tag}"]
-        message = msgspec.json.encode(Dropped(list(product_ids), list(skus)))
+        message = msgspec.json.encode(Dropped(product_ids, skus))
         await self._drop(keys=keys, args=[MARKER_MS, self._channel, message])
 
     async def close(self) -> None:

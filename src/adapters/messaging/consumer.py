@@ -1,11 +1,15 @@
 """One consumer of a consumer group on the event stream.
 
 It reads new entries with a blocking XREADGROUP, at most as many as it has free slots
-(`concurrency`), and handles each in a task of its own. An entry is acknowledged only after
-`deliver` returned, that is after the handlers' units of work committed; a consumer that dies
-first leaves it pending. Every consumer periodically takes over entries that have been pending
-longer than `claim_idle_ms` (XAUTOCLAIM), whoever held them: that is how the work of a killed
-consumer, and the retry of a failed entry, gets done. `claim_idle_ms` must therefore exceed
+(`concurrency`; once busy, when at least half of them are free), and handles each in a task of
+its own. An entry is acknowledged only after `deliver` returned, that is after the handlers'
+units of work committed; a consumer that dies first leaves it pending. The entries whose
+handlers finish in the same turn of the loop are acknowledged in one XACK, and the entries of
+types the group has no handler for in one XACK per read.
+
+Every consumer periodically takes over entries that have been pending longer than
+`claim_idle_ms` (XAUTOCLAIM), whoever held them: that is how the work of a killed consumer, and
+the retry of a failed entry, gets done. `claim_idle_ms` must therefore exceed
 the longest a handler runs, or a slow entry is handled again while it is still running (the
 processed-event record makes the second one a no-op for database effects).
 
@@ -114,6 +118,9 @@ class StreamConsumer:
         self._handles = None if handles is None else frozenset(handles)
         self._dead_letters = dead_letters or StreamDeadLetters(redis, streams.dead)
         self._in_flight: dict[str, asyncio.Task[None]] = {}
+        self._unacked: list[str] = []  # handled, their XACK not sent yet (`_ack`)
+        self._batch_at_least = max(1, settings.concurrency // 2)
+        self._gathering = False
         self._continue_trace = continue_trace
         self._cursor = "0-0"
         # For metrics and tests, since this consumer started: entries acknowledged (skipped
@@ -151,7 +158,9 @@ class StreamConsumer:
         grouped = False
         while not stop.is_set():
             free = self._settings.concurrency - len(self._in_flight)
-            if free <= 0:
+            if free < self._batch_at_least:
+                # A busy group reads when half its slots are free, not at each one: one read
+                # per entry was a round trip for every entry, most of a cache group's work.
                 await asyncio.wait(self._in_flight.values(), return_when=asyncio.FIRST_COMPLETED)
                 continue
             try:
@@ -184,9 +193,29 @@ class StreamConsumer:
             if failures:
                 logger.info("%s reads %s again", self.name, self._streams.events)
             failures = 0
-            for entry in batch:
+            mine = [entry for entry in batch if self._wants(entry)]
+            if len(mine) < len(batch):
+                await self._ack_foreign([entry for entry in batch if not self._wants(entry)])
+            for entry in mine:
                 self._start(entry)
         await self._drain()
+
+    def _wants(self, entry: _Entry) -> bool:
+        return self._handles is None or entry.fields.get("type") in self._handles
+
+    async def _ack_foreign(self, entries: list[_Entry]) -> None:
+        """Acknowledge, in one XACK, the entries of types this group has no handler for: most
+        of a checkout's events are some group's only (a notifications group skips the stock
+        changes), and a round trip each was most of such a group's work."""
+        try:
+            await self._redis.xack(
+                self._streams.events, self._settings.group, *[entry.id for entry in entries]
+            )
+        except Exception:
+            # Left pending: they are reclaimed and acknowledged again later.
+            logger.exception("%s could not acknowledge %d entries", self.name, len(entries))
+            return
+        self.acknowledged += len(entries)
 
     @staticmethod
     async def _pause(stop: asyncio.Event, seconds: float) -> None:
@@ -257,9 +286,6 @@ class StreamConsumer:
             logger.exception("%s could not settle %s", self.name, entry.id)
 
     async def _handle(self, entry: _Entry) -> None:
-        if self._handles is not None and entry.fields.get("type") not in self._handles:
-            await self._ack(entry)
-            return
         limit = self._settings.max_deliveries
         if entry.deliveries > limit:
             await self._dead_letter(
@@ -294,8 +320,21 @@ class StreamConsumer:
         await self._ack(entry)
 
     async def _ack(self, entry: _Entry) -> None:
-        await self._redis.xack(self._streams.events, self._settings.group, entry.id)
-        self.acknowledged += 1
+        """Acknowledge `entry`, with the others whose handlers finish in the same turn of the
+        loop: one XACK for all of them (an XACK a handled entry was half of a cache group's
+        round trips). The first of a turn sends them; a failure leaves them all pending, to be
+        reclaimed, and is raised to that first one's caller."""
+        self._unacked.append(entry.id)
+        if self._gathering:
+            return  # the first of this turn sends it
+        self._gathering = True
+        try:
+            await asyncio.sleep(0)
+        finally:
+            # Also when cancelled (shutdown): what was gathered stays pending, to be reclaimed.
+            ids, self._unacked, self._gathering = self._unacked, [], False
+        await self._redis.xack(self._streams.events, self._settings.group, *ids)
+        self.acknowledged += len(ids)
 
     async def _dead_letter(
         self, entry: _Entry, error: str, exception: BaseException | None = None
