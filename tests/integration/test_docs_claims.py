@@ -438,12 +438,12 @@ def test_every_table_and_column_the_store_today_column_names_exists() -> None:
 
 # Figures the technology page quotes from the bench's last run: each must be in bench/README.md.
 BENCH_FIGURES = [
-    "9.1 CPU ms",
-    "2.0 CPU ms",
-    "4.50x",
-    "392.2 orders/s",
-    "824.5 orders/s",
-    "91.5 orders/s",
+    "6.8 CPU ms",
+    "1.7 CPU ms",
+    "4.08x",
+    "473.8 orders/s",
+    "805.3 orders/s",
+    "122.4 orders/s",
     "32,700",
 ]
 
