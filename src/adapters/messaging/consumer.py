@@ -193,15 +193,15 @@ class StreamConsumer:
             if failures:
                 logger.info("%s reads %s again", self.name, self._streams.events)
             failures = 0
-            mine = [entry for entry in batch if self._wants(entry)]
-            if len(mine) < len(batch):
-                await self._ack_foreign([entry for entry in batch if not self._wants(entry)])
-            for entry in mine:
-                self._start(entry)
+            foreign = []
+            for entry in batch:
+                if self._handles is None or entry.fields.get("type") in self._handles:
+                    self._start(entry)
+                else:
+                    foreign.append(entry)
+            if foreign:
+                await self._ack_foreign(foreign)
         await self._drain()
-
-    def _wants(self, entry: _Entry) -> bool:
-        return self._handles is None or entry.fields.get("type") in self._handles
 
     async def _ack_foreign(self, entries: list[_Entry]) -> None:
         """Acknowledge, in one XACK, the entries of types this group has no handler for: most

@@ -171,9 +171,8 @@ class MessageBus:
         handler = self._command_handlers.get(type(command))
         if handler is None:
             raise LookupError(f"no handler for command {type(command).__name__}")
-        enclosing = _enclosing.get()
-        if enclosing is not None and enclosing[0] is self:
-            return cast(Result, await handler(command, Joined(enclosing[1])))
+        if (joined := self.enclosing()) is not None:
+            return cast(Result, await handler(command, joined))
         for attempt in range(1, self._attempts + 1):
             uow = self._uow_factory()
             try:
