@@ -21,9 +21,12 @@ from adapters.db.driver_reads import DriverReads
 from adapters.db.engine import create_engine
 from adapters.db.errors import translated
 from adapters.db.idempotency import SqlIdempotencyStore
+from adapters.db.lone_statements import LoneStatements
 from adapters.db.outbox import SqlOutboxSource
+from adapters.db.simulated_gateway import SqlSimulatedGateway
 from adapters.db.unit_of_work import SqlUnitOfWork
 from adapters.memory.hasher import FastInsecureHasher
+from adapters.payments.simulated import APPROVE
 from apps.api import database_answers
 from apps.components import Components
 from shopcore import Busy, ConnectionLost, CreateProduct, Money, ReceiveStock, Variant
@@ -32,6 +35,7 @@ from shopcore.bootstrap import Shop
 from shopcore.catalog.ports import ProductFilter
 from shopcore.inventory.model import DEFAULT_LOCATION, MovementKind, StockMovement
 from shopcore.inventory.queries import stock_levels
+from shopcore.shared.errors import AlreadyExists, PaymentGatewayUnavailable
 from tests.support.api import test_settings
 from tests.support.terminations import Operator, private_postgres
 
@@ -321,3 +325,79 @@ async def test_a_server_that_refuses_connections_is_connection_lost() -> None:
             await read_something(engine)
     finally:
         await engine.dispose()
+
+
+_BACKEND = select(func.pg_backend_pid())
+_CLAIM_TWICE = text(
+    "INSERT INTO idempotency_keys (owner, key, fingerprint, created_at, expires_at) "
+    "VALUES ('lone', 'same', 'f', now(), now()), ('lone', 'same', 'f', now(), now())"
+)
+
+# Module-level constants, as lone_statements requires (each is compiled once).
+_GOODBYES = {
+    state: select(getattr(func, f"lone_goodbye_{state}")()) for state in ("57P01", "08006")
+}
+
+
+@pytest.mark.parametrize("state", ["57P01", "08006"])
+async def test_a_goodbye_to_a_lone_statement_throws_the_connection_away(
+    engine: AsyncEngine, state: str
+) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                f"""CREATE OR REPLACE FUNCTION lone_goodbye_{state}() RETURNS int
+                    LANGUAGE plpgsql AS $$ BEGIN
+                      RAISE EXCEPTION 'terminating connection' USING ERRCODE = '{state}';
+                    END $$"""
+            )
+        )
+    lone = LoneStatements(engine)
+    first = (await lone.run(_BACKEND, {})).scalars()
+
+    with pytest.raises(ConnectionLost):
+        await lone.run(_GOODBYES[state], {})
+    assert (await lone.run(_BACKEND, {})).scalars() != first
+
+
+async def test_a_lone_statement_the_server_refuses_is_translated_and_keeps_its_connection(
+    engine: AsyncEngine,
+) -> None:
+    """A unique value taken is AlreadyExists, as for any statement, and nothing is written;
+    the connection was not at fault, so the pool keeps it."""
+    lone = LoneStatements(engine)
+    first = (await lone.run(_BACKEND, {})).scalars()
+
+    with pytest.raises(AlreadyExists):
+        await lone.run(_CLAIM_TWICE, {})
+
+    assert (await lone.run(_BACKEND, {})).scalars() == first
+    async with engine.connect() as connection:
+        written = text("SELECT count(*) FROM idempotency_keys WHERE owner = 'lone'")
+        assert (await connection.execute(written)).scalar() == 0
+
+
+async def test_lone_statements_after_every_connection_is_dropped_fail_once_then_work(
+    engine: AsyncEngine, url: str
+) -> None:
+    lone = LoneStatements(engine)
+    await asyncio.gather(*(lone.run(_BACKEND, {}) for _ in range(POOL)))
+    await Operator(url).terminate_all()
+
+    with pytest.raises(ConnectionLost):
+        await lone.run(_BACKEND, {})
+    for _ in range(2 * POOL):
+        await lone.run(_BACKEND, {})
+
+
+async def test_an_authorization_on_a_dropped_connection_is_a_gateway_outage_then_works(
+    engine: AsyncEngine, url: str
+) -> None:
+    gateway = SqlSimulatedGateway(engine)
+    await gateway.authorize(Money(100, "EUR"), APPROVE, "warm-up:authorize")
+    await Operator(url).terminate_all()
+
+    with pytest.raises(PaymentGatewayUnavailable):
+        await gateway.authorize(Money(100, "EUR"), APPROVE, "order:authorize")
+    answer = await gateway.authorize(Money(100, "EUR"), APPROVE, "order:authorize")
+    assert answer.approved and answer.reference is not None

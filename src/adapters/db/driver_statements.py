@@ -83,7 +83,7 @@ async def run(
             found = await driver.fetch(sql, *arguments)
             return Outcome(plan.rows(found), len(found))
         status = await driver.execute(sql, *arguments)
-    return Outcome([], _affected(status))
+    return Outcome([], affected(status))
 
 
 async def run_many(
@@ -159,7 +159,7 @@ async def _driver(connection: AsyncConnection) -> Any:
         return (await connection.get_raw_connection()).driver_connection
 
 
-def _affected(status: str) -> int:
+def affected(status: str) -> int:
     """Rows affected, from asyncpg's command tag ("UPDATE 1", "INSERT 0 1", "DELETE 0")."""
     last = status.rsplit(" ", 1)[-1]
     return int(last) if last.isdigit() else -1
@@ -169,20 +169,24 @@ def _affected(status: str) -> int:
 async def _driver_errors(connection: AsyncConnection) -> AsyncIterator[None]:
     try:
         yield
-    except asyncpg.PostgresError as error:
-        if _connection_failed(error):
+    except Exception as error:
+        if connection_failed(error):
             await _let_sqlalchemy_meet_it(connection)
+            raise
+        if not isinstance(error, asyncpg.PostgresError):
             raise
         mapped = translate_state(sqlstate(error), str(error), integrity=_integrity(error))
         if mapped is None:
             raise
         raise mapped from error
-    except (asyncpg.InterfaceError, asyncpg.InternalClientError, OSError):
-        await _let_sqlalchemy_meet_it(connection)
-        raise
 
 
-def _connection_failed(error: BaseException) -> bool:
+def connection_failed(error: Exception) -> bool:
+    """Whether asyncpg's `error` is the connection's failure, not the statement's."""
+    if isinstance(error, asyncpg.InterfaceError | asyncpg.InternalClientError | OSError):
+        return True
+    if not isinstance(error, asyncpg.PostgresError):
+        return False
     state = sqlstate(error) or ""
     return state.startswith("08") or server_hung_up(error) or protocol_wrecked(error)
 
@@ -242,6 +246,11 @@ def _plan_for(
     if not on_driver(connection):
         return None
     return _plan(statement, connection.dialect, frozenset(parameters))
+
+
+def plan(statement: Executable, dialect: Dialect, parameters: Parameters) -> _Plan:
+    """How `statement` (a module-level constant) goes to asyncpg with these parameters."""
+    return _plan(statement, dialect, frozenset(parameters))
 
 
 @functools.lru_cache(maxsize=512)

@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.db import driver_statements as driver
+from adapters.db import lone_statements
 from adapters.db.engine import autocommit, autocommit_allowed
 from adapters.db.errors import translated
 from adapters.db.tables import idempotency_keys as keys
@@ -39,6 +40,9 @@ class SqlIdempotencyStore:
             if engine.dialect.name == "postgresql" and autocommit_allowed(engine)
             else None
         )
+        # On asyncpg each statement goes to the driver on a connection checked out in one
+        # greenlet (lone_statements.py): a claim and an answer on every checkout.
+        self._lone = lone_statements.for_engine(engine)
 
     @asynccontextmanager
     async def _statement(self) -> AsyncIterator[AsyncConnection]:
@@ -61,23 +65,24 @@ class SqlIdempotencyStore:
         expires_at: datetime,
         resource: str | None = None,
     ) -> Claim:
+        # A new key, or one whose old record expired or whose request died mid-flight.
+        values = {
+            "owner": owner,
+            "key": key,
+            "fingerprint": fingerprint,
+            "resource": resource,
+            "now": now,
+            "expires_at": expires_at,
+            "stale_before": now - STALE_AFTER,
+        }
+        lone = self._lone
+        if lone is not None and (await lone.run(_claim(self._engine.dialect.name), values)).rows:
+            return Started()
         async with self._statement() as connection:
-            # A new key, or one whose old record expired or whose request died mid-flight.
-            claimed = await driver.run(
-                connection,
-                _claim(connection.dialect.name),
-                {
-                    "owner": owner,
-                    "key": key,
-                    "fingerprint": fingerprint,
-                    "resource": resource,
-                    "now": now,
-                    "expires_at": expires_at,
-                    "stale_before": now - STALE_AFTER,
-                },
-            )
-            if claimed.rows:
-                return Started()
+            if self._lone is None:
+                claimed = await driver.run(connection, _claim(connection.dialect.name), values)
+                if claimed.rows:
+                    return Started()
             row = (
                 await connection.execute(
                     select(
@@ -98,16 +103,18 @@ class SqlIdempotencyStore:
         return Replay(status_code=int(row.status_code), body=(row.response or "").encode())
 
     async def finish(self, owner: str, key: str, status_code: int, body: bytes) -> None:
-        async with self._statement() as connection:
-            await driver.run(
-                connection,
-                _FINISH,
-                {"the_owner": owner, "the_key": key, "code": status_code, "body": body.decode()},
-            )
+        values = {"the_owner": owner, "the_key": key, "code": status_code, "body": body.decode()}
+        await self._alone(_FINISH, values)
 
     async def abandon(self, owner: str, key: str) -> None:
+        await self._alone(_ABANDON, {"the_owner": owner, "the_key": key})
+
+    async def _alone(self, statement: Any, values: dict[str, Any]) -> None:
+        if self._lone is not None:
+            await self._lone.run(statement, values)
+            return
         async with self._statement() as connection:
-            await connection.execute(_ABANDON, {"the_owner": owner, "the_key": key})
+            await driver.run(connection, statement, values)
 
 
 # Built once, as the claim is, so the driver runs them on PostgreSQL (driver_statements.py):

@@ -34,12 +34,14 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import RowMapping, bindparam, exists, select, text, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.db import lone_statements
 from adapters.db.disconnects import sqlstate
 from adapters.db.engine import autocommit, autocommit_allowed
 from adapters.db.session import insert_or_skip
@@ -48,7 +50,12 @@ from adapters.db.tables import simulated_gateway_charges as charge_rows
 from adapters.payments import simulated_bank as bank
 from adapters.payments.simulated_bank import Charge
 from shopcore.payments.ports import GatewayResponse
-from shopcore.shared.errors import PaymentGatewayUnavailable
+from shopcore.shared.errors import (
+    Busy,
+    PaymentGatewayUnavailable,
+    TransientConflict,
+    Unavailable,
+)
 from shopcore.shared.money import Money
 
 LOCK_WAIT = timedelta(seconds=5)  # a real gateway answers within seconds, or not at all
@@ -70,6 +77,9 @@ class SqlSimulatedGateway:
         self._lock_timeout = text(
             f"SET LOCAL lock_timeout = {round(lock_wait / timedelta(milliseconds=1))}"
         )
+        # An authorization is one statement: on asyncpg sent to the driver on a connection
+        # checked out in one greenlet (lone_statements.py), once per checkout.
+        self._lone = lone_statements.for_engine(engine)
 
     async def authorize(self, amount: Money, token: str, idempotency_key: str) -> GatewayResponse:
         bank.check_up(token)
@@ -114,11 +124,17 @@ class SqlSimulatedGateway:
             values |= _ledger(charge)
         else:
             statement = _CLAIM
+        if self._lone is not None:
+            async with _lone_outages():
+                claimed = (await self._lone.run(statement, values)).scalars()[0]
+            if claimed:
+                return response
         async with self._autocommit() as connection:
-            claimed = (await connection.execute(statement, values)).scalar_one()
-            if not claimed:
-                return await _first_answer(connection, idempotency_key)
-        return response
+            if self._lone is None:
+                claimed = (await connection.execute(statement, values)).scalar_one()
+                if claimed:
+                    return response
+            return await _first_answer(connection, idempotency_key)
 
     async def capture(self, reference: str, amount: Money, idempotency_key: str) -> GatewayResponse:
         return await self._once(
@@ -223,6 +239,21 @@ class SqlSimulatedGateway:
             return
         async with _outages(), autocommit(self._engine).connect() as connection:
             yield connection
+
+
+@asynccontextmanager
+async def _lone_outages() -> AsyncIterator[None]:
+    """`_outages` for a statement sent to asyncpg itself (lone_statements.py): its errors
+    arrive translated already, or as asyncpg's own when no translation applies."""
+    try:
+        yield
+    except (TransientConflict, Busy, Unavailable) as error:
+        raise _unavailable() from error
+    except asyncpg.PostgresError as error:
+        state = sqlstate(error) or ""
+        if state[:2] in _OUTAGE_CLASSES or state in _OUTAGE_STATES:
+            raise _unavailable() from error
+        raise
 
 
 @asynccontextmanager
