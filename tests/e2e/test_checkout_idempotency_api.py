@@ -62,6 +62,30 @@ async def test_the_same_key_and_body_replays_the_order_instead_of_placing_anothe
     assert len(api.gateway.charges) == 1
 
 
+async def test_a_replay_answers_the_order_as_it_is_now(api: Api) -> None:
+    """A placed checkout's answer is its order: the record names it and keeps no copy, so a
+    replay after the order shipped shows it shipped (same id, no second order or charge)."""
+    await api.product("CO-J2", stock=5)
+    customer = await api.customer()
+    cart_id = await filled_cart(api, customer, ("CO-J2", 1))
+    key = new_key()
+    first = await checkout(api, customer, cart_id, key=key)
+    shipped = await api.client.post(
+        f"/v1/admin/orders/{first.json()['id']}/ship", headers=api.auth(await api.staff())
+    )
+    assert shipped.status_code == 200, shipped.text
+
+    replayed = await checkout(api, customer, cart_id, key=key)
+
+    assert first.status_code == replayed.status_code == 201
+    assert replayed.headers["idempotent-replayed"] == "true"
+    assert replayed.json()["id"] == first.json()["id"]
+    assert (first.json()["status"], replayed.json()["status"]) == ("confirmed", "shipped")
+    assert replayed.headers["location"] == first.headers["location"]
+    assert len(await orders_of(api, customer.id)) == 1
+    assert len(api.gateway.charges) == 1
+
+
 async def test_the_same_key_with_another_body_is_a_422(api: Api) -> None:
     await api.product("CO-K1", stock=5)
     customer = await api.customer()
