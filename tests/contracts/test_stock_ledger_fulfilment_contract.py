@@ -38,9 +38,10 @@ async def test_allocate_turns_reserved_stock_into_allocated_stock(
         backend, b.reservation([("TEE-M", 4), ("CAP-1", 3)], now=clock.now()), clock.now()
     )
 
-    allocated = await write(backend, lambda uow: uow.stock.allocate(held.id, clock.now()))
+    move = await write(backend, lambda uow: uow.stock.allocate(held.id, clock.now()))
 
-    assert allocated.status is ReservationStatus.ALLOCATED
+    allocated = move.reservation
+    assert move.moved and allocated.status is ReservationStatus.ALLOCATED
     assert allocated.lines == held.lines
     assert await stored(backend, held.id) == allocated
     assert await level(backend, "TEE-M", clock.now()) == (10, 0, 4, 6)
@@ -65,7 +66,7 @@ async def test_allocating_again_changes_nothing(backend: Backend, clock: ManualC
 
     again = await write(backend, lambda uow: uow.stock.allocate(held.id, clock.now()))
 
-    assert again.status is ReservationStatus.ALLOCATED
+    assert not again.moved and again.reservation.status is ReservationStatus.ALLOCATED
     assert await level(backend, "TEE-M", clock.now()) == (10, 0, 4, 6)
 
 
@@ -77,9 +78,9 @@ async def test_a_lapsed_reservation_is_allocated_while_its_stock_is_still_there(
     later = clock.advance(minutes=20)
     await reserve(backend, b.reservation([("TEE-M", 2)], now=later), later)
 
-    allocated = await write(backend, lambda uow: uow.stock.allocate(held.id, later))
+    move = await write(backend, lambda uow: uow.stock.allocate(held.id, later))
 
-    assert allocated.status is ReservationStatus.ALLOCATED
+    assert move.moved and move.reservation.status is ReservationStatus.ALLOCATED
     assert await level(backend, "TEE-M", later) == (5, 2, 3, 0)
 
 
@@ -157,9 +158,10 @@ async def test_ship_takes_the_stock_out_and_records_a_movement_per_line(
     await write(backend, lambda uow: uow.stock.allocate(held.id, clock.now()))
     shipped_at = clock.advance(days=1)
 
-    shipped = await write(backend, lambda uow: uow.stock.ship(held.id, shipped_at))
+    move = await write(backend, lambda uow: uow.stock.ship(held.id, shipped_at))
 
-    assert shipped.status is ReservationStatus.SHIPPED
+    shipped = move.reservation
+    assert move.moved and shipped.status is ReservationStatus.SHIPPED
     assert await stored(backend, held.id) == shipped
     assert await levels(backend, ["TEE-M", "CAP-1"], shipped_at) == [
         StockLevel(sku="CAP-1", location="berlin", on_hand=1, reserved=0, allocated=0),
@@ -184,7 +186,7 @@ async def test_shipping_again_changes_nothing(backend: Backend, clock: ManualClo
 
     again = await write(backend, lambda uow: uow.stock.ship(held.id, clock.advance(hours=1)))
 
-    assert again.status is ReservationStatus.SHIPPED
+    assert not again.moved and again.reservation.status is ReservationStatus.SHIPPED
     assert await level(backend, "TEE-M", clock.now()) == (6, 0, 0, 6)
     assert await trail(backend, "TEE-M") == movements_before
 

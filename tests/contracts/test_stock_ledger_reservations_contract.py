@@ -152,9 +152,10 @@ async def test_release_gives_back_an_active_reservation(
     await receive(backend, "TEE-M", 10, clock.now())
     held = await reserve(backend, b.reservation([("TEE-M", 4)], now=clock.now()), clock.now())
 
-    released = await write(backend, lambda uow: uow.stock.release(held.id, clock.now()))
+    move = await write(backend, lambda uow: uow.stock.release(held.id, clock.now()))
 
-    assert released.status is ReservationStatus.RELEASED
+    released = move.reservation
+    assert move.moved and released.status is ReservationStatus.RELEASED
     assert released.id == held.id
     assert released.lines == held.lines
     assert await stored(backend, held.id) == released
@@ -167,9 +168,9 @@ async def test_release_deallocates_an_allocated_reservation(
     await receive(backend, "TEE-M", 10, clock.now())
     held = await allocated_reservation(backend, clock, [("TEE-M", 4)])
 
-    released = await write(backend, lambda uow: uow.stock.release(held.id, clock.now()))
+    move = await write(backend, lambda uow: uow.stock.release(held.id, clock.now()))
 
-    assert released.status is ReservationStatus.DEALLOCATED
+    assert move.moved and move.reservation.status is ReservationStatus.DEALLOCATED
     assert await status_of(backend, held.id) is ReservationStatus.DEALLOCATED
     assert await level(backend, "TEE-M", clock.now()) == (10, 0, 0, 10)
 
@@ -199,8 +200,8 @@ async def test_releasing_a_reservation_already_given_back_changes_nothing(
 
     again = await write(backend, lambda uow: uow.stock.release(held.id, clock.now()))
 
-    assert again == before
-    assert again.status is finished
+    assert not again.moved and again.reservation == before
+    assert again.reservation.status is finished
     assert await stored(backend, held.id) == before
     assert await levels(backend, ["TEE-M"], clock.now()) == levels_before
 

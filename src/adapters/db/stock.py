@@ -50,6 +50,7 @@ from shopcore.inventory.model import (
     StockLevel,
     StockMovement,
 )
+from shopcore.inventory.ports import Move
 from shopcore.shared.errors import (
     AlreadyExists,
     InsufficientStock,
@@ -240,17 +241,36 @@ class SqlStockLedger:
         )
         return True
 
-    async def release(self, reservation_id: str, now: datetime) -> Reservation:
+    async def release(self, reservation_id: str, now: datetime) -> Move:
         return await self._settle(reservation_id, self._release)
 
-    async def allocate(self, reservation_id: str, now: datetime) -> Reservation:
+    async def allocate(self, reservation_id: str, now: datetime) -> Move:
+        known = self._known.pop(reservation_id, None)
+        if known is None:
+            self._changing()
+            connection = await self._conn()
+            if stock_postgres.applies(connection):
+                # The usual case, a checkout's active reservation: moved and read in one
+                # statement, no read first (the compare-and-set is the statement's WHERE).
+                async with translated():
+                    active = await stock_postgres.allocate_active(connection, reservation_id)
+                    if active is not None:
+                        allocated = await self._take_allocated(connection, active, now)
+                        return Move(allocated, moved=True)
+                # Not active (allocated already, lapsed and swept, gone) or a race lost: read
+                # it and go on as below, this compare-and-set counted as the first attempt.
+                return await self._settle(
+                    reservation_id,
+                    lambda connection, reservation: self._allocate(connection, reservation, now),
+                    attempts=MOVE_ATTEMPTS - 1,
+                )
         return await self._settle(
             reservation_id,
             lambda connection, reservation: self._allocate(connection, reservation, now),
-            known=self._known.pop(reservation_id, None),
+            known=known,
         )
 
-    async def ship(self, reservation_id: str, movement_at: datetime) -> Reservation:
+    async def ship(self, reservation_id: str, movement_at: datetime) -> Move:
         return await self._settle(
             reservation_id,
             lambda connection, reservation: self._ship(connection, reservation, movement_at),
@@ -287,19 +307,24 @@ class SqlStockLedger:
 
     # -- one reservation's moves -------------------------------------------------------------
     async def _settle(
-        self, reservation_id: str, step: _Step, *, known: Reservation | None = None
-    ) -> Reservation:
+        self,
+        reservation_id: str,
+        step: _Step,
+        *,
+        known: Reservation | None = None,
+        attempts: int = MOVE_ATTEMPTS,
+    ) -> Move:
         """Apply `step` to the reservation as stored (or as `known` to this unit), reading it
-        afresh after each compare-and-set that lost a race, at most MOVE_ATTEMPTS times."""
+        afresh after each compare-and-set that lost a race, at most `attempts` times."""
         self._changing()
         connection = await self._conn()
         async with translated():
-            for _ in range(MOVE_ATTEMPTS):
+            for _ in range(attempts):
                 reservation = known or await self._get(connection, reservation_id)
                 known = None
                 settled = await step(connection, reservation)
                 if settled is not None:
-                    return settled
+                    return Move(settled, moved=settled.status is not reservation.status)
         raise TransientConflict(f"reservation {reservation_id} kept moving under this command")
 
     async def _release(
@@ -334,10 +359,18 @@ class SqlStockLedger:
         allocated = reservation.moved_to(ReservationStatus.ALLOCATED)
         if not await move_status(connection, reservation.id, reservation.status, allocated.status):
             return None
-        lines = totals(reservation.lines)
+        return await self._take_allocated(connection, reservation, now)
+
+    async def _take_allocated(
+        self, connection: AsyncConnection, reservation: Reservation, now: datetime
+    ) -> Reservation:
+        """`reservation`, just moved to allocated from the status it has here: its stock moves
+        from reserved to allocated (a lapsed one's only if it is available again; if not, the
+        status goes back and OutOfStock)."""
+        allocated = reservation.moved_to(ReservationStatus.ALLOCATED)
         if short := await take_all(
             connection,
-            lines,
+            totals(reservation.lines),
             now,
             into="allocated",
             held_by=reservation.id,

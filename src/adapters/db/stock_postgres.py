@@ -14,6 +14,10 @@ transaction: a line another transaction un-holds first is skipped here once it c
 `insert_reservation`: the reservation's row and its lines' rows, the lines only when the
 reservation's id was free.
 
+`allocate_active`: an active reservation moved to allocated (compare-and-set of its status)
+and read, lines included, in one statement: the completing transaction of a checkout reads no
+reservation before it allocates.
+
 Each SQL text is one constant whatever the number of rows (the rows come as arrays), so
 asyncpg prepares it once per connection.
 """
@@ -140,3 +144,35 @@ async def insert_reservation(
         ],
     )
     return bool(written)
+
+
+_ALLOCATE = f"""
+UPDATE reservations SET status = '{ReservationStatus.ALLOCATED.value}'
+WHERE reservations.id = $1 AND reservations.status = '{ReservationStatus.ACTIVE.value}'
+RETURNING reservations.expires_at, reservations.created_at,
+    ARRAY(SELECT l.sku FROM reservation_lines AS l
+          WHERE l.reservation_id = reservations.id ORDER BY l.position) AS skus,
+    ARRAY(SELECT l.location FROM reservation_lines AS l
+          WHERE l.reservation_id = reservations.id ORDER BY l.position) AS locations,
+    ARRAY(SELECT l.quantity FROM reservation_lines AS l
+          WHERE l.reservation_id = reservations.id ORDER BY l.position) AS quantities
+"""
+
+
+async def allocate_active(connection: AsyncConnection, reservation_id: str) -> Reservation | None:
+    """Move the reservation from active to allocated, and give it back as it was (active);
+    None when it is not active (or does not exist): nothing was changed then."""
+    found = await driver.fetch(connection, _ALLOCATE, [reservation_id])
+    if not found:
+        return None
+    expires_at, created_at, skus, locations, quantities = found[0]
+    return Reservation(
+        id=reservation_id,
+        lines=tuple(
+            ReservationLine(sku=sku, location=location, quantity=int(quantity))
+            for sku, location, quantity in zip(skus, locations, quantities, strict=True)
+        ),
+        status=ReservationStatus.ACTIVE,
+        expires_at=expires_at,
+        created_at=created_at,
+    )

@@ -19,6 +19,7 @@ from shopcore.inventory.model import (
     StockLevel,
     StockMovement,
 )
+from shopcore.inventory.ports import Move
 from shopcore.shared.errors import AlreadyExists, InsufficientStock, NotFound, OutOfStock
 
 
@@ -77,24 +78,24 @@ class MemoryStockLedger:
             raise OutOfStock(short)
         self._put(reservation)
 
-    async def release(self, reservation_id: str, now: datetime) -> Reservation:
+    async def release(self, reservation_id: str, now: datetime) -> Move:
         await self._lock()
         reservation = self._get(reservation_id)
         if reservation.status is ReservationStatus.ACTIVE:
-            return self._put(reservation.moved_to(ReservationStatus.RELEASED))
+            return Move(self._put(reservation.moved_to(ReservationStatus.RELEASED)), moved=True)
         if reservation.status is ReservationStatus.ALLOCATED:
             for line in reservation.lines:
                 self._shift(line.sku, line.location, on_hand=0, allocated=-line.quantity)
-            return self._put(reservation.moved_to(ReservationStatus.DEALLOCATED))
+            return Move(self._put(reservation.moved_to(ReservationStatus.DEALLOCATED)), moved=True)
         if reservation.status is ReservationStatus.SHIPPED:
             reservation.moved_to(ReservationStatus.RELEASED)  # raises IllegalTransition
-        return reservation
+        return Move(reservation, moved=False)
 
-    async def allocate(self, reservation_id: str, now: datetime) -> Reservation:
+    async def allocate(self, reservation_id: str, now: datetime) -> Move:
         await self._lock()
         reservation = self._get(reservation_id)
         if reservation.status is ReservationStatus.ALLOCATED:
-            return reservation
+            return Move(reservation, moved=False)
         allocated = reservation.moved_to(ReservationStatus.ALLOCATED)
         lapsed = reservation.is_expired(now) or reservation.status is ReservationStatus.EXPIRED
         if lapsed and (short := self._short(reservation, now)):
@@ -102,13 +103,13 @@ class MemoryStockLedger:
         self._put(allocated)  # stops counting as reserved ...
         for line in reservation.lines:  # ... and counts as allocated instead
             self._shift(line.sku, line.location, on_hand=0, allocated=line.quantity)
-        return allocated
+        return Move(allocated, moved=True)
 
-    async def ship(self, reservation_id: str, movement_at: datetime) -> Reservation:
+    async def ship(self, reservation_id: str, movement_at: datetime) -> Move:
         await self._lock()
         reservation = self._get(reservation_id)
         if reservation.status is ReservationStatus.SHIPPED:
-            return reservation
+            return Move(reservation, moved=False)
         shipped = reservation.moved_to(ReservationStatus.SHIPPED)
         for line in reservation.lines:
             self._shift(line.sku, line.location, on_hand=-line.quantity, allocated=-line.quantity)
@@ -122,7 +123,7 @@ class MemoryStockLedger:
                     at=movement_at,
                 )
             )
-        return self._put(shipped)
+        return Move(self._put(shipped), moved=True)
 
     async def expire(self, now: datetime, limit: int) -> list[Reservation]:
         await self._lock()

@@ -28,7 +28,7 @@ from shopcore.inventory.model import (
 from shopcore.inventory.ports import InventoryUnitOfWork
 from shopcore.shared import validation
 from shopcore.shared.clock import Clock
-from shopcore.shared.errors import InvalidInput, NotFound, OutOfStock
+from shopcore.shared.errors import InvalidInput, OutOfStock
 
 MAX_LINES = 100
 MAX_TTL_SECONDS = 24 * 3600
@@ -79,36 +79,33 @@ async def release_reservation(
     command: ReleaseReservation, uow: InventoryUnitOfWork, clock: Clock
 ) -> Reservation:
     async with uow:
-        before = await _reservation(uow, command.reservation_id)
-        after = await uow.stock.release(command.reservation_id, clock.now())
-        if after.status is not before.status:
-            await _announce(uow, after.skus, clock, reason=str(after.status))
+        move = await uow.stock.release(command.reservation_id, clock.now())
+        if move.moved:
+            await _announce(uow, move.reservation.skus, clock, reason=str(move.reservation.status))
         await uow.commit()
-    return after
+    return move.reservation
 
 
 async def allocate_reservation(
     command: AllocateReservation, uow: InventoryUnitOfWork, clock: Clock
 ) -> Reservation:
     async with uow:
-        before = await _reservation(uow, command.reservation_id)
-        after = await uow.stock.allocate(command.reservation_id, clock.now())
-        if after.status is not before.status:
-            await _announce(uow, after.skus, clock, reason="allocated")
+        move = await uow.stock.allocate(command.reservation_id, clock.now())
+        if move.moved:
+            await _announce(uow, move.reservation.skus, clock, reason="allocated")
         await uow.commit()
-    return after
+    return move.reservation
 
 
 async def ship_reservation(
     command: ShipReservation, uow: InventoryUnitOfWork, clock: Clock
 ) -> Reservation:
     async with uow:
-        before = await _reservation(uow, command.reservation_id)
-        after = await uow.stock.ship(command.reservation_id, clock.now())
-        if after.status is not before.status:
-            await _announce(uow, after.skus, clock, reason=MovementKind.SHIPPED)
+        move = await uow.stock.ship(command.reservation_id, clock.now())
+        if move.moved:
+            await _announce(uow, move.reservation.skus, clock, reason=MovementKind.SHIPPED)
         await uow.commit()
-    return after
+    return move.reservation
 
 
 async def expire_reservations(
@@ -172,13 +169,6 @@ def _choose_locations(
         ReservationLine(sku=sku, location=best[sku].location, quantity=quantity)
         for sku, quantity in sorted(wanted.items())
     )
-
-
-async def _reservation(uow: InventoryUnitOfWork, reservation_id: str) -> Reservation:
-    reservation = await uow.stock.reservation(reservation_id)
-    if reservation is None:
-        raise NotFound(f"reservation {reservation_id} not found")
-    return reservation
 
 
 async def _announce(

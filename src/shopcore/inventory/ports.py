@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from shopcore.application.unit_of_work import UnitOfWork
 from shopcore.inventory.model import Reservation, StockLevel, StockMovement
+
+
+@dataclass(frozen=True)
+class Move:
+    """A reservation as a ledger step left it, and whether that step moved it. A step that
+    finds the reservation where it would take it changes nothing (a retry, the recovery job
+    finishing what a request did), and nothing is announced."""
+
+    reservation: Reservation
+    moved: bool
 
 
 class StockLedger(Protocol):
@@ -32,18 +43,18 @@ class StockLedger(Protocol):
 
     async def reservation(self, reservation_id: str) -> Reservation | None: ...
 
-    async def release(self, reservation_id: str, now: datetime) -> Reservation:
+    async def release(self, reservation_id: str, now: datetime) -> Move:
         """active -> released, allocated -> deallocated; already given back: unchanged.
         NotFound, or IllegalTransition once shipped."""
         ...
 
-    async def allocate(self, reservation_id: str, now: datetime) -> Reservation:
+    async def allocate(self, reservation_id: str, now: datetime) -> Move:
         """active -> allocated. A lapsed one (expired, swept or not) is allocated only if its
         stock is available again (else OutOfStock); already allocated: unchanged. NotFound,
         IllegalTransition from released, deallocated or shipped."""
         ...
 
-    async def ship(self, reservation_id: str, movement_at: datetime) -> Reservation:
+    async def ship(self, reservation_id: str, movement_at: datetime) -> Move:
         """allocated -> shipped: on hand and allocated both fall by each line's quantity, and a
         shipped movement is recorded per line. Already shipped: unchanged."""
         ...
