@@ -20,6 +20,7 @@ from litestar.types import ASGIApp
 from adapters.http import edge
 from adapters.http.catalog_edge import CatalogEdge, answers_like_litestar
 from adapters.http.config import HttpConfig
+from adapters.http.controllers import catalog
 from adapters.http.controllers.admin_catalog import AdminCatalogController
 from adapters.http.controllers.admin_inventory import AdminInventoryController
 from adapters.http.controllers.admin_orders import AdminOrdersController
@@ -209,7 +210,15 @@ def create_app(services: ApiServices) -> Litestar:
     recorder = RequestMetrics(app, metrics)
 
     def catalog_edge(inner: ASGIApp) -> ASGIApp:
-        return CatalogEdge(inner, services.catalog_reads, limiter, recorder)
+        return CatalogEdge(
+            inner,
+            services.catalog_reads,
+            limiter,
+            recorder,
+            detail=lambda product_id: catalog.detail(services, product_id),
+            detail_key=catalog.detail_key,
+            detail_pattern=catalog.ID_OR_SLUG_PATTERN,
+        )
 
     def unrouted(inner: ASGIApp) -> ASGIApp:
         return UnroutedLimits(inner, limiter)

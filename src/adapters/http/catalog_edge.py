@@ -10,17 +10,25 @@ would have answered: the same status, header pairs (in the same order) and body
 `FixedWindowRateLimitMiddleware.count`, under the same key) and recorded in the same metrics
 series (`RequestMetrics`, by route template).
 
+A product this process has not cached (or every product, with the cache off) is loaded here
+too, by the very loader the route uses (`controllers.catalog.detail`), through the same cache
+(`CatalogReads.read`), and answered as a hit would be: for an uncached product page the route
+cost more than its one read and its encoding (bench item 1).
+
 Anything it cannot answer exactly the same way goes on to Litestar, untouched: another method,
-path or any query string; a miss; an `Origin` (CORS adds headers); more than one
-`If-None-Match` or one longer than the route accepts (a 400 there); a client over its limit
-(counted here, so the limiter is told the count instead of counting again, and Litestar answers
-the 429 as always).
+path or any query string; a listing not in this process's cache; a product id the route's
+pattern refuses (a 400 there); an `Origin` (CORS adds headers); more than one `If-None-Match`
+or one longer than the route accepts (a 400 there); a client over its limit. A product the
+loader does not find (404) or cannot load (a database fault: 503) goes on too, after its
+count: the limiter is told the count instead of counting again, and Litestar reads once more
+and answers as always. So a missing product costs two reads.
 """
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from litestar import Litestar
@@ -31,7 +39,10 @@ from adapters.http.caching import IF_NONE_MATCH_MAX, matches, sent
 from adapters.http.controllers.catalog import LISTING_DEFAULT_KEY
 from adapters.http.controllers.metrics import RequestMetrics
 from adapters.http.throttling import PRECOUNTED, FixedWindowRateLimitMiddleware
-from adapters.machinery.cached_reads import CatalogReads
+from adapters.machinery.cached_reads import CatalogRead, CatalogReads
+
+# A product's loader by id or slug: `controllers.catalog.detail` bound to the app's services.
+DetailLoader = Callable[[str], Callable[[], Awaitable[CatalogRead]]]
 
 LISTING_PATH = "/v1/products"
 DETAIL_PREFIX = "/v1/products/"
@@ -86,9 +97,16 @@ class CatalogEdge:
         reads: CatalogReads,
         limiter: FixedWindowRateLimitMiddleware,
         metrics: RequestMetrics,
+        *,
+        detail: DetailLoader | None = None,
+        detail_key: Callable[[str], str] | None = None,
+        detail_pattern: str = "",
     ) -> None:
         self.app = app
         self._reads = reads
+        self._detail = detail
+        self._detail_key = detail_key or (lambda product_id: "detail:" + product_id)
+        self._detail_pattern = re.compile(detail_pattern) if detail_pattern else None
         self._limiter = limiter
         self._metrics = metrics
         # Paths either middleware leaves alone are left to Litestar (neither does today).
@@ -114,6 +132,7 @@ class CatalogEdge:
         if request["type"] != "http" or request["method"] != "GET" or request.get("root_path"):
             return False
         path = scope["path"]
+        load: Callable[[], Awaitable[CatalogRead]] | None = None
         if path == LISTING_PATH:
             if scope["query_string"]:
                 return False
@@ -122,11 +141,14 @@ class CatalogEdge:
             product_id = path[len(DETAIL_PREFIX) :]
             if not product_id or "/" in product_id or scope["query_string"]:
                 return False
-            key, template = "detail:" + product_id, DETAIL_TEMPLATE
+            key, template = self._detail_key(product_id), DETAIL_TEMPLATE
+            pattern = self._detail_pattern
+            if self._detail is not None and pattern is not None and pattern.fullmatch(product_id):
+                load = self._detail(product_id)
         else:
             return False
         cached = self._reads.peek(key)
-        if cached is None:
+        if cached is None and load is None:
             return False
         if_none_match: str | None = None
         for name, value in scope["headers"]:
@@ -148,6 +170,15 @@ class CatalogEdge:
         gauge = self._metrics.in_progress("GET", template)
         gauge.inc()
         started = time.perf_counter()
+        if cached is None:
+            assert load is not None
+            try:
+                cached = await self._reads.read(key, load)
+            except Exception:
+                gauge.dec()
+                # No such product (404) or a fault (503): Litestar answers, with this count.
+                scope[PRECOUNTED] = (limiter.config, count, closes_in)  # type: ignore[literal-required]
+                return False
         status: Any = 200
         seconds = 0.0
         try:

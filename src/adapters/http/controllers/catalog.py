@@ -8,6 +8,7 @@ the encoded body, so a hit costs neither a query nor an encoding.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import msgspec
@@ -131,18 +132,30 @@ class CatalogController(Controller):
         ],
         if_none_match: IfNoneMatch = None,
     ) -> Response[bytes]:
-        shop = services.shop
+        read = await services.catalog_reads.read(
+            detail_key(product_id), detail(services, product_id)
+        )
+        return conditional(read, if_none_match)
 
-        async def load() -> CatalogRead:
-            page = await product_page(shop.ports.product_pages, product_id, shop.ports.clock.now())
-            if page is None:
-                raise NotFoundException("no such product")
-            product = page.product
-            return CatalogRead(
-                body=encode(ProductOut.of(product, page.available)),
-                product_ids=(product.id,),
-                skus=product.skus,
-            )
 
-        key = f"detail:{product_id}"
-        return conditional(await services.catalog_reads.read(key, load), if_none_match)
+def detail_key(product_id: str) -> str:
+    return f"detail:{product_id}"
+
+
+def detail(services: ApiServices, product_id: str) -> Callable[[], Awaitable[CatalogRead]]:
+    """How a product's page is loaded (404 when there is no such product): by the route, and
+    by the edge for a product this process has not cached (catalog_edge.py)."""
+    shop = services.shop
+
+    async def load() -> CatalogRead:
+        page = await product_page(shop.ports.product_pages, product_id, shop.ports.clock.now())
+        if page is None:
+            raise NotFoundException("no such product")
+        product = page.product
+        return CatalogRead(
+            body=encode(ProductOut.of(product, page.available)),
+            product_ids=(product.id,),
+            skus=product.skus,
+        )
+
+    return load
