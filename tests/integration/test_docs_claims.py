@@ -438,12 +438,12 @@ def test_every_table_and_column_the_store_today_column_names_exists() -> None:
 
 # Figures the technology page quotes from the bench's last run: each must be in bench/README.md.
 BENCH_FIGURES = [
-    "6.8 CPU ms",
-    "1.7 CPU ms",
-    "4.08x",
-    "473.8 orders/s",
-    "805.3 orders/s",
-    "122.4 orders/s",
+    "3.6 CPU ms",
+    "1.2 CPU ms",
+    "3.14x",
+    "636.1 orders/s",
+    "1,559.4 orders/s",
+    "209.5 orders/s",
     "32,700",
 ]
 
