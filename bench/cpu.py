@@ -6,6 +6,10 @@ below it (granian's worker runs in a child of the process the bench starts; uvic
 worker serves in the process itself), plus cutime + cstime, the time of children already
 reaped, so that a child that exits during a run is still counted once. Read before and after
 a run, the difference divided by the requests answered is CPU milliseconds per request.
+
+The same reading of the local PostgreSQL server (`database_seconds`: its postmaster and every
+backend and background process below it) says what the database spent per request, since the
+apps are measured one at a time on the one server.
 """
 
 from __future__ import annotations
@@ -22,16 +26,18 @@ TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 class Stat:
     ppid: int
     ticks: int  # utime + stime + cutime + cstime
+    comm: str = ""  # the command name (field 2)
 
 
 def parse_stat(text: str) -> Stat:
     """/proc/PID/stat (proc(5)): the command name, field 2, is in parentheses and may hold
     spaces and parentheses itself, so fields are counted from the last ')'. After it come
     state (3), ppid (4), ... utime (14), stime (15), cutime (16), cstime (17)."""
+    comm = text[text.index("(") + 1 : text.rindex(")")]
     rest = text[text.rindex(")") + 2 :].split()
     ppid = int(rest[1])
     utime, stime, cutime, cstime = (int(field) for field in rest[11:15])
-    return Stat(ppid, utime + stime + cutime + cstime)
+    return Stat(ppid, utime + stime + cutime + cstime, comm)
 
 
 def descendants(root: int, stats: Mapping[int, Stat]) -> set[int]:
@@ -65,6 +71,26 @@ def read_stats(proc: Path = Path("/proc")) -> dict[int, Stat]:
 
 def _pids(proc: Path) -> Iterable[Path]:
     return (entry for entry in proc.iterdir() if entry.name.isdigit())
+
+
+def postmaster(stats: Mapping[int, Stat]) -> int | None:
+    """The local PostgreSQL server's first process: a `postgres` whose parent is not one
+    (its backends and background processes are its children, and reaped backends count in its
+    cutime). None when no server runs here; the one with the lowest pid when several do."""
+    found = [
+        pid
+        for pid, stat in stats.items()
+        if stat.comm == "postgres" and stats.get(stat.ppid, Stat(0, 0)).comm != "postgres"
+    ]
+    return min(found) if found else None
+
+
+def database_seconds(proc: Path = Path("/proc")) -> float | None:
+    """CPU seconds the local PostgreSQL server has used so far, all its processes; None when
+    it does not run on this machine."""
+    stats = read_stats(proc)
+    root = postmaster(stats)
+    return None if root is None else tree_ticks(root, stats) / TICKS_PER_SECOND
 
 
 def cpu_seconds(pid: int) -> float:

@@ -71,6 +71,8 @@ class Peak:
     result: wrk.WrkResult
     cpu_ms: float | None = None
     confirmed: int = 0  # orders, for checkouts
+    # What the local PostgreSQL server spent per confirmed order (None: not on this machine).
+    database_cpu_ms: float | None = None
 
 
 def measured_read(port: int, path: str, durations: Durations, server: Proc) -> Peak:
@@ -92,11 +94,18 @@ def peak_checkouts(
     the CPU `server` spent per confirmed order."""
     before = asyncio.run(confirmed_orders(dsn))
     cpu_before = server.cpu_seconds() if server else 0.0
+    database_before = cpu.database_seconds()
     result = checkouts(port, carts, durations.checkout, CHECKOUT_CONNECTIONS)
     cpu_after = server.cpu_seconds() if server else 0.0
+    database_after = cpu.database_seconds()
     confirmed = asyncio.run(confirmed_orders(dsn)) - before
     cpu_ms = cpu.ms_per(cpu_before, cpu_after, confirmed) if server else None
-    return Peak(result, cpu_ms, confirmed)
+    database_ms = (
+        cpu.ms_per(database_before, database_after, confirmed)
+        if database_before is not None and database_after is not None
+        else None
+    )
+    return Peak(result, cpu_ms, confirmed, database_ms)
 
 
 async def confirmed_orders(dsn: str = config.ASYNCPG_DSN) -> int:

@@ -8,7 +8,8 @@ its own copy of the same carts, served as the API is; one checkout of each is co
 (same JSON shape of the order).
 Targets: the peak at 0.5x of the thin app's or more, with no cart left unused by wrk; a p99
 under 50 ms at 80 % of shopcore's own peak, with no errors. Beside them: CPU milliseconds per
-checkout of the API process and of the thin app, over their peak runs.
+checkout of the API process and of the thin app, over their peak runs, and of the local
+PostgreSQL server during each (both apps share the machine's cores with it).
 Context (no target): pgbench `-M prepared`, 16 clients, running the thin app's statements
 (`bench/thin_pgbench.py`: the database's own pace for them), and running the **recorded
 statements** of one shopcore checkout (`bench/capture.py`: the database's pace for shopcore's
@@ -98,6 +99,20 @@ def run(ctx: Context) -> None:
     ctx.report.add(
         Row(
             "2",
+            "CPU per checkout: PostgreSQL vs for the thin app",
+            peak.database_cpu_ms,
+            thin.database_cpu_ms,
+            unit="CPU ms",
+            note="lower is better; every process of the local server, its background work "
+            "included, over each peak run, per confirmed order",
+            missing=missing(
+                database_cpu=peak.database_cpu_ms, thin_database_cpu=thin.database_cpu_ms
+            ),
+        )
+    )
+    ctx.report.add(
+        Row(
+            "2",
             "context: thin app's checkout vs pgbench of its SQL",
             thin.result.rps,
             thin_sql.tps,
@@ -119,9 +134,19 @@ def run(ctx: Context) -> None:
     ctx.report.details["checkout"] = {
         "pgbench_thin_sql": pgbench_summary(thin_sql),
         "pgbench_recorded_sql": pgbench_summary(recorded_sql),
-        "thin": wrk_summary(thin.result) | {"confirmed": thin.confirmed, "cpu_ms": thin.cpu_ms},
+        "thin": wrk_summary(thin.result)
+        | {
+            "confirmed": thin.confirmed,
+            "cpu_ms": thin.cpu_ms,
+            "database_cpu_ms": thin.database_cpu_ms,
+        },
         "peak": wrk_summary(peak.result)
-        | {"confirmed": peak.confirmed, "spare_requests": spare, "cpu_ms": peak.cpu_ms},
+        | {
+            "confirmed": peak.confirmed,
+            "spare_requests": spare,
+            "cpu_ms": peak.cpu_ms,
+            "database_cpu_ms": peak.database_cpu_ms,
+        },
         "same_order_shape": not differs,
         "order_shape_differences": differs,
         "fixed_rate": {
