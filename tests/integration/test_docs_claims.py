@@ -438,12 +438,14 @@ def test_every_table_and_column_the_store_today_column_names_exists() -> None:
 
 # Figures the technology page quotes from the bench's last run: each must be in bench/README.md.
 BENCH_FIGURES = [
-    "3.6 CPU ms",
-    "1.2 CPU ms",
-    "3.14x",
-    "636.1 orders/s",
-    "1,559.4 orders/s",
-    "209.5 orders/s",
+    "4.2 CPU ms",
+    "1.1 CPU ms",
+    "3.70x",
+    "4.1 CPU ms",
+    "3.38x",
+    "652.4 orders/s",
+    "1,560.2 orders/s",
+    "180.8 orders/s",
     "32,700",
 ]
 
