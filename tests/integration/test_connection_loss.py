@@ -244,19 +244,25 @@ async def test_catalog_reads_after_every_connection_is_dropped_only_the_first_fi
         await views.page(ProductFilter(), before=None, limit=20)
 
 
-@pytest.mark.parametrize("state", ["57P01", "08006"])
-async def test_a_goodbye_read_by_the_driver_throws_the_connection_away(
-    engine: AsyncEngine, state: str
-) -> None:
+async def goodbye_function(engine: AsyncEngine, name: str, state: str) -> None:
+    """A function that fails as a server saying goodbye does (SQLSTATE `state`), on a live
+    connection: what a backend reports before it hangs up."""
     async with engine.begin() as connection:
         await connection.execute(
             text(
-                f"""CREATE OR REPLACE FUNCTION driver_goodbye_{state}() RETURNS int
+                f"""CREATE OR REPLACE FUNCTION {name}() RETURNS int
                     LANGUAGE plpgsql AS $$ BEGIN
                       RAISE EXCEPTION 'terminating connection' USING ERRCODE = '{state}';
                     END $$"""
             )
         )
+
+
+@pytest.mark.parametrize("state", ["57P01", "08006"])
+async def test_a_goodbye_read_by_the_driver_throws_the_connection_away(
+    engine: AsyncEngine, state: str
+) -> None:
+    await goodbye_function(engine, f"driver_goodbye_{state}", state)
     reads = DriverReads(engine)
     backend = select(func.pg_backend_pid())
     [(first,)] = await reads.rows(backend, {})
@@ -343,15 +349,7 @@ _GOODBYES = {
 async def test_a_goodbye_to_a_lone_statement_throws_the_connection_away(
     engine: AsyncEngine, state: str
 ) -> None:
-    async with engine.begin() as connection:
-        await connection.execute(
-            text(
-                f"""CREATE OR REPLACE FUNCTION lone_goodbye_{state}() RETURNS int
-                    LANGUAGE plpgsql AS $$ BEGIN
-                      RAISE EXCEPTION 'terminating connection' USING ERRCODE = '{state}';
-                    END $$"""
-            )
-        )
+    await goodbye_function(engine, f"lone_goodbye_{state}", state)
     lone = LoneStatements(engine)
     first = (await lone.run(_BACKEND, {})).scalars()
 
