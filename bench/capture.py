@@ -152,10 +152,7 @@ def recording() -> Iterator[Recording]:
     originals["executemany"] = connection_class.executemany
 
     async def execute(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
-        # "BEGIN ISOLATION ...", and the unit of work's "BEGIN; SET LOCAL plan_cache_mode
-        # ...": one message, one round trip, replayed as a plain BEGIN (pgbench's statements
-        # carry their values as scalars, and PostgreSQL plans them once anyway).
-        word = query.strip().split(" ", 1)[0].rstrip(";").upper()
+        word = query.strip().rstrip(";").split(" ", 1)[0].upper()  # "BEGIN ISOLATION ..."
         if word in _BOUNDARIES and not args:
             if word == "BEGIN":
                 rec._begin(id(self))

@@ -20,16 +20,6 @@ SQLAlchemy knows, and the unit sends BEGIN, COMMIT and ROLLBACK itself (`begin`,
 `rollback`), so statements sent by SQLAlchemy and by the driver run in one transaction.
 engine.py rolls back, when the pool takes a connection back, a transaction left open.
 
-Plans: a unit's transaction runs its prepared statements on their generic plan
-(`plan_cache_mode`, set with BEGIN in the same message: no round trip of its own). PostgreSQL
-otherwise plans a statement anew for its parameters at every execution whenever it guesses
-that a custom plan is cheaper, and it kept guessing so for the stock take (stock_postgres.py),
-whose rows come as arrays: 0.45 ms of planning a take, twice a checkout, against 0.04 ms for a
-bind on the generic plan (the server's log, `log_min_duration_statement = 0`). The database's
-CPU per checkout went from 3.6-3.8 to 2.5-2.6 ms (`bench.checkout_cost`, alternating). A
-unit's statements find their rows by key, where the generic plan is the custom one; reads
-outside units (catalog listings, search) keep PostgreSQL's choice.
-
 Errors: a database error the server reports (a deadlock, a serialization failure, a CHECK
 constraint) is translated by its SQLSTATE exactly as `errors.translate` does for SQLAlchemy's.
 A failure of the connection itself (the server hung up, a wrecked protocol) is handed to
@@ -138,13 +128,9 @@ def on_driver(connection: AsyncConnection) -> bool:
     return options.get("isolation_level") == "AUTOCOMMIT"
 
 
-# Two statements in one simple-protocol message: one round trip (see "Plans" above).
-_BEGIN = "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan"
-
-
 async def begin(connection: AsyncConnection) -> None:
     async with _driver_errors(connection):
-        await (await _driver(connection)).execute(_BEGIN)
+        await (await _driver(connection)).execute("BEGIN")
 
 
 async def commit(connection: AsyncConnection) -> None:
