@@ -173,12 +173,18 @@ async def _driver_errors(connection: AsyncConnection) -> AsyncIterator[None]:
         if connection_failed(error):
             await _let_sqlalchemy_meet_it(connection)
             raise
-        if not isinstance(error, asyncpg.PostgresError):
-            raise
-        mapped = translate_state(sqlstate(error), str(error), integrity=_integrity(error))
+        mapped = server_error(error)
         if mapped is None:
             raise
         raise mapped from error
+
+
+def server_error(error: Exception) -> Exception | None:
+    """The core's error for an error asyncpg reports from the server (by its SQLSTATE, as
+    `errors.translate` does for SQLAlchemy's); None when there is none."""
+    if not isinstance(error, asyncpg.PostgresError):
+        return None
+    return translate_state(sqlstate(error), str(error), integrity=_integrity(error))
 
 
 def connection_failed(error: Exception) -> bool:

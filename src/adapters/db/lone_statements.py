@@ -34,9 +34,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util.concurrency import await_, greenlet_spawn
 
 from adapters.db import driver_statements as driver
-from adapters.db.disconnects import sqlstate
 from adapters.db.engine import autocommit_allowed
-from adapters.db.errors import translate_state, translated
+from adapters.db.errors import translated
 from shopcore.shared.errors import ConnectionLost
 
 
@@ -53,9 +52,7 @@ class LoneStatements:
             try:
                 outcome: driver.Outcome = await greenlet_spawn(self._send, plan, sql, arguments)
             except asyncpg.PostgresError as error:
-                mapped = translate_state(
-                    sqlstate(error), str(error), integrity=(sqlstate(error) or "").startswith("23")
-                )
+                mapped = driver.server_error(error)
                 if mapped is None:
                     raise
                 raise mapped from error

@@ -250,8 +250,7 @@ async def _lone_outages() -> AsyncIterator[None]:
     except (TransientConflict, Busy, Unavailable) as error:
         raise _unavailable() from error
     except asyncpg.PostgresError as error:
-        state = sqlstate(error) or ""
-        if state[:2] in _OUTAGE_CLASSES or state in _OUTAGE_STATES:
+        if _outage_state(error):
             raise _unavailable() from error
         raise
 
@@ -322,6 +321,11 @@ def _is_outage(error: DBAPIError) -> bool:
     """A fault of the database's, not of the code: the connection, the server, or a wait."""
     if isinstance(error, OperationalError | InterfaceError) or error.connection_invalidated:
         return True
+    return _outage_state(error)
+
+
+def _outage_state(error: BaseException) -> bool:
+    """Whether the error's SQLSTATE is the server's fault, or a wait (SQLAlchemy's or asyncpg's)."""
     state = sqlstate(error) or ""
     return state[:2] in _OUTAGE_CLASSES or state in _OUTAGE_STATES
 

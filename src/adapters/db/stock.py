@@ -246,6 +246,7 @@ class SqlStockLedger:
 
     async def allocate(self, reservation_id: str, now: datetime) -> Move:
         known = self._known.pop(reservation_id, None)
+        attempts = MOVE_ATTEMPTS
         if known is None:
             self._changing()
             connection = await self._conn()
@@ -259,15 +260,12 @@ class SqlStockLedger:
                         return Move(allocated, moved=True)
                 # Not active (allocated already, lapsed and swept, gone) or a race lost: read
                 # it and go on as below, this compare-and-set counted as the first attempt.
-                return await self._settle(
-                    reservation_id,
-                    lambda connection, reservation: self._allocate(connection, reservation, now),
-                    attempts=MOVE_ATTEMPTS - 1,
-                )
+                attempts -= 1
         return await self._settle(
             reservation_id,
             lambda connection, reservation: self._allocate(connection, reservation, now),
             known=known,
+            attempts=attempts,
         )
 
     async def ship(self, reservation_id: str, movement_at: datetime) -> Move:

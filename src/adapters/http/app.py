@@ -216,8 +216,6 @@ def create_app(services: ApiServices) -> Litestar:
             limiter,
             recorder,
             detail=lambda product_id: catalog.detail(services, product_id),
-            detail_key=catalog.detail_key,
-            detail_pattern=catalog.ID_OR_SLUG_PATTERN,
         )
 
     def unrouted(inner: ASGIApp) -> ASGIApp:

@@ -36,7 +36,7 @@ from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from adapters.http.caching import IF_NONE_MATCH_MAX, matches, sent
-from adapters.http.controllers.catalog import LISTING_DEFAULT_KEY
+from adapters.http.controllers.catalog import ID_OR_SLUG_PATTERN, LISTING_DEFAULT_KEY, detail_key
 from adapters.http.controllers.metrics import RequestMetrics
 from adapters.http.throttling import PRECOUNTED, FixedWindowRateLimitMiddleware
 from adapters.machinery.cached_reads import CatalogRead, CatalogReads
@@ -46,6 +46,8 @@ DetailLoader = Callable[[str], Callable[[], Awaitable[CatalogRead]]]
 
 LISTING_PATH = "/v1/products"
 DETAIL_PREFIX = "/v1/products/"
+# The ids the route's parameter accepts: any other goes to Litestar, which answers the 400.
+_ID_OR_SLUG = re.compile(ID_OR_SLUG_PATTERN)
 # The route templates the metrics are labelled with (Litestar's `path_template`).
 LISTING_TEMPLATE = "/v1/products"
 DETAIL_TEMPLATE = "/v1/products/{product_id}"
@@ -99,14 +101,10 @@ class CatalogEdge:
         metrics: RequestMetrics,
         *,
         detail: DetailLoader | None = None,
-        detail_key: Callable[[str], str] | None = None,
-        detail_pattern: str = "",
     ) -> None:
         self.app = app
         self._reads = reads
         self._detail = detail
-        self._detail_key = detail_key or (lambda product_id: "detail:" + product_id)
-        self._detail_pattern = re.compile(detail_pattern) if detail_pattern else None
         self._limiter = limiter
         self._metrics = metrics
         # Paths either middleware leaves alone are left to Litestar (neither does today).
@@ -141,9 +139,8 @@ class CatalogEdge:
             product_id = path[len(DETAIL_PREFIX) :]
             if not product_id or "/" in product_id or scope["query_string"]:
                 return False
-            key, template = self._detail_key(product_id), DETAIL_TEMPLATE
-            pattern = self._detail_pattern
-            if self._detail is not None and pattern is not None and pattern.fullmatch(product_id):
+            key, template = detail_key(product_id), DETAIL_TEMPLATE
+            if self._detail is not None and _ID_OR_SLUG.fullmatch(product_id):
                 load = self._detail(product_id)
         else:
             return False
