@@ -228,3 +228,25 @@ async def test_releasing_an_unknown_reservation_is_not_found(
         await write(backend, lambda uow: uow.stock.release(new_id(), clock.now()))
 
     assert caught.value.code == "not-found"
+
+
+async def test_a_reservation_of_many_lines_takes_all_of_them_or_none_then_allocates_them(
+    backend: Backend, clock: ManualClock
+) -> None:
+    # More lines than the SQL ledger on PostgreSQL sends as one VALUES list
+    # (stock_postgres.VALUES_UP_TO): its take goes over arrays instead.
+    skus = [f"MANY-{n:02d}" for n in range(20)]
+    for sku in skus:
+        await receive(backend, sku, 2, clock.now())
+    too_many = b.reservation([(sku, 2) for sku in skus[:-1]] + [(skus[-1], 3)], now=clock.now())
+
+    with pytest.raises(OutOfStock) as caught:
+        await reserve(backend, too_many, clock.now())
+
+    assert caught.value.skus == (skus[-1],)
+    assert {lv.reserved for lv in await levels(backend, skus, clock.now())} == {0}
+    held = await allocated_reservation(backend, clock, [(sku, 2) for sku in skus])
+    assert await status_of(backend, held.id) is ReservationStatus.ALLOCATED
+    assert {(lv.reserved, lv.allocated) for lv in await levels(backend, skus, clock.now())} == {
+        (0, 2)
+    }
