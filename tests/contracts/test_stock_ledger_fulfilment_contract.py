@@ -42,6 +42,8 @@ async def test_allocate_turns_reserved_stock_into_allocated_stock(
 
     allocated = move.reservation
     assert move.moved and allocated.status is ReservationStatus.ALLOCATED
+    # Reserved becomes allocated: what is available stays as the reservation left it.
+    assert not move.available_changed
     assert allocated.lines == held.lines
     assert await stored(backend, held.id) == allocated
     assert await level(backend, "TEE-M", clock.now()) == (10, 0, 4, 6)
@@ -81,7 +83,25 @@ async def test_a_lapsed_reservation_is_allocated_while_its_stock_is_still_there(
     move = await write(backend, lambda uow: uow.stock.allocate(held.id, later))
 
     assert move.moved and move.reservation.status is ReservationStatus.ALLOCATED
+    assert move.available_changed  # the lapsed hold counted as available: 3 -> 0
     assert await level(backend, "TEE-M", later) == (5, 2, 3, 0)
+
+
+@pytest.mark.parametrize("swept", [False, True], ids=["lapsed", "swept"])
+async def test_allocating_a_lapsed_hold_that_no_one_took_changes_what_is_available(
+    backend: Backend, clock: ManualClock, swept: bool
+) -> None:
+    await receive(backend, "TEE-M", 5, clock.now())
+    held = await reserve(backend, b.reservation([("TEE-M", 3)], now=clock.now()), clock.now())
+    later = clock.advance(minutes=20)
+    if swept:
+        await write(backend, lambda uow: uow.stock.expire(later, 10))
+    assert await level(backend, "TEE-M", later) == (5, 0, 0, 5)  # the lapsed hold is free
+
+    move = await write(backend, lambda uow: uow.stock.allocate(held.id, later))
+
+    assert move.moved and move.available_changed
+    assert await level(backend, "TEE-M", later) == (5, 0, 3, 2)
 
 
 async def test_a_lapsed_reservation_whose_stock_went_is_not_allocated(

@@ -127,9 +127,9 @@ def test_the_row_deletions_are_the_ones_the_data_lifecycle_page_names() -> None:
 # -- events per checkout ----------------------------------------------------------------------
 
 
-async def test_a_three_line_checkout_emits_eight_events_and_its_shipment_five() -> None:
-    """docs/architecture/requirements.md sizes the worker on 2N + 2 events a checkout of N
-    SKUs (8 for the bench's 3-line cart) and N + 2 a shipment."""
+async def test_a_three_line_checkout_emits_five_events_and_its_shipment_five() -> None:
+    """docs/architecture/requirements.md sizes the worker on N + 2 events a checkout of N
+    SKUs (5 for the bench's 3-line cart) and N + 2 a shipment."""
     driver = build_driver()
     try:
         skus = ("REQ-A", "REQ-B", "REQ-C")
@@ -148,13 +148,13 @@ async def test_a_three_line_checkout_emits_eight_events_and_its_shipment_five() 
         await driver.close()
 
     assert sorted(at_checkout) == sorted(
-        ["StockChanged"] * 6 + ["PaymentAuthorized", "OrderPlaced"]
+        ["StockChanged"] * 3 + ["PaymentAuthorized", "OrderPlaced"]
     ), at_checkout
     assert sorted(at_shipment) == sorted(
         ["StockChanged"] * 3 + ["PaymentCaptured", "OrderShipped"]
     ), at_shipment
     page = _flat((DOCS / "architecture" / "requirements.md").read_text(encoding="utf-8"))
-    assert "a 3-line checkout makes **8 events**" in page
+    assert "a 3-line checkout makes **5 events**" in page
     assert "Shipping a 3-line order adds 5" in page
 
 

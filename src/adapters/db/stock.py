@@ -71,8 +71,9 @@ _INSERT_LINES = insert(lines_t)
 # holding its row locks, give up with TransientConflict, which the bus retries as a whole
 # command in a fresh unit of work after a backoff.
 MOVE_ATTEMPTS = 3
-# A change to one reservation as read: its new state, or None when its compare-and-set lost.
-_Step = Callable[[AsyncConnection, Reservation], Awaitable[Reservation | None]]
+# A change to one reservation as read: its new state (or the Move, when the step knows more
+# than the state says), or None when its compare-and-set lost.
+_Step = Callable[[AsyncConnection, Reservation], Awaitable[Reservation | Move | None]]
 
 
 class SqlStockLedger:
@@ -256,8 +257,7 @@ class SqlStockLedger:
                 async with translated():
                     active = await stock_postgres.allocate_active(connection, reservation_id)
                     if active is not None:
-                        allocated = await self._take_allocated(connection, active, now)
-                        return Move(allocated, moved=True)
+                        return await self._take_allocated(connection, active, now)
                 # Not active (allocated already, lapsed and swept, gone) or a race lost: read
                 # it and go on as below, this compare-and-set counted as the first attempt.
                 attempts -= 1
@@ -321,6 +321,8 @@ class SqlStockLedger:
                 reservation = known or await self._get(connection, reservation_id)
                 known = None
                 settled = await step(connection, reservation)
+                if isinstance(settled, Move):
+                    return settled
                 if settled is not None:
                     return Move(settled, moved=settled.status is not reservation.status)
         raise TransientConflict(f"reservation {reservation_id} kept moving under this command")
@@ -351,9 +353,9 @@ class SqlStockLedger:
 
     async def _allocate(
         self, connection: AsyncConnection, reservation: Reservation, now: datetime
-    ) -> Reservation | None:
+    ) -> Move | None:
         if reservation.status is ReservationStatus.ALLOCATED:
-            return reservation
+            return Move(reservation, moved=False)
         allocated = reservation.moved_to(ReservationStatus.ALLOCATED)
         if not await move_status(connection, reservation.id, reservation.status, allocated.status):
             return None
@@ -361,23 +363,29 @@ class SqlStockLedger:
 
     async def _take_allocated(
         self, connection: AsyncConnection, reservation: Reservation, now: datetime
-    ) -> Reservation:
+    ) -> Move:
         """`reservation`, just moved to allocated from the status it has here: its stock moves
         from reserved to allocated (a lapsed one's only if it is available again; if not, the
         status goes back and OutOfStock)."""
         allocated = reservation.moved_to(ReservationStatus.ALLOCATED)
+        wanted = totals(reservation.lines)
+        held: set[tuple[str, str]] = set()
         if short := await take_all(
             connection,
-            totals(reservation.lines),
+            wanted,
             now,
             into="allocated",
             held_by=reservation.id,
             after=self._after,
             locations=self._locations,
+            still_held=held,
         ):
             await move_status(connection, reservation.id, allocated.status, reservation.status)
             raise OutOfStock(short)
-        return allocated
+        # A hold that lapsed counted as available (levels() leaves it out) even where its line
+        # was still marked held; any line not held any more was taken from what is available.
+        lapsed = reservation.status is not ReservationStatus.ACTIVE or reservation.expires_at <= now
+        return Move(allocated, moved=True, available_changed=lapsed or len(held) < len(wanted))
 
     async def _ship(
         self, connection: AsyncConnection, reservation: Reservation, movement_at: datetime

@@ -111,6 +111,7 @@ async def take_all(
     held_by: str | None = None,
     after: dict[tuple[str, str], StockLevel] | None = None,
     locations: dict[str, frozenset[str]] | None = None,
+    still_held: set[tuple[str, str]] | None = None,
 ) -> list[str]:
     """Move every line's quantity into `reserved` or `allocated`, or none of it: the short
     SKUs come back after what was taken is given back (the caller's unit may still commit).
@@ -125,7 +126,8 @@ async def take_all(
 
     With `after`, each row as the statement left it goes there, and with `locations`, each
     SKU kept at that one location only (the statement counts its rows): together, the levels
-    the caller announces, without reading them again."""
+    the caller announces, without reading them again. With `still_held`, the rows on which
+    `held_by` still held its line go there (those moved from reserved to allocated unchecked)."""
     keys = [key for key, _ in lines]
     wanted = dict(lines)
     if stock_postgres.applies(connection):
@@ -137,6 +139,8 @@ async def take_all(
     freed = defaultdict(int, totals([line for _, line in unheld]))
     held = {(line.sku, line.location) for owner, line in unheld if owner == held_by}
     taken = {(row[0], row[1]) for row in rows}
+    if still_held is not None:
+        still_held.update(held)
     short = [sku for (sku, location) in keys if (sku, location) not in taken]
     if after is not None and not short:
         # Each row as it now stands: what lapsed there was un-held and taken off `reserved`

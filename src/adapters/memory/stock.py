@@ -103,7 +103,7 @@ class MemoryStockLedger:
         self._put(allocated)  # stops counting as reserved ...
         for line in reservation.lines:  # ... and counts as allocated instead
             self._shift(line.sku, line.location, on_hand=0, allocated=line.quantity)
-        return Move(allocated, moved=True)
+        return Move(allocated, moved=True, available_changed=lapsed)
 
     async def ship(self, reservation_id: str, movement_at: datetime) -> Move:
         await self._lock()

@@ -8,7 +8,9 @@ from shopcore.shared.messages import Event
 
 
 class StockChanged(Event, frozen=True, kw_only=True):
-    """The new totals of one SKU over all its locations, after any change."""
+    """The new totals of one SKU over all its locations, after any change to what is on hand
+    or available. Allocating a hold that still holds (a paid checkout) changes neither: its
+    units move from reserved to allocated, and the next announcement carries the new split."""
 
     sku: str
     on_hand: int

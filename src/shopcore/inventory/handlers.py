@@ -91,7 +91,7 @@ async def allocate_reservation(
 ) -> Reservation:
     async with uow:
         move = await uow.stock.allocate(command.reservation_id, clock.now())
-        if move.moved:
+        if move.moved and move.available_changed:
             await _announce(uow, move.reservation.skus, clock, reason="allocated")
         await uow.commit()
     return move.reservation

@@ -15,10 +15,16 @@ from shopcore.inventory.model import Reservation, StockLevel, StockMovement
 class Move:
     """A reservation as a ledger step left it, and whether that step moved it. A step that
     finds the reservation where it would take it changes nothing (a retry, the recovery job
-    finishing what a request did), and nothing is announced."""
+    finishing what a request did), and nothing is announced.
+
+    `available_changed`: whether the step changed how much of any of its SKUs is available.
+    Allocating a hold that still holds does not: its units only move from reserved to
+    allocated, so the storefronts have nothing to hear. Allocating one that lapsed does: its
+    units counted as available again, and are taken from there."""
 
     reservation: Reservation
     moved: bool
+    available_changed: bool = True
 
 
 class StockLedger(Protocol):
