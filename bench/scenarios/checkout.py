@@ -23,8 +23,9 @@ compares two instances with (`checkout_rps`).
 from __future__ import annotations
 
 import asyncio
+import time
 
-from bench import capture, config, loadgen, shapes
+from bench import capture, config, cpu, loadgen, shapes
 from bench.backlog import forget_pgbench_events
 from bench.context import Context
 from bench.preparation import PGBENCH_CLIENTS
@@ -67,7 +68,16 @@ def run(ctx: Context) -> None:
     spare = _spare(peak.result.raw)
     rate = 0.8 * peak.result.rps
     carts = ctx.take_carts(int(rate * (ctx.durations.latency + 1)) + 10)
+    # What the fixed rate costs each process per answer, beside the peak's: a rate the machine
+    # cannot keep shows up here first (more CPU per checkout at lower concurrency, or a sender
+    # that takes the CPU the shop needs).
+    before = (api.cpu_seconds(), cpu.database_seconds(), time.process_time())
     fixed = asyncio.run(_checkout_at(ctx, port, rate, carts))
+    after = (api.cpu_seconds(), cpu.database_seconds(), time.process_time())
+    fixed_cpu = [
+        cpu.ms_per(b, a, fixed.ok) if b is not None and a is not None else None
+        for b, a in zip(before, after, strict=True)
+    ]
     _peak_row(ctx, peak, thin, spare, differs)
     p50, p99 = fixed.pct(50), fixed.pct(99)
     latency = ctx.report.add(
@@ -78,7 +88,8 @@ def run(ctx: Context) -> None:
             unit="ms p99",
             target="p99 < 50 ms",
             note=f"p50 {p50:.1f} ms; {fixed.ok} ok, {fixed.errors} errors, "
-            f"sent at {fixed.achieved_rate:.1f}/s"
+            f"sent at {fixed.achieved_rate:.1f}/s; CPU ms per answer: API "
+            f"{_ms(fixed_cpu[0])}, PostgreSQL {_ms(fixed_cpu[1])}, the sender {_ms(fixed_cpu[2])}"
             if p50 is not None
             else "no answers",
         )
@@ -157,6 +168,9 @@ def run(ctx: Context) -> None:
             "p99_ms": p99,
             "ok": fixed.ok,
             "errors": fixed.errors,
+            "cpu_ms": fixed_cpu[0],
+            "database_cpu_ms": fixed_cpu[1],
+            "sender_cpu_ms": fixed_cpu[2],
         },
     }
     ctx.report.details["checkout_rps"] = peak.result.rps
@@ -240,6 +254,10 @@ async def _checkout_at(
     return await loadgen.fixed_rate(
         "127.0.0.1", port, request, rate=rate, seconds=ctx.durations.latency
     )
+
+
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}"
 
 
 def _spare(raw: str) -> int:
