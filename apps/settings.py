@@ -203,8 +203,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         int, Meta(ge=1, description="entries the stream keeps once every group has them")
     ] = 100_000
     # 16: with 8, one worker fell behind the API's checkout peak (the bench's item 5: a
-    # checkout's 8 events then, 5 now; the catalog-cache group the slowest); 16 keeps the notifications
-    # group's processed-event records within the worker's 20 pooled connections.
+    # checkout's 8 events then, 5 now; the catalog-cache group the slowest); 16 keeps the
+    # notifications group's processed-event records within the worker's 20 pooled connections.
     worker_concurrency: Annotated[
         int, Meta(ge=1, description="events in flight per handler group and worker")
     ] = 16

@@ -439,13 +439,14 @@ def test_every_table_and_column_the_store_today_column_names_exists() -> None:
 # Figures the technology page quotes from the bench's last run: each must be in bench/README.md.
 BENCH_FIGURES = [
     "4.2 CPU ms",
-    "1.1 CPU ms",
-    "3.70x",
-    "4.1 CPU ms",
-    "3.38x",
-    "652.4 orders/s",
-    "1,560.2 orders/s",
-    "180.8 orders/s",
+    "1.2 CPU ms",
+    "3.43x",
+    "3.4 CPU ms",
+    "1.4 CPU ms",
+    "2.44x",
+    "598.6 orders/s",
+    "1,276.0 orders/s",
+    "205.2 orders/s",
     "32,700",
 ]
 
