@@ -4,17 +4,20 @@ list; the contract suites cover that side.)"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from adapters.db.tables import outbox
 from shopcore.shared.errors import ConcurrencyConflict
 from tests.contracts import builders as b
 from tests.contracts.backends import SqlBackend
+from tests.contracts.builders import read
 from tests.support.databases import empty_postgres, fresh_sqlite
 
 
@@ -89,3 +92,80 @@ async def test_a_failed_commit_writes_no_outbox_row(sql: SqlBackend) -> None:
 
     after = await _rows(sql)
     assert len(after) == len(before) + 1  # only the winner's ProductArchived
+
+
+async def _two_changed(sql: SqlBackend) -> tuple[str, str]:
+    """A cart and an order, stored: their ids."""
+    order = b.order()
+    cart = b.cart(customer_id=order.customer_id, lines={"TEE-M": 2})
+    async with sql.uow() as uow:
+        await uow.orders.add(order)
+        await uow.carts.add(cart)
+        await uow.commit()
+    return cart.id, order.id
+
+
+async def test_a_commit_of_several_rows_and_events_is_one_statement_on_postgresql(
+    sql: SqlBackend,
+) -> None:
+    """flush_in_one.py: the UPDATEs and the outbox rows of a commit go in one statement."""
+    cart_id, order_id = await _two_changed(sql)
+    before = await _rows(sql)
+    sent: list[str] = []
+
+    def logged(query: Any) -> None:
+        sent.append(query.query)
+
+    def watch(dbapi_connection: Any, *args: Any) -> None:
+        if sql.name == "postgres":  # what the unit sends to asyncpg itself
+            dbapi_connection.driver_connection.add_query_logger(logged)
+
+    event.listen(sql.engine.sync_engine, "checkout", watch)
+    try:
+        async with sql.uow() as uow:
+            cart = await uow.carts.get(cart_id)
+            order = await uow.orders.get(order_id)
+            assert cart is not None and order is not None
+            cart.begin_checkout(order_id, b.START, b.HOLD)
+            order.confirm("payment-1", b.START)
+            sent.clear()
+            await uow.commit()
+        await asyncio.sleep(0)  # the query logger reports with call_soon
+    finally:
+        event.remove(sql.engine.sync_engine, "checkout", watch)
+
+    stored_cart = await read(sql, lambda uow: uow.carts.get(cart_id))
+    stored_order = await read(sql, lambda uow: uow.orders.get(order_id))
+    assert stored_cart == cart and stored_order == order
+    assert [row["event_type"] for row in (await _rows(sql))[len(before) :]] == ["OrderPlaced"]
+    if sql.name == "postgres":
+        writes = [text for text in sent if "UPDATE" in text or "INSERT" in text]
+        assert len(writes) == 1, sent
+        assert all(
+            part in writes[0] for part in ("UPDATE carts", "UPDATE orders", "INSERT INTO outbox")
+        )
+
+
+async def test_a_commit_whose_last_row_lost_its_version_check_writes_no_row_and_no_event(
+    sql: SqlBackend,
+) -> None:
+    cart_id, order_id = await _two_changed(sql)
+    before = await _rows(sql)
+    stored_before = await read(sql, lambda uow: uow.carts.get(cart_id))
+
+    first, second = sql.uow(), sql.uow()
+    async with first, second:
+        their_order = await first.orders.get(order_id)
+        cart = await second.carts.get(cart_id)
+        order = await second.orders.get(order_id)
+        assert their_order is not None and cart is not None and order is not None
+        their_order.cancel("customer request", b.START)
+        await first.commit()
+        # The cart's UPDATE comes first and succeeds; the order's finds another version.
+        cart.begin_checkout(order_id, b.START, b.HOLD)
+        order.confirm("payment-1", b.START)
+        with pytest.raises(ConcurrencyConflict):
+            await second.commit()
+
+    assert await read(sql, lambda uow: uow.carts.get(cart_id)) == stored_before
+    assert [row["event_type"] for row in (await _rows(sql))[len(before) :]] == ["OrderCancelled"]

@@ -74,21 +74,24 @@ async def write_outbox(
     one the statement names no trace column (its plan is the one it always was)."""
     if not events:
         return
+    await driver.run_many(connection, _INSERT, outbox_rows(events, now, trace))
+
+
+def outbox_rows(
+    events: Sequence[Event], now: datetime, trace: TraceContext | None = None
+) -> list[dict[str, object]]:
+    """The outbox rows of `events`, as `write_outbox` writes them (every row the same columns)."""
     carried = {name: trace[name] for name in _TRACE_HEADERS if name in trace} if trace else {}
-    await driver.run_many(
-        connection,
-        _INSERT,
-        [
-            {
-                "event_id": event.event_id,
-                "event_type": event_type(event),
-                "payload": _encoder.encode(event).decode(),
-                "created_at": now,
-                **carried,
-            }
-            for event in events
-        ],
-    )
+    return [
+        {
+            "event_id": event.event_id,
+            "event_type": event_type(event),
+            "payload": _encoder.encode(event).decode(),
+            "created_at": now,
+            **carried,
+        }
+        for event in events
+    ]
 
 
 @dataclass

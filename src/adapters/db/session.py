@@ -166,11 +166,24 @@ class Session:
     ) -> list[tuple[_Entry, int]]:
         """Write every changed aggregate if nobody changed its row since it was read."""
         written = []
-        # A fixed order (table, id) so that two units writing the same rows cannot deadlock.
-        ordered = sorted(changed, key=lambda item: (item[1].mapper.table.name, item[0]))
-        for key, entry, row in ordered:
+        for key, entry, changes in self.updates(changed):
             table = entry.mapper.table
-            new_version = entry.stored_version + (0 if entry.inserted else 1)
+            result = await driver.run(connection, _version_checked_update(table), changes)
+            if result.rowcount != 1:
+                raise ConcurrencyConflict(f"{table.name} {key} was changed by someone else")
+            if (children := self._children.get(table.name)) is not None:
+                await children(connection, entry.aggregate, entry.pristine)
+            written.append((entry, changes["version"]))
+        return written
+
+    def updates(self, changed: Changes) -> list[tuple[str, _Entry, dict[str, Any]]]:
+        """Each changed aggregate's version-checked UPDATE: its id, its entry and the
+        parameters (the columns it sets, `id_` and `stored_version_`), in a fixed (table,
+        id) order, so that two units writing the same rows cannot deadlock."""
+        updates = []
+        for key, entry, row in sorted(
+            changed, key=lambda item: (item[1].mapper.table.name, item[0])
+        ):
             # Only the columns that changed: a cart checked out or an order confirmed leaves
             # most of its row as it was, and its JSON `body` sent again cost its encoding here
             # and its parsing in PostgreSQL for nothing. The statement's SET clause follows
@@ -181,15 +194,14 @@ class Session:
                 for name, value in row.items()
                 if name != "id" and (name not in pristine or pristine[name] != value)
             }
-            changes["version"] = new_version
+            changes["version"] = entry.stored_version + (0 if entry.inserted else 1)
             changes["id_"], changes["stored_version_"] = key, entry.stored_version
-            result = await driver.run(connection, _version_checked_update(table), changes)
-            if result.rowcount != 1:
-                raise ConcurrencyConflict(f"{table.name} {key} was changed by someone else")
-            if (children := self._children.get(table.name)) is not None:
-                await children(connection, entry.aggregate, entry.pristine)
-            written.append((entry, new_version))
-        return written
+            updates.append((key, entry, changes))
+        return updates
+
+    def has_children(self, changed: Changes) -> bool:
+        """Whether writing `changed` rewrites child rows too (a product's variants)."""
+        return any(entry.mapper.table.name in self._children for _, entry, _ in changed)
 
     def entries(self) -> list[_Entry]:
         return list(self._entries.values())

@@ -29,9 +29,10 @@ from typing import Any, Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.db import driver_statements as driver
+from adapters.db import flush_in_one
 from adapters.db.engine import autocommit, autocommit_allowed
 from adapters.db.errors import lost_connection_ignored, translated
-from adapters.db.outbox import TraceContext, write_outbox
+from adapters.db.outbox import TraceContext, outbox_rows, write_outbox
 from adapters.db.processed import SqlProcessedEvents
 from adapters.db.repositories import (
     SqlCartRepository,
@@ -192,10 +193,21 @@ class SqlUnitOfWork:
             await self._reader.commit()  # bookkeeping only: autocommit sends nothing
             return written
         connection = await self.connection()
-        written = await self._session.flush(connection, changed)
         events = self._events.pending()
         trace = self._trace() if self._trace is not None and events else None
-        await write_outbox(connection, events, self._now(), trace)
+        if not self._session.has_children(changed) and flush_in_one.applies(
+            connection, len(changed), len(events)
+        ):
+            updates = self._session.updates(changed)
+            await flush_in_one.write(
+                connection,
+                [(entry.mapper.table, key, changes) for key, entry, changes in updates],
+                outbox_rows(events, self._now(), trace),
+            )
+            written = [(entry, changes["version"]) for _, entry, changes in updates]
+        else:
+            written = await self._session.flush(connection, changed)
+            await write_outbox(connection, events, self._now(), trace)
         await self.processed.flush(connection, self._now())
         if self._own_transactions:
             self._begun = False  # whatever COMMIT answers, the transaction is over
