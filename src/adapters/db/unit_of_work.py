@@ -11,7 +11,8 @@ begins the transaction on that same connection. With asyncpg the connection stay
 autocommit for SQLAlchemy and the unit sends BEGIN, COMMIT and ROLLBACK itself, so that its
 statements sent to the driver directly (driver_statements.py) share the transaction. A
 commit that is one version-checked UPDATE and nothing else (no outbox rows, no child rows)
-needs no transaction either: a single statement is atomic on its own.
+needs no transaction either: a single statement is atomic on its own. Any other commit there
+sends its UPDATEs and outbox rows as one statement (flush_in_one.py), then COMMIT.
 
 A connection lost mid-unit (the server dropped it) surfaces as `ConnectionLost` from whichever
 statement found it, and the unit's rollback then has nothing to undo: the server rolled the
