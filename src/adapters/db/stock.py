@@ -71,9 +71,9 @@ _INSERT_LINES = insert(lines_t)
 # holding its row locks, give up with TransientConflict, which the bus retries as a whole
 # command in a fresh unit of work after a backoff.
 MOVE_ATTEMPTS = 3
-# A change to one reservation as read: its new state (or the Move, when the step knows more
-# than the state says), or None when its compare-and-set lost.
-_Step = Callable[[AsyncConnection, Reservation], Awaitable[Reservation | Move | None]]
+# A change to one reservation as read: where it left the reservation, or None when its
+# compare-and-set lost.
+_Step = Callable[[AsyncConnection, Reservation], Awaitable[Move | None]]
 
 
 class SqlStockLedger:
@@ -320,16 +320,11 @@ class SqlStockLedger:
             for _ in range(attempts):
                 reservation = known or await self._get(connection, reservation_id)
                 known = None
-                settled = await step(connection, reservation)
-                if isinstance(settled, Move):
+                if (settled := await step(connection, reservation)) is not None:
                     return settled
-                if settled is not None:
-                    return Move(settled, moved=settled.status is not reservation.status)
         raise TransientConflict(f"reservation {reservation_id} kept moving under this command")
 
-    async def _release(
-        self, connection: AsyncConnection, reservation: Reservation
-    ) -> Reservation | None:
+    async def _release(self, connection: AsyncConnection, reservation: Reservation) -> Move | None:
         if reservation.status is ReservationStatus.ACTIVE:
             released = reservation.moved_to(ReservationStatus.RELEASED)
             if not await move_status(
@@ -337,7 +332,7 @@ class SqlStockLedger:
             ):
                 return None
             await give_back(connection, Lines(of=[reservation.id]))
-            return released
+            return Move(released, moved=True)
         if reservation.status is ReservationStatus.ALLOCATED:
             deallocated = reservation.moved_to(ReservationStatus.DEALLOCATED)
             if not await move_status(
@@ -346,10 +341,10 @@ class SqlStockLedger:
                 return None
             for (sku, location), quantity in totals(reservation.lines):
                 await shift_row(connection, sku, location, allocated=-quantity)
-            return deallocated
+            return Move(deallocated, moved=True)
         if reservation.status is ReservationStatus.SHIPPED:
             reservation.moved_to(ReservationStatus.RELEASED)  # raises IllegalTransition
-        return reservation
+        return Move(reservation, moved=False)
 
     async def _allocate(
         self, connection: AsyncConnection, reservation: Reservation, now: datetime
@@ -384,14 +379,14 @@ class SqlStockLedger:
             raise OutOfStock(short)
         # A hold that lapsed counted as available (levels() leaves it out) even where its line
         # was still marked held; any line not held any more was taken from what is available.
-        lapsed = reservation.status is not ReservationStatus.ACTIVE or reservation.expires_at <= now
+        lapsed = not reservation.holds_stock(now)
         return Move(allocated, moved=True, available_changed=lapsed or len(held) < len(wanted))
 
     async def _ship(
         self, connection: AsyncConnection, reservation: Reservation, movement_at: datetime
-    ) -> Reservation | None:
+    ) -> Move | None:
         if reservation.status is ReservationStatus.SHIPPED:
-            return reservation
+            return Move(reservation, moved=False)
         shipped = reservation.moved_to(ReservationStatus.SHIPPED)
         if not await move_status(
             connection, reservation.id, ReservationStatus.ALLOCATED, shipped.status
@@ -413,7 +408,7 @@ class SqlStockLedger:
                 for line in reservation.lines
             ],
         )
-        return shipped
+        return Move(shipped, moved=True)
 
     async def _get(self, connection: AsyncConnection, reservation_id: str) -> Reservation:
         found = await load_reservations(connection, [reservation_id])

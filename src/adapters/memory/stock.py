@@ -97,7 +97,7 @@ class MemoryStockLedger:
         if reservation.status is ReservationStatus.ALLOCATED:
             return Move(reservation, moved=False)
         allocated = reservation.moved_to(ReservationStatus.ALLOCATED)
-        lapsed = reservation.is_expired(now) or reservation.status is ReservationStatus.EXPIRED
+        lapsed = not reservation.holds_stock(now)  # active but expired, or swept
         if lapsed and (short := self._short(reservation, now)):
             raise OutOfStock(short)
         self._put(allocated)  # stops counting as reserved ...
