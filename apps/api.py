@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.db import schema_revision
 from adapters.db.errors import translated
 from adapters.db.idempotency import SqlIdempotencyStore
+from adapters.db.stock import learn_sole_locations
 from adapters.http import ApiServices, create_app
 from adapters.http.config import HttpConfig
 from adapters.http.security import TokenService
@@ -72,6 +73,23 @@ def signing_key(settings: Settings) -> str:
     return secrets.token_urlsafe(48)
 
 
+async def _learn_sole_locations(engine: AsyncEngine) -> None:
+    """Where each SKU kept at one location is, so that reserving it reads no levels first
+    (SqlStockLedger.sole_locations). Only a head start: without it the process learns them
+    one checkout at a time, so a database that does not answer yet delays nothing."""
+    try:
+        learned = await learn_sole_locations(engine)
+    except Exception as error:
+        # A head start must never stop the start: the database down, or not migrated yet
+        # (readiness reports either), and the locations are learned later.
+        logger.warning(
+            "stock locations not loaded at start (%s); learned as checkouts go",
+            type(error).__name__,
+        )
+        return
+    logger.info("stock locations: %d SKUs kept at one location", learned)
+
+
 def build_app(components: Components, tracer_provider: Any = None) -> Litestar:
     """The API over `components`; the app's shutdown stops the feed and closes them.
     `tracer_provider`: where its traces go (tests); by default SHOPCORE_TRACING decides."""
@@ -89,6 +107,11 @@ def build_app(components: Components, tracer_provider: Any = None) -> Litestar:
             await database_answers(engine)
 
         readiness.append(ReadinessCheck("database", database))
+
+        async def learn_locations() -> None:
+            await _learn_sole_locations(engine)
+
+        on_start_database: list[Callable[[], Awaitable[None]]] = [learn_locations]
     else:
         idempotency = MemoryIdempotencyStore()
     store_factory = None
@@ -107,6 +130,8 @@ def build_app(components: Components, tracer_provider: Any = None) -> Litestar:
         readiness.append(ReadinessCheck("redis", redis_ping, required=False))
     feed = components.stock_feed
     on_startup: list[Callable[[], Awaitable[None]]] = [feed.start]
+    if settings.database_url is not None:
+        on_startup += on_start_database
     on_shutdown: list[Callable[[], Awaitable[None]]] = [feed.stop]
     if settings.events_in_process:
         # No worker without Redis: each API process finishes what a crash left half-done.

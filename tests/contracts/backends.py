@@ -22,6 +22,7 @@ from adapters.db.catalog_views import SqlCatalogViews
 from adapters.db.idempotency import SqlIdempotencyStore
 from adapters.db.product_pages import SqlProductPages
 from adapters.db.simulated_gateway import SqlSimulatedGateway
+from adapters.db.stock import sole_locations_of
 from adapters.db.stock_views import SqlStockViews
 from adapters.db.unit_of_work import SqlUnitOfWork
 from adapters.machinery.product_pages import ComposedProductPages
@@ -134,6 +135,8 @@ class SqlBackend:
 
     async def empty(self) -> None:
         await delete_every_row(self.engine)
+        # What this process learned of the rows just deleted (a new database knows nothing).
+        sole_locations_of(self.engine.sync_engine).clear()
 
 
 def memory_backend(request: pytest.FixtureRequest) -> Backend:

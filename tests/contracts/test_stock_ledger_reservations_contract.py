@@ -250,3 +250,73 @@ async def test_a_reservation_of_many_lines_takes_all_of_them_or_none_then_alloca
     assert {(lv.reserved, lv.allocated) for lv in await levels(backend, skus, clock.now())} == {
         (0, 2)
     }
+
+
+async def test_a_reservation_is_seen_by_its_own_unit_before_the_commit(
+    backend: Backend, clock: ManualClock
+) -> None:
+    """A ledger may write a reservation's rows with the commit (PostgreSQL does): its own unit
+    still reads it and moves it as if it were written."""
+    await receive(backend, "TEE-M", 10, clock.now())
+    held = b.reservation([("TEE-M", 3)], now=clock.now())
+
+    async with backend.uow() as uow:
+        await uow.stock.reserve(held, clock.now())
+        assert await uow.stock.reservation(held.id) == held
+        move = await uow.stock.allocate(held.id, clock.now())
+        assert move.moved and move.reservation.status is ReservationStatus.ALLOCATED
+        await uow.commit()
+
+    assert await status_of(backend, held.id) is ReservationStatus.ALLOCATED
+    assert await level(backend, "TEE-M", clock.now()) == (10, 0, 3, 7)
+
+
+async def test_one_id_reserved_twice_in_one_unit_fails_and_keeps_neither(
+    backend: Backend, clock: ManualClock
+) -> None:
+    await receive(backend, "TEE-M", 10, clock.now())
+    first = b.reservation([("TEE-M", 2)], now=clock.now())
+    again = b.reservation([("TEE-M", 5)], now=clock.now(), id=first.id)
+
+    with pytest.raises(AlreadyExists):
+        async with backend.uow() as uow:
+            await uow.stock.reserve(first, clock.now())
+            await uow.stock.reserve(again, clock.now())
+            await uow.commit()
+
+    assert await stored(backend, first.id) is None
+    assert await level(backend, "TEE-M", clock.now()) == (10, 0, 0, 10)
+
+
+# -- sole_locations --------------------------------------------------------------------------
+async def test_sole_locations_names_only_skus_kept_at_one_location_and_where(
+    backend: Backend, clock: ManualClock
+) -> None:
+    """What the ledger has seen of a SKU (here: a reservation of it, and its levels) tells
+    where it is kept; it may know less, never a location a SKU is not kept at."""
+    await receive(backend, "TEE-M", 10, clock.now(), "berlin")
+    await receive(backend, "CAP-1", 4, clock.now(), "main")
+    await receive(backend, "CAP-1", 4, clock.now(), "berlin")
+    await reserve(
+        backend, b.reservation([("TEE-M", 1, "berlin"), ("CAP-1", 1)], now=clock.now()), clock.now()
+    )
+    await levels(backend, ["CAP-1", "TEE-M"], clock.now())
+
+    async with backend.uow() as uow:
+        sole = uow.stock.sole_locations(["CAP-1", "NOPE-1", "TEE-M"])
+
+    assert sole == {"TEE-M": "berlin"}
+
+
+async def test_a_sku_received_at_a_second_location_is_no_longer_named_sole(
+    backend: Backend, clock: ManualClock
+) -> None:
+    await receive(backend, "TEE-M", 10, clock.now())
+    await reserve(backend, b.reservation([("TEE-M", 1)], now=clock.now()), clock.now())
+    async with backend.uow() as uow:
+        assert uow.stock.sole_locations(["TEE-M"]) == {"TEE-M": "main"}
+
+    await receive(backend, "TEE-M", 3, clock.now(), "berlin")
+
+    async with backend.uow() as uow:
+        assert uow.stock.sole_locations(["TEE-M"]) == {}

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import event, select
 
 from adapters.db.tables import outbox
-from shopcore.shared.errors import ConcurrencyConflict
+from shopcore.shared.errors import AlreadyExists, ConcurrencyConflict
 from tests.contracts import builders as b
 from tests.contracts.backends import SqlBackend
 from tests.contracts.builders import read
@@ -169,3 +169,71 @@ async def test_a_commit_whose_last_row_lost_its_version_check_writes_no_row_and_
 
     assert await read(sql, lambda uow: uow.carts.get(cart_id)) == stored_before
     assert [row["event_type"] for row in (await _rows(sql))[len(before) :]] == ["OrderCancelled"]
+
+
+async def test_a_new_order_goes_in_with_the_commits_one_statement_on_postgresql(
+    sql: SqlBackend,
+) -> None:
+    """A checkout's first commit: the new order's INSERT joins the cart's UPDATE (and the
+    outbox rows: flush_in_one.py) in one statement (Session.stage), and nothing of it is
+    sent before the commit."""
+    cart = b.cart(lines={"TEE-M": 2})
+    async with sql.uow() as uow:
+        await uow.carts.add(cart)
+        await uow.commit()
+    order = b.order(customer_id=cart.customer_id)
+    sent: list[str] = []
+
+    def logged(query: Any) -> None:
+        sent.append(query.query)
+
+    def watch(dbapi_connection: Any, *args: Any) -> None:
+        if sql.name == "postgres":
+            dbapi_connection.driver_connection.add_query_logger(logged)
+
+    event.listen(sql.engine.sync_engine, "checkout", watch)
+    try:
+        async with sql.uow() as uow:
+            mine = await uow.carts.get(cart.id)
+            assert mine is not None
+            await uow.orders.add(order)
+            await asyncio.sleep(0)
+            before_commit = [text for text in sent if "INSERT INTO orders" in text]
+            assert await uow.orders.get(order.id) is order  # the unit knows it meanwhile
+            mine.begin_checkout(order.id, b.START, b.HOLD)
+            await uow.commit()
+        await asyncio.sleep(0)
+    finally:
+        event.remove(sql.engine.sync_engine, "checkout", watch)
+
+    stored = await read(sql, lambda uow: uow.orders.get(order.id))
+    assert stored == order and stored is not None and stored.version == order.version == 1
+    assert await read(sql, lambda uow: uow.carts.get(cart.id)) == mine
+    if sql.name == "postgres":
+        assert before_commit == []
+        writes = [text for text in sent if "UPDATE" in text or "INSERT" in text]
+        assert len(writes) == 1, sent
+        assert "INSERT INTO orders" in writes[0] and "UPDATE carts" in writes[0], writes[0]
+
+
+async def test_a_new_order_whose_id_is_taken_fails_the_commit_and_keeps_nothing(
+    sql: SqlBackend,
+) -> None:
+    """A resubmitted checkout: its order's clash is AlreadyExists, at `add` or at the commit
+    (staged on PostgreSQL), and the cart's change and the events of that commit are lost
+    with it."""
+    cart_id, order_id = await _two_changed(sql)
+    before = await _rows(sql)
+    stored_cart = await read(sql, lambda uow: uow.carts.get(cart_id))
+    again = b.order(id=order_id)
+
+    with pytest.raises(AlreadyExists):
+        async with sql.uow() as uow:
+            cart = await uow.carts.get(cart_id)
+            assert cart is not None
+            await uow.orders.add(again)
+            cart.begin_checkout(order_id, b.START, b.HOLD)
+            await uow.commit()
+
+    assert await read(sql, lambda uow: uow.carts.get(cart_id)) == stored_cart
+    assert await _rows(sql) == before

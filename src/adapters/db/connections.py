@@ -16,3 +16,9 @@ class Connections(Protocol):
     async def connection(self, *, write: bool = True) -> AsyncConnection:
         """The unit's writer (`write=True`), or whichever connection serves its reads now."""
         ...
+
+    @property
+    def stages_inserts(self) -> bool:
+        """Whether a repository may stage a new row for the commit's one statement
+        (Session.stage) instead of inserting it at once."""
+        ...

@@ -1,6 +1,12 @@
-"""A commit's writes in one statement on PostgreSQL: every version-checked UPDATE of the unit
-and its outbox rows as data-modifying CTEs of one statement, one round trip where they took
-one each (the outbox rows one for all). A checkout's two commits sent 2 and 3 of them.
+"""A commit's writes in one statement on PostgreSQL: the rows the unit staged for insertion
+(Session.stage: a checkout's new order), every version-checked UPDATE of the unit and its
+outbox rows as data-modifying CTEs of one statement, one round trip where they took one each
+(the outbox rows one for all). A checkout's two commits sent 3 and 3 of them.
+
+Each staged row is inserted unless it clashes on its id or a unique column (ON CONFLICT DO
+NOTHING) and the statement answers how many went in: a clash is AlreadyExists, and the unit
+rolls back. Foreign keys between the statement's rows (a cart's UPDATE naming the order the
+same statement inserts) hold: PostgreSQL checks them at the end of the statement.
 
 Each UPDATE returns the row it changed; the statement answers how many each changed, so a
 version check that failed (another unit changed the row since it was read) is found as
@@ -22,25 +28,30 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Select
 
 from adapters.db import driver_statements as driver
 from adapters.db.tables import outbox
-from shopcore.shared.errors import ConcurrencyConflict
+from shopcore.shared.errors import AlreadyExists, ConcurrencyConflict
 
-# The most UPDATEs and outbox rows one statement takes: a checkout's commits have 1-2 UPDATEs
-# and 2-4 events (a cart of more lines more); a larger commit writes as before.
-MOST_UPDATES = 4
+# The most rows written (inserted and updated) and outbox rows one statement takes: a
+# checkout's commits write 3 + its number of lines and 2 rows, with 2-4 events (a cart of more
+# lines more); a larger commit writes as before. Shapes stay few: one per number of lines.
+MOST_UPDATES = 12
 MOST_EVENTS = 16
 
-# (table, its columns set) per UPDATE, the outbox's columns, the number of outbox rows.
-_Shape = tuple[tuple[tuple[str, tuple[str, ...]], ...], tuple[str, ...], int]
+_Columns = tuple[tuple[str, tuple[str, ...]], ...]  # (table, its columns) per row updated
+# (table, its columns, how many rows) per INSERT; the rows updated; the outbox's columns and
+# the number of outbox rows.
+_Shape = tuple[tuple[tuple[str, tuple[str, ...], int], ...], _Columns, tuple[str, ...], int]
 _STATEMENTS: dict[_Shape, Select[Any]] = {}
 
 
 def applies(connection: AsyncConnection, updates: int, events: int) -> bool:
-    """Whether a commit of `updates` UPDATEs and `events` outbox rows goes in one statement."""
+    """Whether a commit of `updates` rows written (inserted or updated) and `events` outbox
+    rows goes in one statement."""
     return (
         1 <= updates <= MOST_UPDATES
         and events <= MOST_EVENTS
@@ -53,12 +64,15 @@ async def write(
     connection: AsyncConnection,
     updates: Sequence[tuple[Table, str, Mapping[str, Any]]],
     events: Sequence[Mapping[str, Any]],
+    inserts: Sequence[tuple[Table, str, Sequence[Mapping[str, Any]]]] = (),
 ) -> None:
-    """Each of `updates` (table, id, the parameters of `session`'s version-checked UPDATE:
-    the columns set, `id_` and `stored_version_`) and each outbox row of `events`, in one
-    statement. ConcurrencyConflict when a row's version was not the one read."""
+    """Each of `inserts` (table, what its rows are, the rows), each of `updates` (table, id,
+    the parameters of `session`'s version-checked UPDATE: the columns set, `id_` and
+    `stored_version_`) and each outbox row of `events`, in one statement. AlreadyExists when
+    a row to insert clashed, ConcurrencyConflict when a row's version was not the one read."""
     event_columns = tuple(events[0]) if events else ()
     shape: _Shape = (
+        tuple((table.name, tuple(rows[0]), len(rows)) for table, _, rows in inserts),
         tuple(
             (table.name, tuple(name for name in changes if not name.endswith("_")))
             for table, _, changes in updates
@@ -68,21 +82,43 @@ async def write(
     )
     statement = _STATEMENTS.get(shape)
     if statement is None:
-        statement = _STATEMENTS[shape] = _statement([table for table, _, _ in updates], shape)
+        statement = _STATEMENTS[shape] = _statement(
+            [table for table, _, _ in inserts], [table for table, _, _ in updates], shape
+        )
     parameters: dict[str, Any] = {}
+    for k, (_, _, rows) in enumerate(inserts):
+        for n, row in enumerate(rows):
+            parameters.update({f"i{k}_{n}_{name}": value for name, value in row.items()})
     for k, (_, _, changes) in enumerate(updates):
         parameters.update({f"u{k}_{name}": value for name, value in changes.items()})
     for k, row in enumerate(events):
         parameters.update({f"o{k}_{name}": value for name, value in row.items()})
     counts = (await driver.run(connection, statement, parameters)).tuples()[0]
-    for (table, key, _), count in zip(updates, counts, strict=False):
+    for (table, key, rows), count in zip(inserts, counts, strict=False):
+        if count != len(rows):
+            raise AlreadyExists(f"{table.name} {key}, or one of its unique values, exists")
+    for (table, key, _), count in zip(updates, counts[len(inserts) :], strict=False):
         if count != 1:
             raise ConcurrencyConflict(f"{table.name} {key} was changed by someone else")
 
 
-def _statement(tables: Sequence[Table], shape: _Shape) -> Select[Any]:
-    updates, event_columns, event_count = shape
+def _statement(inserted: Sequence[Table], tables: Sequence[Table], shape: _Shape) -> Select[Any]:
+    inserts, updates, event_columns, event_count = shape
     counts = []
+    for k, (table, (_, columns, count)) in enumerate(zip(inserted, inserts, strict=True)):
+        rows = [
+            {name: bindparam(f"i{k}_{n}_{name}", type_=table.c[name].type) for name in columns}
+            for n in range(count)
+        ]
+        key = next(iter(table.primary_key.columns))
+        added = (
+            postgresql.insert(table)
+            .values(rows)
+            .on_conflict_do_nothing()
+            .returning(key)
+            .cte(f"i{k}")
+        )
+        counts.append(select(func.count()).select_from(added).scalar_subquery())
     for k, (table, (_, columns)) in enumerate(zip(tables, updates, strict=True)):
         changed = (
             update(table)

@@ -78,6 +78,8 @@ class _Entry:
     pristine: Aggregate | None
     stored_version: int  # the version the row has in the database now
     inserted: bool  # inserted by this unit: already at its first version
+    # Inserted at commit, not yet sent (`stage`): its row is taken from the aggregate then.
+    staged: bool = False
 
     def changed_row(self) -> dict[str, Any] | None:
         row = self.mapper.to_row(self.aggregate)
@@ -143,11 +145,56 @@ class Session:
         )
         self._events.track(aggregate)
 
+    def stage(self, mapper: AggregateMapper[A], aggregate: A, key: str) -> None:
+        """Insert at commit instead of now: the row goes with the commit's other writes
+        (flush_in_one.py), and a clash on id or a unique column surfaces at commit as
+        AlreadyExists, which the unit-of-work contract allows. Only for a table without
+        child rows, whose callers need no clash before commit."""
+        if self.known(mapper, key) is not None:
+            raise AlreadyExists(f"{mapper.table.name} {key} is in this unit already")
+        self._entries[(mapper.table.name, key)] = _Entry(
+            mapper,
+            aggregate,
+            {},
+            None,
+            aggregate.version + 1,
+            inserted=True,
+            staged=True,
+        )
+        self._events.track(aggregate)
+
+    def has_staged(self) -> bool:
+        return any(entry.staged for entry in self._entries.values())
+
+    def staged(self) -> list[tuple[str, _Entry, dict[str, Any]]]:
+        """Each staged aggregate's row as it stands now, at its first version."""
+        staged = []
+        for (_, key), entry in sorted(self._entries.items()):
+            if entry.staged:
+                row = entry.mapper.to_row(entry.aggregate)
+                row["version"] = entry.stored_version
+                staged.append((key, entry, row))
+        return staged
+
+    async def insert_staged(
+        self, connection: AsyncConnection, staged: list[tuple[str, _Entry, dict[str, Any]]]
+    ) -> None:
+        """The staged rows one statement each: where the commit is not one statement."""
+        for key, entry, row in staged:
+            result = await driver.run(connection, keyed_insert(connection, entry.mapper.table), row)
+            if result.rowcount != 1:
+                raise AlreadyExists(
+                    f"{entry.mapper.table.name} {key}, or one of its unique values, exists"
+                )
+
     def changed(self) -> Changes:
-        """Every aggregate whose row differs from the one read, with its new row. A commit
-        takes them once and hands them to `writes_one_row` and `flush`."""
+        """Every aggregate whose row differs from the one read, with its new row (staged
+        inserts apart: `staged`). A commit takes them once and hands them to
+        `writes_one_row` and `flush`."""
         changes = []
         for (_, key), entry in self._entries.items():
+            if entry.staged:
+                continue
             row = entry.changed_row()
             if row is not None:
                 changes.append((key, entry, row))
@@ -156,7 +203,7 @@ class Session:
     def writes_one_row(self, changed: Changes) -> bool:
         """Whether flushing `changed` is exactly one UPDATE: one changed aggregate, read (not
         inserted) by this unit, whose table has no child rows to rewrite."""
-        if len(changed) != 1:
+        if len(changed) != 1 or self.has_staged():
             return False
         entry = changed[0][1]
         return not entry.inserted and entry.mapper.table.name not in self._children

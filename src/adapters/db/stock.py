@@ -12,20 +12,26 @@ A reservation changes state by compare-and-set of the status it was read with, s
 units moving it, one wins; the loser reads afresh and tries again, a bounded number of times
 (MOVE_ATTEMPTS), and then leaves the retry to the bus as TransientConflict.
 
+On PostgreSQL through asyncpg a reservation's rows are written with the unit's commit, in its
+one statement (flush_in_one.py): `reserve` takes the stock at once and stages the rows; a later
+step of the unit that reads or moves reservations writes them first.
+
 This module holds what each operation does, step by step; the statements themselves are in
 stock_statements.py (changes) and stock_reads.py (reads).
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.db import driver_statements as driver
-from adapters.db import stock_postgres
+from adapters.db import stock_postgres, tables
 from adapters.db.connections import Connections
 from adapters.db.errors import translated
 from adapters.db.session import keyed_insert
@@ -76,9 +82,45 @@ MOVE_ATTEMPTS = 3
 _Step = Callable[[AsyncConnection, Reservation], Awaitable[Move | None]]
 
 
+# The one location of each SKU kept at one location only, as this process's units last saw
+# it (`sole_locations`), per database. A take and a read of levels tell how many locations
+# keep a SKU; this process's own receipts forget the SKU. Bounded: forgotten all at once when
+# full (a SKU forgotten costs one read of its levels).
+_SOLE: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
+SOLE_KEPT = 100_000
+
+
+def sole_locations_of(database: Any) -> dict[str, str]:
+    """The SKUs known to be kept at one location in `database` (an engine), shared by every
+    unit of work of this process on it."""
+    found = _SOLE.get(database)
+    if found is None:
+        found = _SOLE[database] = {}
+    return found
+
+
+async def learn_sole_locations(engine: AsyncEngine) -> int:
+    """Fill this process's `sole_locations_of(engine)` from the stock rows, as an API process
+    starts: otherwise each SKU's first reservation in the process reads its levels first.
+    Up to SOLE_KEPT SKUs; how many it learned."""
+    levels = tables.stock_levels
+    statement = (
+        select(levels.c.sku, func.min(levels.c.location))
+        .group_by(levels.c.sku)
+        .having(func.count() == 1)
+        .limit(SOLE_KEPT)
+    )
+    async with engine.connect() as connection, translated():
+        rows = (await connection.execute(statement)).all()
+    sole = sole_locations_of(engine.sync_engine)
+    sole.update((sku, location) for sku, location in rows)
+    return len(rows)
+
+
 class SqlStockLedger:
-    def __init__(self, connections: Connections) -> None:
+    def __init__(self, connections: Connections, sole: dict[str, str] | None = None) -> None:
         self._connections = connections
+        self._sole = {} if sole is None else sole
         # Reservations read in this unit of work: a later change in the same unit starts from
         # them instead of reading again. Only a starting point: every change compare-and-sets
         # the status it saw, and reads afresh when that fails.
@@ -91,9 +133,13 @@ class SqlStockLedger:
         # as it would had it been added a moment after this unit's read.)
         self._locations: dict[str, frozenset[str]] = {}
         self._after: dict[tuple[str, str], StockLevel] = {}
+        # Reservations taken in this unit whose rows go with its commit (`_take_and_stage`).
+        self._staged: list[tuple[Reservation, _Lines]] = []
 
     def forget(self) -> None:
         """The unit of work ended: what it read may be stale now."""
+        self._learn_locations()
+        self._staged.clear()
         self._known.clear()
         self._locations.clear()
         self._after.clear()
@@ -102,6 +148,23 @@ class SqlStockLedger:
         self._after.clear()
         if rows_may_appear:
             self._locations.clear()
+
+    def sole_locations(self, skus: Sequence[str]) -> dict[str, str]:
+        sole = self._sole
+        return {sku: sole[sku] for sku in skus if sku in sole}
+
+    def _learn_locations(self) -> None:
+        """Keep, for every unit of this process, which SKUs this unit found kept at one
+        location (the take counts a SKU's locations, a read of levels lists them)."""
+        if not self._locations:
+            return
+        if len(self._sole) > SOLE_KEPT:
+            self._sole.clear()
+        for sku, locations in self._locations.items():
+            if len(locations) == 1:
+                self._sole[sku] = next(iter(locations))
+            else:
+                self._sole.pop(sku, None)
 
     async def _conn(self) -> AsyncConnection:
         return await self._connections.connection()
@@ -141,6 +204,7 @@ class SqlStockLedger:
         return levels
 
     async def reservation(self, reservation_id: str) -> Reservation | None:
+        await self._unstage()
         connection = await self._reads()
         async with translated():
             found = await load_reservations(connection, [reservation_id])
@@ -157,6 +221,7 @@ class SqlStockLedger:
     # -- changes ---------------------------------------------------------------------------
     async def receive(self, movement: StockMovement) -> None:
         self._changing(rows_may_appear=True)
+        self._sole.pop(movement.sku, None)  # it may be kept at one more location now
         connection = await self._conn()
         async with translated():
             await add_on_hand(connection, movement.sku, movement.location, movement.delta)
@@ -164,6 +229,7 @@ class SqlStockLedger:
 
     async def adjust(self, movement: StockMovement, now: datetime) -> None:
         self._changing(rows_may_appear=True)
+        self._sole.pop(movement.sku, None)
         sku, location = movement.sku, movement.location
         connection = await self._conn()
         async with translated():
@@ -177,10 +243,14 @@ class SqlStockLedger:
             await log_movements(connection, [movement])
 
     async def reserve(self, reservation: Reservation, now: datetime) -> None:
+        await self._unstage()
         self._changing()
         connection = await self._conn()
         wanted = totals(reservation.lines)
         async with translated():
+            if self._connections.stages_inserts and stock_postgres.applies(connection):
+                await self._take_and_stage(connection, reservation, wanted, now)
+                return
             if not await self._insert(connection, reservation, wanted):
                 raise AlreadyExists(f"reservation {reservation.id} already exists")
             # The stock rows last: they are what concurrent checkouts of one SKU queue on, and
@@ -200,6 +270,48 @@ class SqlStockLedger:
                 await connection.execute(delete(res_t).where(res_t.c.id == reservation.id))
                 raise OutOfStock(short)
 
+    async def _take_and_stage(
+        self,
+        connection: AsyncConnection,
+        reservation: Reservation,
+        wanted: list[tuple[tuple[str, str], int]],
+        now: datetime,
+    ) -> None:
+        """The take now, the reservation's rows with the commit's one statement (`staged`):
+        a round trip fewer, and a refused take has no rows to delete. Its id's clash is
+        AlreadyExists at the commit then, which rolls the take back with the rest."""
+        short = await take_all(
+            connection, wanted, now, into="reserved", after=self._after, locations=self._locations
+        )
+        if short:
+            raise OutOfStock(short)
+        self._staged.append((reservation, _lines_of(reservation, wanted)))
+
+    def staged(self) -> list[tuple[Table, str, list[dict[str, Any]]]]:
+        """The rows of the reservations made in this unit and not written yet, for the
+        commit's one statement: (table, what they are, rows)."""
+        inserts: list[tuple[Table, str, list[dict[str, Any]]]] = []
+        for reservation, lines in self._staged:
+            inserts.append(
+                (res_t, f"reservation {reservation.id}", [_reservation_row(reservation)])
+            )
+            inserts.append((lines_t, f"lines of {reservation.id}", _line_rows(reservation, lines)))
+        return inserts
+
+    async def insert_staged(self, connection: AsyncConnection) -> None:
+        """The staged reservations' rows, one statement each: a commit that is not one
+        statement, or a later step of this unit that reads reservations."""
+        staged, self._staged = self._staged, []
+        for reservation, lines in staged:
+            if not await stock_postgres.insert_reservation(connection, reservation, lines):
+                raise AlreadyExists(f"reservation {reservation.id} already exists")
+
+    async def _unstage(self) -> None:
+        if self._staged:
+            connection = await self._conn()
+            async with translated():
+                await self.insert_staged(connection)
+
     @staticmethod
     async def _insert(
         connection: AsyncConnection,
@@ -208,44 +320,23 @@ class SqlStockLedger:
     ) -> bool:
         """The reservation's row and its lines' (held), unless its id is taken: whether it was
         free."""
-        lines = [
-            (key, first_position(reservation.lines, *key), quantity) for key, quantity in wanted
-        ]
+        lines = _lines_of(reservation, wanted)
         if stock_postgres.applies(connection):
             return await stock_postgres.insert_reservation(connection, reservation, lines)
         created = await driver.run(
-            connection,
-            keyed_insert(connection, res_t),
-            {
-                "id": reservation.id,
-                "status": ACTIVE,
-                "expires_at": reservation.expires_at,
-                "created_at": reservation.created_at,
-            },
+            connection, keyed_insert(connection, res_t), _reservation_row(reservation)
         )
         if created.rowcount != 1:
             return False
-        await driver.run_many(
-            connection,
-            _INSERT_LINES,
-            [
-                {
-                    "reservation_id": reservation.id,
-                    "sku": sku,
-                    "location": location,
-                    "position": position,
-                    "quantity": quantity,
-                    "held": True,
-                }
-                for (sku, location), position, quantity in lines
-            ],
-        )
+        await driver.run_many(connection, _INSERT_LINES, _line_rows(reservation, lines))
         return True
 
     async def release(self, reservation_id: str, now: datetime) -> Move:
+        await self._unstage()
         return await self._settle(reservation_id, self._release)
 
     async def allocate(self, reservation_id: str, now: datetime) -> Move:
+        await self._unstage()
         known = self._known.pop(reservation_id, None)
         attempts = MOVE_ATTEMPTS
         if known is None:
@@ -269,12 +360,14 @@ class SqlStockLedger:
         )
 
     async def ship(self, reservation_id: str, movement_at: datetime) -> Move:
+        await self._unstage()
         return await self._settle(
             reservation_id,
             lambda connection, reservation: self._ship(connection, reservation, movement_at),
         )
 
     async def expire(self, now: datetime, limit: int) -> list[Reservation]:
+        await self._unstage()
         self._changing()
         connection = await self._conn()
         async with translated():
@@ -415,3 +508,34 @@ class SqlStockLedger:
         if not found:
             raise NotFound(f"reservation {reservation_id} not found")
         return found[0]
+
+
+# A reservation's lines as stored: ((sku, location), position, quantity).
+_Lines = list[tuple[tuple[str, str], int, int]]
+
+
+def _lines_of(reservation: Reservation, wanted: list[tuple[tuple[str, str], int]]) -> _Lines:
+    return [(key, first_position(reservation.lines, *key), quantity) for key, quantity in wanted]
+
+
+def _reservation_row(reservation: Reservation) -> dict[str, Any]:
+    return {
+        "id": reservation.id,
+        "status": ACTIVE,
+        "expires_at": reservation.expires_at,
+        "created_at": reservation.created_at,
+    }
+
+
+def _line_rows(reservation: Reservation, lines: _Lines) -> list[dict[str, Any]]:
+    return [
+        {
+            "reservation_id": reservation.id,
+            "sku": sku,
+            "location": location,
+            "position": position,
+            "quantity": quantity,
+            "held": True,
+        }
+        for (sku, location), position, quantity in lines
+    ]

@@ -12,7 +12,8 @@ transaction: a line another transaction un-holds first is skipped here once it c
 `held` is re-checked under the row lock), so what lapsed is given back once.
 
 `insert_reservation`: the reservation's row and its lines' rows, the lines only when the
-reservation's id was free.
+reservation's id was free; where a unit's commit is not one statement (flush_in_one.py), which
+otherwise writes them (SqlStockLedger.staged).
 
 `allocate_active`: an active reservation moved to allocated (compare-and-set of its status)
 and read, lines included, in one statement: the completing transaction of a checkout reads no

@@ -126,7 +126,8 @@ async def take_all(
 
     With `after`, each row as the statement left it goes there, and with `locations`, each
     SKU kept at that one location only (the statement counts its rows): together, the levels
-    the caller announces, without reading them again. With `still_held`, the rows on which
+    the caller announces, without reading them again (a SKU kept at other locations too
+    gets none there). With `still_held`, the rows on which
     `held_by` still held its line go there (those moved from reserved to allocated unchecked)."""
     keys = [key for key, _ in lines]
     wanted = dict(lines)
@@ -146,8 +147,9 @@ async def take_all(
         # Each row as it now stands: what lapsed there was un-held and taken off `reserved`
         # by the take itself, so these are the levels a read would give.
         for sku, location, on_hand, reserved_now, allocated_now, kept_at in rows:
-            if locations is not None and kept_at == 1:
-                locations[sku] = frozenset((location,))
+            if locations is not None:
+                # Kept elsewhere too: which other locations the take does not say (empty).
+                locations[sku] = frozenset((location,)) if kept_at == 1 else frozenset()
             after[(sku, location)] = StockLevel(
                 sku=sku,
                 location=location,

@@ -12,7 +12,9 @@ autocommit for SQLAlchemy and the unit sends BEGIN, COMMIT and ROLLBACK itself, 
 statements sent to the driver directly (driver_statements.py) share the transaction. A
 commit that is one version-checked UPDATE and nothing else (no outbox rows, no child rows)
 needs no transaction either: a single statement is atomic on its own. Any other commit there
-sends its UPDATEs and outbox rows as one statement (flush_in_one.py), then COMMIT.
+sends its UPDATEs, its outbox rows and the rows staged for it (a checkout's new order and its
+reservation: `Session.stage`, `SqlStockLedger.staged`) as one statement (flush_in_one.py),
+then COMMIT.
 
 A connection lost mid-unit (the server dropped it) surfaces as `ConnectionLost` from whichever
 statement found it, and the unit's rollback then has nothing to undo: the server rolled the
@@ -45,7 +47,7 @@ from adapters.db.repositories import (
     write_variants,
 )
 from adapters.db.session import Changes, Session
-from adapters.db.stock import SqlStockLedger
+from adapters.db.stock import SqlStockLedger, sole_locations_of
 from shopcore.application.tracking import EventLedger
 from shopcore.shared.messages import Event
 
@@ -71,6 +73,8 @@ class SqlUnitOfWork:
         # Not behind a transaction pooler: there SQLAlchemy's statements must stay inside
         # SQLAlchemy's transactions (engine.py), and so run through SQLAlchemy.
         self._own_transactions = engine.dialect.driver == "asyncpg" and autocommit_allowed(engine)
+        # Where the commit is one statement (flush_in_one.py), a new order's row joins it.
+        self.stages_inserts = self._own_transactions and engine.dialect.name == "postgresql"
         self._begun = False
         self._depth = 0
         self._events = EventLedger()
@@ -81,7 +85,7 @@ class SqlUnitOfWork:
         self.carts = SqlCartRepository(self, self._session)
         self.orders = SqlOrderRepository(self, self._session)
         self.payments = SqlPaymentRepository(self, self._session)
-        self.stock = SqlStockLedger(self)
+        self.stock = SqlStockLedger(self, sole_locations_of(engine.sync_engine))
         self.processed = SqlProcessedEvents(self)
         self.committed = False
 
@@ -170,6 +174,7 @@ class SqlUnitOfWork:
         if (
             self._connection is None
             and not changed
+            and not self._session.has_staged()
             and not self._events.pending()
             and not self.processed.staged
         ):
@@ -196,17 +201,23 @@ class SqlUnitOfWork:
         connection = await self.connection()
         events = self._events.pending()
         trace = self._trace() if self._trace is not None and events else None
+        staged = self._session.staged()
+        inserts = [(entry.mapper.table, key, [row]) for key, entry, row in staged]
+        inserts += self.stock.staged()
         if not self._session.has_children(changed) and flush_in_one.applies(
-            connection, len(changed), len(events)
+            connection, len(changed) + sum(len(rows) for _, _, rows in inserts), len(events)
         ):
             updates = self._session.updates(changed)
             await flush_in_one.write(
                 connection,
                 [(entry.mapper.table, key, changes) for key, entry, changes in updates],
                 outbox_rows(events, self._now(), trace),
+                inserts=inserts,
             )
             written = [(entry, changes["version"]) for _, entry, changes in updates]
         else:
+            await self._session.insert_staged(connection, staged)
+            await self.stock.insert_staged(connection)
             written = await self._session.flush(connection, changed)
             await write_outbox(connection, events, self._now(), trace)
         await self.processed.flush(connection, self._now())

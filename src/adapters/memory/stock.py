@@ -47,6 +47,10 @@ class MemoryStockLedger:
             for location in sorted(self._state.levels.get(sku, {}))
         ]
 
+    def sole_locations(self, skus: Sequence[str]) -> dict[str, str]:
+        found = {sku: self._state.levels.get(sku, {}) for sku in skus}
+        return {sku: next(iter(kept)) for sku, kept in found.items() if len(kept) == 1}
+
     async def reservation(self, reservation_id: str) -> Reservation | None:
         return self._state.reservations.get(reservation_id)
 

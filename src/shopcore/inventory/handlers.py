@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import timedelta
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 
 from shopcore.application.bus import CommandTable
 from shopcore.inventory.commands import (
@@ -60,18 +60,51 @@ async def reserve_stock(
     if not 1 <= command.ttl_seconds <= MAX_TTL_SECONDS:
         raise InvalidInput(f"ttl_seconds must be from 1 to {MAX_TTL_SECONDS}")
     now = clock.now()
-    async with uow:
-        levels = await uow.stock.levels(sorted(wanted), now)
-        reservation = Reservation(
+
+    def reservation_of(lines: tuple[ReservationLine, ...]) -> Reservation:
+        return Reservation(
             id=command.reservation_id,
-            lines=_choose_locations(wanted, levels),
+            lines=lines,
             status=ReservationStatus.ACTIVE,
             expires_at=now + timedelta(seconds=command.ttl_seconds),
             created_at=now,
         )
-        await uow.stock.reserve(reservation, now)
+
+    async with uow:
+        reservation = await _reserve_where_kept(uow, wanted, reservation_of, now)
+        if reservation is None:
+            levels = await uow.stock.levels(sorted(wanted), now)
+            reservation = reservation_of(_choose_locations(wanted, levels))
+            await uow.stock.reserve(reservation, now)
         await _announce(uow, reservation.skus, clock, reason="reserved")
         await uow.commit()
+    return reservation
+
+
+async def _reserve_where_kept(
+    uow: InventoryUnitOfWork,
+    wanted: dict[str, int],
+    reservation_of: Callable[[tuple[ReservationLine, ...]], Reservation],
+    now: datetime,
+) -> Reservation | None:
+    """Reserved at the one location each SKU is kept at, when the ledger knows it for every
+    SKU (most SKUs are kept at one, and there is no choosing): no levels are read first, the
+    reservation's own take checks every line. None when the ledger does not know, or when a
+    line fell short: short, or kept at a location the ledger did not know of yet, which only
+    reading the levels tells apart (a refused reservation leaves nothing behind)."""
+    sole = uow.stock.sole_locations(sorted(wanted))
+    if len(sole) != len(wanted):
+        return None
+    reservation = reservation_of(
+        tuple(
+            ReservationLine(sku=sku, location=sole[sku], quantity=quantity)
+            for sku, quantity in sorted(wanted.items())
+        )
+    )
+    try:
+        await uow.stock.reserve(reservation, now)
+    except OutOfStock:
+        return None
     return reservation
 
 

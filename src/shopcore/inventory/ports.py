@@ -32,6 +32,13 @@ class StockLedger(Protocol):
         """Every location of each SKU, sorted by (sku, location); unknown SKUs are absent."""
         ...
 
+    def sole_locations(self, skus: Sequence[str]) -> dict[str, str]:
+        """Of `skus`, those this ledger knows to be kept at one location only, with that
+        location, from what it last saw, without reading anything. It may omit any SKU, and
+        a location added since its last look may be missing (another process added it):
+        a reservation made from this answer is checked by `reserve` all the same."""
+        ...
+
     async def receive(self, movement: StockMovement) -> None:
         """Add `movement.delta` (> 0) to on hand, creating the level if needed; record it."""
         ...
@@ -44,7 +51,8 @@ class StockLedger(Protocol):
     async def reserve(self, reservation: Reservation, now: datetime) -> None:
         """Store an active reservation, holding all its lines or none: OutOfStock names every
         short SKU. Lines are applied in (sku, location) order so writers cannot deadlock.
-        AlreadyExists if the id is taken."""
+        AlreadyExists if the id is taken, no later than the unit's commit (a ledger may
+        write the reservation's rows with it); the unit sees the reservation meanwhile."""
         ...
 
     async def reservation(self, reservation_id: str) -> Reservation | None: ...
