@@ -438,15 +438,15 @@ def test_every_table_and_column_the_store_today_column_names_exists() -> None:
 
 # Figures the technology page quotes from the bench's last run: each must be in bench/README.md.
 BENCH_FIGURES = [
-    "4.5 CPU ms",
+    "3.9 CPU ms",
+    "1.3 CPU ms",
+    "3.02x",
+    "2.9 CPU ms",
     "1.4 CPU ms",
-    "3.34x",
-    "3.6 CPU ms",
-    "1.6 CPU ms",
-    "2.22x",
-    "534.9 orders/s",
-    "1,204.0 orders/s",
-    "195.2 orders/s",
+    "2.01x",
+    "571.0 orders/s",
+    "1,465.9 orders/s",
+    "222.9 orders/s",
     "32,700",
 ]
 
