@@ -115,11 +115,7 @@ def compare_and_sets(engine: AsyncEngine) -> list[str]:
     sent: list[str] = []
 
     def keep(statement: str) -> None:
-        # On its own, or as the first CTE of the allocation's one statement (allocate_and_take).
-        flat = " ".join(statement.split())
-        if flat.startswith(
-            ("UPDATE reservations SET status", "WITH moved AS ( UPDATE reservations SET status")
-        ):
+        if " ".join(statement.split()).startswith("UPDATE reservations SET status"):
             sent.append(statement)
 
     def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:

@@ -52,7 +52,6 @@ from adapters.db.tables import reservation_lines, reservations
 from shopcore.inventory.model import (
     MovementKind,
     Reservation,
-    ReservationLine,
     ReservationStatus,
     StockLevel,
     StockMovement,
@@ -347,12 +346,9 @@ class SqlStockLedger:
                 # The usual case, a checkout's active reservation: moved and read in one
                 # statement, no read first (the compare-and-set is the statement's WHERE).
                 async with translated():
-                    done = await stock_postgres.allocate_and_take(connection, reservation_id, now)
-                    if done is not None:
-                        active, rows, unheld = done
-                        return await self._take_allocated(
-                            connection, active, now, done=(rows, unheld)
-                        )
+                    active = await stock_postgres.allocate_active(connection, reservation_id)
+                    if active is not None:
+                        return await self._take_allocated(connection, active, now)
                 # Not active (allocated already, lapsed and swept, gone) or a race lost: read
                 # it and go on as below, this compare-and-set counted as the first attempt.
                 attempts -= 1
@@ -454,12 +450,7 @@ class SqlStockLedger:
         return await self._take_allocated(connection, reservation, now)
 
     async def _take_allocated(
-        self,
-        connection: AsyncConnection,
-        reservation: Reservation,
-        now: datetime,
-        *,
-        done: tuple[list[Any], list[tuple[str, ReservationLine]]] | None = None,
+        self, connection: AsyncConnection, reservation: Reservation, now: datetime
     ) -> Move:
         """`reservation`, just moved to allocated from the status it has here: its stock moves
         from reserved to allocated (a lapsed one's only if it is available again; if not, the
@@ -476,7 +467,6 @@ class SqlStockLedger:
             after=self._after,
             locations=self._locations,
             still_held=held,
-            done=done,
         ):
             await move_status(connection, reservation.id, allocated.status, reservation.status)
             raise OutOfStock(short)

@@ -6,20 +6,18 @@ way, and say what each operation does). Both are on every checkout's path.
 and of reservations that lapsed without a sweep) on the rows taken from, total what that
 frees per row, lock the stock rows in (sku, location) order and apply each row's change under
 the condition that its available stock stays >= 0; the statement hands back both the rows
-changed and the lines un-held, as the two statements did. A checkout runs it to reserve;
-its allocation runs the same CTEs inside `allocate_and_take`. Under one snapshot, as the two
-statements had in one transaction: a line another transaction un-holds first is skipped here
-once it commits (its `held` is re-checked under the row lock), so what lapsed is given back
-once.
+changed and the lines un-held, as the two statements did. It runs twice per checkout
+(reserving, then allocating). Under one snapshot, as the two statements had in one
+transaction: a line another transaction un-holds first is skipped here once it commits (its
+`held` is re-checked under the row lock), so what lapsed is given back once.
 
 `insert_reservation`: the reservation's row and its lines' rows, the lines only when the
 reservation's id was free; where a unit's commit is not one statement (flush_in_one.py), which
 otherwise writes them (SqlStockLedger.staged).
 
-`allocate_and_take`: an active reservation moved to allocated (compare-and-set of its
-status), read with its lines, and its stock moved from reserved to allocated by the take, all
-in one statement: the completing transaction of a checkout reads no reservation before it
-allocates, and sends one statement for both.
+`allocate_active`: an active reservation moved to allocated (compare-and-set of its status)
+and read, lines included, in one statement: the completing transaction of a checkout reads no
+reservation before it allocates.
 
 asyncpg prepares each SQL text once per connection. The reservation's statement takes its
 rows as arrays, one text whatever their number; the take's text is one per number of rows up
@@ -40,8 +38,8 @@ from shopcore.inventory.model import Reservation, ReservationLine, ReservationSt
 # `{wanted}` is the rows to take from: a VALUES list of exactly that many rows (`_values`), or
 # arrays unnested (`_UNNEST`) for more rows than `VALUES_UP_TO`. `$1` is the reservation
 # whose own lines are un-held, `$2` the time before which an active reservation has lapsed.
-_TAKE_CTES = f"""
-wanted AS (
+_TAKE = f"""
+WITH wanted AS (
     {{wanted}}
 ), unheld AS (
     UPDATE reservation_lines AS l SET held = false
@@ -68,9 +66,7 @@ wanted AS (
           >= w.d_reserved + w.d_allocated - coalesce(f.quantity, 0)
     RETURNING s.sku, s.location, s.on_hand, s.reserved, s.allocated,
         (SELECT count(*) FROM stock_levels AS o WHERE o.sku = s.sku) AS kept_at
-)"""
-_TAKE = f"""
-WITH {_TAKE_CTES}
+)
 SELECT NULL::varchar AS owner, sku, location, on_hand, reserved, allocated, kept_at FROM taken
 UNION ALL
 SELECT reservation_id, sku, location, quantity, NULL, NULL, NULL FROM unheld
@@ -184,71 +180,33 @@ async def insert_reservation(
     return bool(written)
 
 
-# `allocate_and_take`: the allocation's compare-and-set and its take in one statement. The
-# take's rows are the reservation's own lines (`$1` is the reservation, whose lines it
-# un-holds); none when the reservation was not active. Each row says what it is (`kind`): a
-# stock row taken (0), a line un-held (1), a line of the reservation as it was (2).
-_OWN_LINES = (
-    "SELECT l.sku, l.location, 0::bigint AS d_reserved, l.quantity::bigint AS d_allocated\n"
-    "    FROM reservation_lines AS l JOIN moved ON l.reservation_id = moved.id"
-)
-_ALLOCATE_AND_TAKE = f"""
-WITH moved AS (
-    UPDATE reservations SET status = '{ReservationStatus.ALLOCATED.value}'
-    WHERE reservations.id = $1 AND reservations.status = '{ReservationStatus.ACTIVE.value}'
-    RETURNING reservations.id, reservations.expires_at, reservations.created_at
-), {_TAKE_CTES.format(wanted=_OWN_LINES)}
-SELECT 0 AS kind, NULL::varchar AS owner, sku, location, on_hand, reserved, allocated, kept_at,
-    NULL::timestamptz AS expires_at, NULL::timestamptz AS created_at
-FROM taken
-UNION ALL
-SELECT 1, reservation_id, sku, location, quantity, NULL, NULL, NULL, NULL, NULL FROM unheld
-UNION ALL
-SELECT 2, NULL, l.sku, l.location, l.quantity, l.position, NULL, NULL, m.expires_at,
-    m.created_at
-FROM reservation_lines AS l JOIN moved AS m ON l.reservation_id = m.id
+_ALLOCATE = f"""
+UPDATE reservations SET status = '{ReservationStatus.ALLOCATED.value}'
+WHERE reservations.id = $1 AND reservations.status = '{ReservationStatus.ACTIVE.value}'
+RETURNING reservations.expires_at, reservations.created_at,
+    ARRAY(SELECT l.sku FROM reservation_lines AS l
+          WHERE l.reservation_id = reservations.id ORDER BY l.position) AS skus,
+    ARRAY(SELECT l.location FROM reservation_lines AS l
+          WHERE l.reservation_id = reservations.id ORDER BY l.position) AS locations,
+    ARRAY(SELECT l.quantity FROM reservation_lines AS l
+          WHERE l.reservation_id = reservations.id ORDER BY l.position) AS quantities
 """
 
 
-async def allocate_and_take(
-    connection: AsyncConnection, reservation_id: str, now: datetime
-) -> tuple[Reservation, list[TakenRow], list[tuple[str, ReservationLine]]] | None:
-    """Move the reservation from active to allocated and its lines' stock from reserved to
-    allocated, in one statement: the reservation as it was (active), the stock rows taken and
-    the lines un-held, as `take_in_one` gives them. None when it is not
-    active (or does not exist): nothing was changed then. A row refused by the take is
-    missing from the rows taken, and the caller gives back and moves the status back, as
-    after `take_in_one`."""
-    taken: list[TakenRow] = []
-    unheld: list[tuple[str, ReservationLine]] = []
-    lines: list[tuple[int, ReservationLine]] = []
-    expires_at = created_at = None
-    for (
-        kind,
-        owner,
-        sku,
-        location,
-        number,
-        second,
-        third,
-        kept_at,
-        expires,
-        created,
-    ) in await driver.fetch(connection, _ALLOCATE_AND_TAKE, [reservation_id, now]):
-        if kind == 0:
-            taken.append((sku, location, number, second, third, kept_at))
-        elif kind == 1:
-            unheld.append((owner, ReservationLine(sku=sku, location=location, quantity=number)))
-        else:
-            lines.append((second, ReservationLine(sku=sku, location=location, quantity=number)))
-            expires_at, created_at = expires, created
-    if expires_at is None or created_at is None:
+async def allocate_active(connection: AsyncConnection, reservation_id: str) -> Reservation | None:
+    """Move the reservation from active to allocated, and give it back as it was (active);
+    None when it is not active (or does not exist): nothing was changed then."""
+    found = await driver.fetch(connection, _ALLOCATE, [reservation_id])
+    if not found:
         return None
-    reservation = Reservation(
+    expires_at, created_at, skus, locations, quantities = found[0]
+    return Reservation(
         id=reservation_id,
-        lines=tuple(line for _, line in sorted(lines, key=lambda pair: pair[0])),
+        lines=tuple(
+            ReservationLine(sku=sku, location=location, quantity=int(quantity))
+            for sku, location, quantity in zip(skus, locations, quantities, strict=True)
+        ),
         status=ReservationStatus.ACTIVE,
         expires_at=expires_at,
         created_at=created_at,
     )
-    return reservation, taken, unheld

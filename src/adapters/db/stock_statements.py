@@ -112,7 +112,6 @@ async def take_all(
     after: dict[tuple[str, str], StockLevel] | None = None,
     locations: dict[str, frozenset[str]] | None = None,
     still_held: set[tuple[str, str]] | None = None,
-    done: tuple[list[Any], list[tuple[str, ReservationLine]]] | None = None,
 ) -> list[str]:
     """Move every line's quantity into `reserved` or `allocated`, or none of it: the short
     SKUs come back after what was taken is given back (the caller's unit may still commit).
@@ -129,14 +128,10 @@ async def take_all(
     SKU kept at that one location only (the statement counts its rows): together, the levels
     the caller announces, without reading them again (a SKU kept at other locations too
     gets none there). With `still_held`, the rows on which
-    `held_by` still held its line go there (those moved from reserved to allocated unchecked).
-    With `done`, the take ran already, in a statement of the caller's (its rows and the lines
-    it un-held, as `take_in_one` gives them: `stock_postgres.allocate_and_take`)."""
+    `held_by` still held its line go there (those moved from reserved to allocated unchecked)."""
     keys = [key for key, _ in lines]
     wanted = dict(lines)
-    if done is not None:
-        rows, unheld = done
-    elif stock_postgres.applies(connection):
+    if stock_postgres.applies(connection):
         rows, unheld = await stock_postgres.take_in_one(
             connection, lines, now, into=into, held_by=held_by
         )
