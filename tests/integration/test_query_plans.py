@@ -93,7 +93,7 @@ async def _plans_of(
     sent: list[tuple[str, Any]] = []
 
     def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
-        if statement.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE")):
+        if statement.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE", "WITH")):
             sent.append((statement, parameters))
 
     def logged(query: Any) -> None:
