@@ -117,13 +117,18 @@ async def _plans_of(
     assert sent, "the work sent no statement to explain"
     results = []
     async with engine.connect() as connection:
-        for statement, parameters in sent:
-            result = await connection.exec_driver_sql(
-                f"EXPLAIN (FORMAT JSON) {statement}", parameters
-            )
-            document = result.scalar_one()
-            plan = (json.loads(document) if isinstance(document, str) else document)[0]["Plan"]
-            results.append((statement, _seq_scans(plan)))
+        # Both plans a statement can run with: the custom one, planned for its values, and
+        # the generic one PostgreSQL keeps for a prepared statement after five calls (what
+        # the app's statements run with from then on).
+        for mode in ("force_custom_plan", "force_generic_plan"):
+            await connection.exec_driver_sql(f"SET plan_cache_mode = {mode}")
+            for statement, parameters in sent:
+                result = await connection.exec_driver_sql(
+                    f"EXPLAIN (FORMAT JSON) {statement}", parameters
+                )
+                document = result.scalar_one()
+                found = json.loads(document) if isinstance(document, str) else document
+                results.append((f"{mode}: {statement}", _seq_scans(found[0]["Plan"])))
         await connection.rollback()
     return results
 
