@@ -49,11 +49,11 @@ _Shape = tuple[tuple[tuple[str, tuple[str, ...], int], ...], _Columns, tuple[str
 _STATEMENTS: dict[_Shape, Select[Any]] = {}
 
 
-def applies(connection: AsyncConnection, updates: int, events: int) -> bool:
-    """Whether a commit of `updates` rows written (inserted or updated) and `events` outbox
-    rows goes in one statement."""
+def applies(connection: AsyncConnection, rows: int, events: int) -> bool:
+    """Whether a commit of `rows` rows written (inserted or updated) and `events` outbox rows
+    goes in one statement."""
     return (
-        1 <= updates <= MOST_UPDATES
+        1 <= rows <= MOST_UPDATES
         and events <= MOST_EVENTS
         and connection.dialect.name == "postgresql"
         and driver.on_driver(connection)

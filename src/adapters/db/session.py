@@ -67,6 +67,15 @@ def keyed_insert(connection: AsyncConnection, table: Table) -> Insert:
     return statement
 
 
+async def _insert_row(
+    connection: AsyncConnection, table: Table, key: str, row: dict[str, Any]
+) -> None:
+    """`row` inserted into `table`, or AlreadyExists when its id or a unique value is taken."""
+    result = await driver.run(connection, keyed_insert(connection, table), row)
+    if result.rowcount != 1:
+        raise AlreadyExists(f"{table.name} {key}, or one of its unique values, exists")
+
+
 @dataclass
 class _Entry:
     mapper: AggregateMapper[Any]
@@ -130,9 +139,7 @@ class Session:
         """Insert now, so a clash on id or a unique column surfaces at `add`, not at commit."""
         row = mapper.to_row(aggregate)
         row["version"] = aggregate.version + 1
-        result = await driver.run(connection, keyed_insert(connection, mapper.table), row)
-        if result.rowcount != 1:
-            raise AlreadyExists(f"{mapper.table.name} {key}, or one of its unique values, exists")
+        await _insert_row(connection, mapper.table, key, row)
         if (children := self._children.get(mapper.table.name)) is not None:
             await children(connection, aggregate, None)
         self._entries[(mapper.table.name, key)] = _Entry(
@@ -181,11 +188,7 @@ class Session:
     ) -> None:
         """The staged rows one statement each: where the commit is not one statement."""
         for key, entry, row in staged:
-            result = await driver.run(connection, keyed_insert(connection, entry.mapper.table), row)
-            if result.rowcount != 1:
-                raise AlreadyExists(
-                    f"{entry.mapper.table.name} {key}, or one of its unique values, exists"
-                )
+            await _insert_row(connection, entry.mapper.table, key, row)
 
     def changed(self) -> Changes:
         """Every aggregate whose row differs from the one read, with its new row (staged

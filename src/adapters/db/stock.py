@@ -134,7 +134,7 @@ class SqlStockLedger:
         self._locations: dict[str, frozenset[str]] = {}
         self._after: dict[tuple[str, str], StockLevel] = {}
         # Reservations taken in this unit whose rows go with its commit (`_take_and_stage`).
-        self._staged: list[tuple[Reservation, _Lines]] = []
+        self._staged: list[tuple[Reservation, list[tuple[tuple[str, str], int]]]] = []
 
     def forget(self) -> None:
         """The unit of work ended: what it read may be stale now."""
@@ -251,8 +251,7 @@ class SqlStockLedger:
             if self._connections.stages_inserts and stock_postgres.applies(connection):
                 await self._take_and_stage(connection, reservation, wanted, now)
                 return
-            if not await self._insert(connection, reservation, wanted):
-                raise AlreadyExists(f"reservation {reservation.id} already exists")
+            await self._insert(connection, reservation, wanted)
             # The stock rows last: they are what concurrent checkouts of one SKU queue on, and
             # their locks are held from this statement to the commit.
             short = await take_all(
@@ -285,26 +284,26 @@ class SqlStockLedger:
         )
         if short:
             raise OutOfStock(short)
-        self._staged.append((reservation, _lines_of(reservation, wanted)))
+        self._staged.append((reservation, wanted))
 
     def staged(self) -> list[tuple[Table, str, list[dict[str, Any]]]]:
         """The rows of the reservations made in this unit and not written yet, for the
         commit's one statement: (table, what they are, rows)."""
         inserts: list[tuple[Table, str, list[dict[str, Any]]]] = []
-        for reservation, lines in self._staged:
+        for reservation, wanted in self._staged:
+            lines = _line_rows(reservation, _lines_of(reservation, wanted))
             inserts.append(
                 (res_t, f"reservation {reservation.id}", [_reservation_row(reservation)])
             )
-            inserts.append((lines_t, f"lines of {reservation.id}", _line_rows(reservation, lines)))
+            inserts.append((lines_t, f"lines of {reservation.id}", lines))
         return inserts
 
     async def insert_staged(self, connection: AsyncConnection) -> None:
         """The staged reservations' rows, one statement each: a commit that is not one
         statement, or a later step of this unit that reads reservations."""
         staged, self._staged = self._staged, []
-        for reservation, lines in staged:
-            if not await stock_postgres.insert_reservation(connection, reservation, lines):
-                raise AlreadyExists(f"reservation {reservation.id} already exists")
+        for reservation, wanted in staged:
+            await self._insert(connection, reservation, wanted)
 
     async def _unstage(self) -> None:
         if self._staged:
@@ -317,19 +316,21 @@ class SqlStockLedger:
         connection: AsyncConnection,
         reservation: Reservation,
         wanted: list[tuple[tuple[str, str], int]],
-    ) -> bool:
-        """The reservation's row and its lines' (held), unless its id is taken: whether it was
-        free."""
+    ) -> None:
+        """The reservation's row and its lines' (held); AlreadyExists, and nothing written,
+        when its id is taken."""
         lines = _lines_of(reservation, wanted)
         if stock_postgres.applies(connection):
-            return await stock_postgres.insert_reservation(connection, reservation, lines)
-        created = await driver.run(
-            connection, keyed_insert(connection, res_t), _reservation_row(reservation)
-        )
-        if created.rowcount != 1:
-            return False
-        await driver.run_many(connection, _INSERT_LINES, _line_rows(reservation, lines))
-        return True
+            created = await stock_postgres.insert_reservation(connection, reservation, lines)
+        else:
+            inserted = await driver.run(
+                connection, keyed_insert(connection, res_t), _reservation_row(reservation)
+            )
+            created = inserted.rowcount == 1
+            if created:
+                await driver.run_many(connection, _INSERT_LINES, _line_rows(reservation, lines))
+        if not created:
+            raise AlreadyExists(f"reservation {reservation.id} already exists")
 
     async def release(self, reservation_id: str, now: datetime) -> Move:
         await self._unstage()
