@@ -36,6 +36,7 @@ class Operator:
     def __init__(self, url: str) -> None:
         self._arguments = asyncpg_connect_args(url)
         self.terminated = 0  # backends terminated so far
+        self._locker: int | None = None  # the backend holding `locking`'s row locks
 
     @contextlib.asynccontextmanager
     async def _connected(self) -> AsyncIterator[Any]:
@@ -83,14 +84,25 @@ class Operator:
         async with self._connected() as locker:
             await locker.execute("BEGIN")
             await locker.execute(select_for_update)
-            yield
+            self._locker = int(await locker.fetchval("SELECT pg_backend_pid()"))
+            try:
+                yield
+            finally:
+                self._locker = None
 
     async def until_a_statement_waits_for_a_lock(self) -> None:
+        """Until a statement waits for the row locks `locking` holds.
+
+        Waiting on any lock would not do: the app's outbox relay waits on its advisory lock
+        now and then, and a termination before the statement under test reached the row lock
+        would let that statement run on a fresh connection and succeed."""
+        assert self._locker is not None, "wait inside `locking`"
         async with self._connected() as connection:
             for _ in range(1000):
                 if await connection.fetchval(
                     f"SELECT count(*) FROM pg_stat_activity WHERE {_OTHERS} "
-                    "AND wait_event_type = 'Lock'"
+                    "AND $1 = ANY(pg_blocking_pids(pid))",
+                    self._locker,
                 ):
                     return
                 await asyncio.sleep(0.01)
