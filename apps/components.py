@@ -60,6 +60,7 @@ from adapters.memory.stock_views import MemoryStockViews
 from adapters.memory.store import MemoryStore
 from adapters.memory.unit_of_work import MemoryUnitOfWork
 from adapters.notify.file import FileNotifier
+from adapters.payments.bounded import BoundedGateway
 from adapters.payments.metered import MeteredGateway
 from adapters.payments.simulated import SimulatedGateway
 from adapters.policies.discounts import NoDiscounts
@@ -161,8 +162,11 @@ class Components:
             clock=self.clock,
             currency=settings.currency,
             hasher=self.hasher,
-            # Every gateway, built or given, is timed by operation and outcome for /metrics.
-            gateway=MeteredGateway(self.gateway),
+            # Every gateway, built or given, is cut off at the gateway timeout (the checkout
+            # counts on it: adapters/payments/bounded.py) and timed for /metrics.
+            gateway=MeteredGateway(
+                BoundedGateway(self.gateway, timedelta(seconds=settings.gateway_timeout_seconds))
+            ),
             notifier=self.notifier,
             shipping=FlatRateShipping(
                 rate=Money(settings.shipping_rate, settings.currency),
@@ -174,6 +178,7 @@ class Components:
             discounts=self.discounts,
             session_ttl=timedelta(days=settings.refresh_token_days),
             settle_within=timedelta(seconds=settings.settle_within_seconds),
+            gateway_timeout=timedelta(seconds=settings.gateway_timeout_seconds),
             catalog_cache=self.catalog_cache,
             catalog_views=self.catalog_views,
             stock_views=self.stock_views,

@@ -256,6 +256,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "after that the recovery job finishes it, forward or back",
         ),
     ] = 60
+    gateway_timeout_seconds: Annotated[
+        float,
+        Meta(
+            gt=0,
+            description="longest a call to the payment gateway may take before it counts as "
+            "failed; a checkout asks for no authorization later than its deadline less this, so "
+            "it must be shorter than `settle_within_seconds`",
+        ),
+    ] = 20.0
     recovery_interval_seconds: Annotated[
         int,
         Meta(
@@ -347,7 +356,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Every field from its variable; `SettingsError` names one whose value is refused."""
-        return environment.read(cls, os.environ if environ is None else environ, PREFIX)
+        settings = environment.read(cls, os.environ if environ is None else environ, PREFIX)
+        if settings.gateway_timeout_seconds >= settings.settle_within_seconds:
+            raise SettingsError(
+                f"{PREFIX}GATEWAY_TIMEOUT_SECONDS ({settings.gateway_timeout_seconds:g}) must be "
+                f"shorter than {PREFIX}SETTLE_WITHIN_SECONDS ({settings.settle_within_seconds}): "
+                "a checkout asks the gateway only while that much of its time is left"
+            )
+        return settings
 
     @classmethod
     def variables(cls) -> tuple[Variable, ...]:

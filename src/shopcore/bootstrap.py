@@ -106,6 +106,10 @@ class Ports:
     # How long an order's multi-step work (a checkout, a cancellation, a shipment, a refund)
     # may take before the recovery job finishes it.
     settle_within: timedelta = timedelta(seconds=60)
+    # The longest any call to `gateway` takes: the composition root bounds it
+    # (adapters/payments/bounded.py). A checkout asks for no authorization later than its
+    # deadline less this. Shorter than `settle_within`.
+    gateway_timeout: timedelta = timedelta(seconds=20)
     catalog_cache: CatalogCache = field(default_factory=NoCatalogCache)
 
 

@@ -52,6 +52,8 @@ def environment(database_url: str, redis_url: str, mail_file: Path) -> dict[str,
         "SHOPCORE_CHECKOUT_RATE_LIMIT_PER_MINUTE": "1000000",
         "SHOPCORE_MAIL_FILE": str(mail_file),
         "SHOPCORE_SETTLE_WITHIN_SECONDS": str(SETTLE_WITHIN_SECONDS),
+        # Shorter, as it must be: a checkout asks the gateway only with this much time left.
+        "SHOPCORE_GATEWAY_TIMEOUT_SECONDS": str(SETTLE_WITHIN_SECONDS / 2),
         "SHOPCORE_RECOVERY_INTERVAL_SECONDS": "1",
         "SHOPCORE_RESERVATION_TTL_SECONDS": "10",
         "SHOPCORE_EXPIRE_INTERVAL_SECONDS": "1",

@@ -102,6 +102,9 @@ _SAMPLES = {
     "SHOPCORE_DATABASE_TRANSACTION_POOLER": "true",
     "SHOPCORE_TRACING": "true",
     "SHOPCORE_REDIS_CLUSTER": "true",
+    # Longer than the gateway's default timeout, which it must exceed (Settings.from_env).
+    "SHOPCORE_SETTLE_WITHIN_SECONDS": "70",
+    "SHOPCORE_GATEWAY_TIMEOUT_SECONDS": "7.5",
 }
 
 

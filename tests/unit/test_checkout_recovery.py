@@ -73,7 +73,7 @@ async def scene() -> Scene:
     plan = CrashPlan()
     store = MemoryStore()
     driver = build_driver(
-        Settings(settle_within_seconds=SETTLE_WITHIN),
+        Settings(settle_within_seconds=SETTLE_WITHIN, gateway_timeout_seconds=SETTLE_WITHIN / 2),
         store=store,
         gateway=CrashingGateway(plan=plan),
         unit_of_work=lambda: CrashingUnitOfWork(store, plan),

@@ -69,9 +69,48 @@ def test_an_integer_below_its_lowest_value_is_refused_naming_the_variable(
     assert str(raised.value) == f"{name} must be at least {lowest}"
 
 
+# What a lowest value needs beside it to be accepted: the gateway's timeout must be shorter
+# than the checkout's time.
+ALONGSIDE = {"SHOPCORE_SETTLE_WITHIN_SECONDS": {"SHOPCORE_GATEWAY_TIMEOUT_SECONDS": "0.5"}}
+
+
 @pytest.mark.parametrize(("name", "lowest"), LOWEST.items())
 def test_the_lowest_value_itself_is_accepted(name: str, lowest: int) -> None:
-    assert getattr(Settings.from_env({name: str(lowest)}), _field(name)) == lowest
+    environ = {name: str(lowest), **ALONGSIDE.get(name, {})}
+    assert getattr(Settings.from_env(environ), _field(name)) == lowest
+
+
+@pytest.mark.parametrize(
+    ("timeout", "within"), [("60", "60"), ("61", "60"), ("20", "10"), ("1.5", "1")]
+)
+def test_a_gateway_timeout_not_shorter_than_the_checkouts_time_is_refused(
+    timeout: str, within: str
+) -> None:
+    environ = {
+        "SHOPCORE_GATEWAY_TIMEOUT_SECONDS": timeout,
+        "SHOPCORE_SETTLE_WITHIN_SECONDS": within,
+    }
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env(environ)
+
+    assert "SHOPCORE_GATEWAY_TIMEOUT_SECONDS" in str(raised.value)
+    assert "must be shorter than SHOPCORE_SETTLE_WITHIN_SECONDS" in str(raised.value)
+
+
+def test_a_gateway_timeout_just_shorter_than_the_checkouts_time_is_accepted() -> None:
+    settings = Settings.from_env(
+        {"SHOPCORE_GATEWAY_TIMEOUT_SECONDS": "59.9", "SHOPCORE_SETTLE_WITHIN_SECONDS": "60"}
+    )
+
+    assert (settings.gateway_timeout_seconds, settings.settle_within_seconds) == (59.9, 60)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon"])
+def test_a_gateway_timeout_that_is_not_a_positive_number_is_refused(value: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({"SHOPCORE_GATEWAY_TIMEOUT_SECONDS": value})
+
+    assert "SHOPCORE_GATEWAY_TIMEOUT_SECONDS" in str(raised.value)
 
 
 @pytest.mark.parametrize("name", LOWEST)

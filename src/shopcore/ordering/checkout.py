@@ -10,13 +10,14 @@
 Each transaction touches the stock last: stock rows are what concurrent checkouts of one SKU
 queue on, and a row's lock is held from its UPDATE to the commit.
 
-No database transaction stays open while the gateway is asked. The first transaction spans
-three contexts (`together`): a failure or a crash in it leaves nothing behind, so there is
-nothing to undo. From its commit on the work is durable: the order is its record and
-everything the checkout touches is keyed by the order id, so a failing step ends the order
-and undoes what came before it, and a crash leaves the order unsettled for the recovery job
-to finish, forward or back (settling.py). A customer's retry with the same idempotency key is
-answered from the order (adapters.http.checkout_answers).
+No database transaction stays open while the gateway is asked, and no authorization is asked
+for later than the deadline less the gateway's timeout: past the deadline none is in flight.
+The first transaction spans three contexts (`together`): a failure or a crash in it leaves
+nothing behind, so there is nothing to undo. From its commit on the work is durable: the
+order is its record and everything the checkout touches is keyed by the order id, so a
+failing step ends the order and undoes what came before it, and a crash leaves the order
+unsettled for the recovery job to finish, forward or back (settling.py). A customer's retry
+with the same idempotency key is answered from the order (adapters.http.checkout_answers).
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ async def place_order(
     discounts: DiscountPolicy,
     together: Together,
     settle_within: timedelta,
+    gateway_timeout: timedelta,
 ) -> Order:
     address = command.shipping_address.checked()
     if not 1 <= len(command.payment_token) <= 200:
@@ -97,7 +99,9 @@ async def place_order(
         raise
     # Durable from here on: a failure ends the order and undoes, a crash leaves it to recovery.
     try:
-        _check_time(clock, settle_by)
+        # The authorization ends within `gateway_timeout` (payments/bounded.py): started no
+        # later than this, it is over, answered or cut off, before recovery may look.
+        _check_time(clock, settle_by - gateway_timeout)
         held = await payments.authorize(
             payment_id=order.id,
             order_id=order.id,

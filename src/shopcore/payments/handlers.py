@@ -45,8 +45,15 @@ async def authorize_payment(
     try:
         response = await gateway.authorize(command.amount, command.token, command.idempotency_key)
     except PaymentGatewayUnavailable as error:
-        outage = error
-        response = GatewayResponse(approved=False, reference=None, message=error.detail)
+        # Refused or cut off: a call cut off tells nothing of its outcome, and the gateway may
+        # hold the money all the same. What it answered under the key, when it can say, is
+        # the outcome; only without that is this a failure (and nothing held to void).
+        known = await _answer_under(gateway, command.idempotency_key)
+        if known is None:
+            outage = error
+            response = GatewayResponse(approved=False, reference=None, message=error.detail)
+        else:
+            response = known
     tx = _transaction(TransactionKind.AUTHORIZE, command.amount, response, command, clock)
     if response.approved:
         payment = Payment.authorized(
@@ -66,6 +73,13 @@ async def authorize_payment(
     if outage is not None and payment.status is PaymentStatus.FAILED:
         raise outage
     return _replayed(payment)
+
+
+async def _answer_under(gateway: PaymentGateway, idempotency_key: str) -> GatewayResponse | None:
+    try:
+        return await gateway.lookup(idempotency_key)
+    except PaymentGatewayUnavailable:
+        return None
 
 
 async def record_payment(command: RecordPayment, uow: PaymentsUnitOfWork) -> Payment:
