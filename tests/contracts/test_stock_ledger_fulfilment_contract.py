@@ -5,12 +5,14 @@ the wrong state is illegal and changes nothing."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from adapters.memory.clock import ManualClock
-from shopcore.inventory.model import MovementKind, ReservationStatus, StockLevel
+from shopcore.bootstrap import ShopUnitOfWork
+from shopcore.inventory.model import MovementKind, Reservation, ReservationStatus, StockLevel
+from shopcore.inventory.ports import Move
 from shopcore.shared.errors import IllegalTransition, NotFound, OutOfStock
 from shopcore.shared.ids import new_id
 from tests.contracts import builders as b
@@ -153,6 +155,112 @@ async def test_allocating_a_finished_reservation_is_illegal_and_changes_nothing(
     assert caught.value.code == "illegal-transition"
     assert await status_of(backend, held.id) is finished
     assert await levels(backend, ["TEE-M"], clock.now()) == levels_before
+
+
+# -- allocate, by the unit of work that made the reservation ---------------------------------
+# A checkout reserves in its first transaction and allocates in its second, through the same
+# unit of work; a ledger may use what it knows of the reservation it made (PostgreSQL moves
+# and takes it in one statement), but must answer as for any other unit.
+async def own_reservation(
+    backend: Backend, clock: ManualClock, lines: list[tuple[str, int]]
+) -> tuple[ShopUnitOfWork, Reservation]:
+    uow = backend.uow()
+    held = b.reservation(lines, now=clock.now())
+    async with uow:
+        await uow.stock.reserve(held, clock.now())
+        await uow.commit()
+    return uow, held
+
+
+async def allocated_by(uow: ShopUnitOfWork, reservation_id: str, now: datetime) -> Move:
+    async with uow:
+        move = await uow.stock.allocate(reservation_id, now)
+        await uow.commit()
+    return move
+
+
+async def test_the_unit_that_made_a_reservation_allocates_it_in_a_later_transaction(
+    backend: Backend, clock: ManualClock
+) -> None:
+    await receive(backend, "TEE-M", 10, clock.now())
+    await receive(backend, "CAP-1", 3, clock.now())
+    uow, held = await own_reservation(backend, clock, [("TEE-M", 4), ("CAP-1", 3)])
+
+    move = await allocated_by(uow, held.id, clock.now())
+
+    assert move.moved and not move.available_changed
+    assert move.reservation.status is ReservationStatus.ALLOCATED
+    assert move.reservation.lines == held.lines
+    assert await stored(backend, held.id) == move.reservation
+    assert await level(backend, "TEE-M", clock.now()) == (10, 0, 4, 6)
+    assert await level(backend, "CAP-1", clock.now()) == (3, 0, 3, 0)
+    again = await allocated_by(uow, held.id, clock.now())
+    assert not again.moved
+    assert await level(backend, "TEE-M", clock.now()) == (10, 0, 4, 6)
+
+
+async def test_the_unit_that_made_a_lapsed_reservation_allocates_it_while_its_stock_is_there(
+    backend: Backend, clock: ManualClock
+) -> None:
+    await receive(backend, "TEE-M", 5, clock.now())
+    uow, held = await own_reservation(backend, clock, [("TEE-M", 3)])
+    later = clock.advance(minutes=20)
+    await reserve(backend, b.reservation([("TEE-M", 2)], now=later), later)
+
+    move = await allocated_by(uow, held.id, later)
+
+    assert move.moved and move.available_changed
+    assert await level(backend, "TEE-M", later) == (5, 2, 3, 0)
+
+
+async def test_the_unit_that_made_a_lapsed_reservation_whose_stock_went_does_not_allocate_it(
+    backend: Backend, clock: ManualClock
+) -> None:
+    await receive(backend, "TEE-M", 5, clock.now())
+    await receive(backend, "CAP-1", 5, clock.now())
+    uow, held = await own_reservation(backend, clock, [("TEE-M", 3), ("CAP-1", 1)])
+    later = clock.advance(minutes=20)
+    await reserve(backend, b.reservation([("TEE-M", 4)], now=later), later)
+
+    async with uow:
+        with pytest.raises(OutOfStock) as caught:
+            await uow.stock.allocate(held.id, later)
+        await uow.commit()  # what the refused allocation left: nothing of it
+
+    assert caught.value.skus == ("TEE-M",)
+    assert await status_of(backend, held.id) is ReservationStatus.ACTIVE
+    assert await level(backend, "TEE-M", later) == (5, 4, 0, 1)
+    assert await level(backend, "CAP-1", later) == (5, 0, 0, 5)
+
+
+async def test_the_unit_that_made_a_reservation_released_since_may_not_allocate_it(
+    backend: Backend, clock: ManualClock
+) -> None:
+    await receive(backend, "TEE-M", 10, clock.now())
+    uow, held = await own_reservation(backend, clock, [("TEE-M", 4)])
+    await write(backend, lambda other: other.stock.release(held.id, clock.now()))
+    levels_before = await levels(backend, ["TEE-M"], clock.now())
+
+    with pytest.raises(IllegalTransition):
+        await allocated_by(uow, held.id, clock.now())
+
+    assert await status_of(backend, held.id) is ReservationStatus.RELEASED
+    assert await levels(backend, ["TEE-M"], clock.now()) == levels_before
+
+
+async def test_a_unit_whose_reservation_did_not_commit_finds_no_reservation_to_allocate(
+    backend: Backend, clock: ManualClock
+) -> None:
+    await receive(backend, "TEE-M", 10, clock.now())
+    uow = backend.uow()
+    held = b.reservation([("TEE-M", 4)], now=clock.now())
+    async with uow:
+        await uow.stock.reserve(held, clock.now())  # and left without a commit
+
+    with pytest.raises(NotFound):
+        await allocated_by(uow, held.id, clock.now())
+
+    assert await level(backend, "TEE-M", clock.now()) == (10, 0, 0, 10)
 
 
 async def test_allocating_an_unknown_reservation_is_not_found(

@@ -39,6 +39,7 @@ from adapters.db.stock_reads import load_reservations, read_levels, read_movemen
 from adapters.db.stock_statements import (
     Lines,
     add_on_hand,
+    allocate_and_take,
     first_position,
     give_back,
     log_movements,
@@ -135,6 +136,10 @@ class SqlStockLedger:
         self._after: dict[tuple[str, str], StockLevel] = {}
         # Reservations taken in this unit whose rows go with its commit (`_take_and_stage`).
         self._staged: list[tuple[Reservation, list[tuple[tuple[str, str], int]]]] = []
+        # The reservations this unit of work made, kept past its commits (a reservation's
+        # lines never change, only its status): the checkout's completing transaction
+        # allocates its own reservation in one statement, with no read (`allocate`).
+        self._made: dict[str, Reservation] = {}
 
     def forget(self) -> None:
         """The unit of work ended: what it read may be stale now."""
@@ -285,6 +290,7 @@ class SqlStockLedger:
         if short:
             raise OutOfStock(short)
         self._staged.append((reservation, wanted))
+        self._made[reservation.id] = reservation
 
     def staged(self) -> list[tuple[Table, str, list[dict[str, Any]]]]:
         """The rows of the reservations made in this unit and not written yet, for the
@@ -345,10 +351,14 @@ class SqlStockLedger:
             connection = await self._conn()
             if stock_postgres.applies(connection):
                 # The usual case, a checkout's active reservation: moved and read in one
-                # statement, no read first (the compare-and-set is the statement's WHERE).
+                # statement, no read first (the compare-and-set is the statement's WHERE);
+                # the unit's own reservation moved and taken in one.
                 async with translated():
-                    active = await stock_postgres.allocate_active(connection, reservation_id)
-                    if active is not None:
+                    made = self._made.get(reservation_id)
+                    if made is not None:
+                        if (move := await self._allocate_made(connection, made, now)) is not None:
+                            return move
+                    elif active := await stock_postgres.allocate_active(connection, reservation_id):
                         return await self._take_allocated(connection, active, now)
                 # Not active (allocated already, lapsed and swept, gone) or a race lost: read
                 # it and go on as below, this compare-and-set counted as the first attempt.
@@ -474,6 +484,33 @@ class SqlStockLedger:
         # A hold that lapsed counted as available (levels() leaves it out) even where its line
         # was still marked held; any line not held any more was taken from what is available.
         lapsed = not reservation.holds_stock(now)
+        return Move(allocated, moved=True, available_changed=lapsed or len(held) < len(wanted))
+
+    async def _allocate_made(
+        self, connection: AsyncConnection, made: Reservation, now: datetime
+    ) -> Move | None:
+        """`_take_allocated` of a reservation this unit made, with the compare-and-set of its
+        status (active -> allocated) in the same statement: None when it was not active."""
+        wanted = totals(made.lines)
+        held: set[tuple[str, str]] = set()
+        short = await allocate_and_take(
+            connection,
+            made.id,
+            wanted,
+            now,
+            after=self._after,
+            locations=self._locations,
+            still_held=held,
+        )
+        if short is None:
+            return None
+        if short:
+            await move_status(
+                connection, made.id, ReservationStatus.ALLOCATED, ReservationStatus.ACTIVE
+            )
+            raise OutOfStock(short)
+        lapsed = not made.holds_stock(now)
+        allocated = made.moved_to(ReservationStatus.ALLOCATED)
         return Move(allocated, moved=True, available_changed=lapsed or len(held) < len(wanted))
 
     async def _ship(

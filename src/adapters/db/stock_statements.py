@@ -129,14 +129,74 @@ async def take_all(
     the caller announces, without reading them again (a SKU kept at other locations too
     gets none there). With `still_held`, the rows on which
     `held_by` still held its line go there (those moved from reserved to allocated unchecked)."""
-    keys = [key for key, _ in lines]
-    wanted = dict(lines)
     if stock_postgres.applies(connection):
         rows, unheld = await stock_postgres.take_in_one(
             connection, lines, now, into=into, held_by=held_by
         )
     else:
         rows, unheld = await _take_in_two(connection, lines, now, into=into, held_by=held_by)
+    return await _taken(
+        connection,
+        lines,
+        rows,
+        unheld,
+        into=into,
+        held_by=held_by,
+        after=after,
+        locations=locations,
+        still_held=still_held,
+    )
+
+
+async def allocate_and_take(
+    connection: AsyncConnection,
+    reservation_id: str,
+    lines: Sequence[tuple[tuple[str, str], int]],
+    now: datetime,
+    *,
+    after: dict[tuple[str, str], StockLevel] | None = None,
+    locations: dict[str, frozenset[str]] | None = None,
+    still_held: set[tuple[str, str]] | None = None,
+) -> list[str] | None:
+    """On PostgreSQL through asyncpg (`stock_postgres.applies`): move the active reservation
+    to allocated and its `lines` (as the caller knows them: its own) into allocated, as
+    `take_all(..., into="allocated", held_by=reservation_id)` does after a compare-and-set of
+    the status, in one statement. None when the reservation was not active: nothing changed.
+    Else the short SKUs, the status left allocated (the caller moves it back)."""
+    moved, rows, unheld = await stock_postgres.allocate_and_take(
+        connection, reservation_id, lines, now
+    )
+    if not moved:
+        return None
+    return await _taken(
+        connection,
+        lines,
+        rows,
+        unheld,
+        into="allocated",
+        held_by=reservation_id,
+        after=after,
+        locations=locations,
+        still_held=still_held,
+    )
+
+
+async def _taken(
+    connection: AsyncConnection,
+    lines: Sequence[tuple[tuple[str, str], int]],
+    rows: Sequence[Any],
+    unheld: Sequence[tuple[str, ReservationLine]],
+    *,
+    into: str,
+    held_by: str | None,
+    after: dict[tuple[str, str], StockLevel] | None,
+    locations: dict[str, frozenset[str]] | None,
+    still_held: set[tuple[str, str]] | None,
+) -> list[str]:
+    """What a take's statement changed, accounted: `after`, `locations` and `still_held`
+    filled, and, when a row was short, every other row's change given back."""
+    keys = [key for key, _ in lines]
+    wanted = dict(lines)
     freed = defaultdict(int, totals([line for _, line in unheld]))
     held = {(line.sku, line.location) for owner, line in unheld if owner == held_by}
     taken = {(row[0], row[1]) for row in rows}
