@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from adapters.memory.clock import ManualClock
+from shopcore.bootstrap import ShopUnitOfWork
 from shopcore.cart.model import CartStatus, Quote
 from shopcore.ordering.events import OrderCancelled, OrderPlaced
 from shopcore.ordering.model import OrderStatus
@@ -169,3 +170,78 @@ async def test_successive_changes_in_successive_units_do_not_conflict(
     assert stored is not None
     assert stored.status is OrderStatus.DELIVERED
     assert stored.version > order.version
+
+
+# -- one unit of work, several transactions ---------------------------------------------
+# A checkout writes its cart in one transaction and again in the next, through the same unit;
+# a unit may start the second from what it wrote in the first (the SQL units do, for carts),
+# but never lose a change someone else committed in between.
+async def test_a_units_next_transaction_sees_its_own_committed_changes(
+    backend: Backend, clock: ManualClock
+) -> None:
+    cart = b.cart(customer_id=new_id(), lines={"TEE-M": 1})
+    await write(backend, lambda uow: uow.carts.add(cart))
+    order_id = new_id()
+    uow = backend.uow()
+    async with uow:
+        held = await uow.carts.get(cart.id)
+        assert held is not None
+        held.begin_checkout(order_id, clock.advance(seconds=1), b.HOLD)
+        await uow.commit()
+
+    async with uow:
+        again = await uow.carts.get(cart.id)
+        assert again is not None
+        assert (again.status, again.order_id) == (CartStatus.CHECKING_OUT, order_id)
+        again.complete_checkout(order_id, clock.advance(seconds=1))
+        await uow.commit()
+
+    stored = await read(backend, lambda other: other.carts.get(cart.id))
+    assert stored is not None
+    assert stored.status is CartStatus.CHECKED_OUT
+    assert stored.version == again.version
+
+
+async def test_a_change_committed_between_a_units_transactions_is_never_lost(
+    backend: Backend, clock: ManualClock
+) -> None:
+    """Someone else changes the cart between the unit's two transactions: the unit's second
+    either starts from their change or conflicts (and then, read again, does)."""
+    cart = b.cart(customer_id=new_id(), lines={"TEE-M": 1})
+    await write(backend, lambda uow: uow.carts.add(cart))
+    order_id = new_id()
+    uow = backend.uow()
+    async with uow:
+        held = await uow.carts.get(cart.id)
+        assert held is not None
+        held.begin_checkout(order_id, clock.advance(seconds=1), b.HOLD)
+        await uow.commit()
+
+    quote = Quote(sku="CAP-1", name="Cap", price=eur(900), sellable=True)
+
+    async def abandon_and_add(other: ShopUnitOfWork) -> None:
+        theirs = await other.carts.get(cart.id)
+        assert theirs is not None
+        theirs.abandon_checkout(order_id, clock.advance(seconds=1))
+        theirs.add(quote, 3, clock.advance(seconds=1))
+
+    await write(backend, abandon_and_add)
+
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            async with uow:
+                mine = await uow.carts.get(cart.id)
+                assert mine is not None
+                mine.abandon_checkout(order_id, clock.advance(seconds=1))
+                await uow.commit()
+            break
+        except ConcurrencyConflict:
+            assert attempts == 1, "a unit that conflicted must read afresh"
+
+    stored = await read(backend, lambda other: other.carts.get(cart.id))
+    assert stored is not None
+    assert (stored.status, stored.order_id) == (CartStatus.OPEN, None)
+    line = stored.line("CAP-1")
+    assert line is not None and line.quantity == 3  # their change kept

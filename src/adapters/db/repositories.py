@@ -114,6 +114,9 @@ class _Repository(Generic[A]):
         known = self._session.known(self.mapper, key)
         if known is not None:
             return known
+        kept = self._session.take_kept(self.mapper, key)
+        if kept is not None:
+            return self._register(kept, key)
         connection = await self._connections.connection(write=False)
         # Built once per table, so the driver runs it (driver_statements.py).
         rows = (await driver.run(connection, _by_id(self.mapper.table), {"id": key})).rows

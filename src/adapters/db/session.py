@@ -106,10 +106,19 @@ Changes = list[tuple[str, _Entry, dict[str, Any]]]
 
 
 class Session:
-    def __init__(self, events: EventLedger, children: Mapping[str, ChildWriter]) -> None:
+    def __init__(
+        self,
+        events: EventLedger,
+        children: Mapping[str, ChildWriter],
+        kept: frozenset[str] = frozenset(),
+    ) -> None:
+        """`kept`: the tables whose aggregates, as a commit wrote them, this unit's next
+        transaction takes instead of reading them again (`keep_written`)."""
         self._events = events
         self._children = children
         self._entries: dict[tuple[str, str], _Entry] = {}
+        self._kept_tables = kept
+        self._kept: dict[tuple[str, str], Aggregate] = {}
 
     def known(self, mapper: AggregateMapper[A], key: str) -> A | None:
         entry = self._entries.get((mapper.table.name, key))
@@ -255,6 +264,25 @@ class Session:
 
     def entries(self) -> list[_Entry]:
         return list(self._entries.values())
+
+    def keep_written(self, written: list[tuple[_Entry, int]]) -> None:
+        """After a commit: keep the aggregates of the `kept` tables it wrote, at their new
+        versions. A checkout holds its cart in its first transaction and checks it out in
+        its second; the second takes the cart as the first left it, without a read. Only a
+        starting point, as a read is: the write is version-checked, and a conflict rolls back,
+        which forgets what was kept (`forget_kept`), so the retry reads."""
+        if not self._kept_tables:
+            return
+        writes = {id(entry) for entry, _ in written}
+        for (table, key), entry in self._entries.items():
+            if table in self._kept_tables and (id(entry) in writes or entry.inserted):
+                self._kept[(table, key)] = entry.aggregate
+
+    def take_kept(self, mapper: AggregateMapper[A], key: str) -> A | None:
+        return self._kept.pop((mapper.table.name, key), None)  # type: ignore[return-value]
+
+    def forget_kept(self) -> None:
+        self._kept.clear()
 
     def clear(self) -> None:
         self._entries.clear()

@@ -32,7 +32,7 @@ from typing import Any, Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.db import driver_statements as driver
-from adapters.db import flush_in_one
+from adapters.db import flush_in_one, tables
 from adapters.db.engine import autocommit, autocommit_allowed
 from adapters.db.errors import lost_connection_ignored, translated
 from adapters.db.outbox import TraceContext, outbox_rows, write_outbox
@@ -78,7 +78,10 @@ class SqlUnitOfWork:
         self._begun = False
         self._depth = 0
         self._events = EventLedger()
-        self._session = Session(self._events, {"products": write_variants})
+        # A checkout's cart, held in its first transaction, is taken as written in its second.
+        self._session = Session(
+            self._events, {"products": write_variants}, kept=frozenset({tables.carts.name})
+        )
         self.products = SqlProductRepository(self, self._session)
         self.customers = SqlCustomerRepository(self, self._session)
         self.sessions = SqlRefreshSessionRepository(self, self._session)
@@ -162,6 +165,8 @@ class SqlUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         self._depth -= 1
+        if exc is not None:
+            self._session.forget_kept()
         await self.rollback()
         if self._depth == 0:
             await self._close_reader()
@@ -186,6 +191,7 @@ class SqlUnitOfWork:
             async with translated():
                 written = await self._write(changed)
         except Exception:
+            self._session.forget_kept()  # a conflict among them, maybe: the retry reads
             await self.rollback()
             raise
         self._finish_commit(written)
@@ -246,6 +252,7 @@ class SqlUnitOfWork:
         for entry in self._session.entries():
             if entry.inserted:
                 entry.aggregate.version = entry.stored_version
+        self._session.keep_written(written)
         self._session.clear()
         self.stock.forget()
         self._events.committed()
