@@ -197,3 +197,46 @@ async def test_stock_reservation_statements_use_indexes(big_shop: AsyncEngine) -
         await uow.stock.allocate(reservation.id, NOW + timedelta(hours=2))
 
     _assert_indexed(await _plans_of(big_shop, reserve))
+
+
+async def test_a_cart_read_with_its_lines_prices_uses_indexes(big_shop: AsyncEngine) -> None:
+    cart_id = new_id()
+    body = {
+        "lines": [
+            {
+                "sku": "SKU-50",
+                "name": "P",
+                "quantity": 1,
+                "unit_price": {"amount": 150, "currency": "EUR"},
+            },
+            {
+                "sku": "SKU-51",
+                "name": "P",
+                "quantity": 2,
+                "unit_price": {"amount": 151, "currency": "EUR"},
+            },
+        ]
+    }
+    async with big_shop.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO carts (id, version, customer_id, currency, status, body, created_at,"
+                " updated_at) VALUES (:id, 1, 'customer-1', 'EUR', 'open', CAST(:body AS jsonb),"
+                " now(), now())"
+            ),
+            {"id": cart_id, "body": json.dumps(body)},
+        )
+
+    async def checkout_reads(uow: SqlUnitOfWork) -> None:
+        cart = await uow.carts.get(cart_id)
+        assert cart is not None
+        prices = await uow.products.prices(["SKU-50", "SKU-51"])
+        assert {sku: price.price.amount for sku, price in prices.items()} == {
+            "SKU-50": 150,
+            "SKU-51": 151,
+        }
+
+    plans = await _plans_of(big_shop, checkout_reads)
+
+    assert any("line_prices" in statement for statement, _ in plans)
+    _assert_indexed(plans)

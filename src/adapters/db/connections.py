@@ -22,3 +22,8 @@ class Connections(Protocol):
         """Whether a repository may stage a new row for the commit's one statement
         (Session.stage) instead of inserting it at once."""
         ...
+
+    @property
+    def postgres(self) -> bool:
+        """Whether the unit's statements go to PostgreSQL (they may use its SQL)."""
+        ...

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, Table, bindparam, delete, select
+from sqlalchemy import JSON, Select, Table, bindparam, delete, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.db import driver_statements as driver
@@ -91,6 +91,47 @@ def _prices_of(count: int) -> Select[Any]:
     )
 
 
+# A cart by id with the prices of its lines' SKUs (PostgreSQL): a checkout reads its cart and
+# then those prices, and this is both in one round trip (`SeenPrices`). Each price as the
+# columns of `_prices_of`, in a JSON array.
+_CART_WITH_PRICES = select(
+    tables.carts,
+    literal_column(
+        """(SELECT coalesce(json_agg(json_build_array(
+                v.sku, p.id, p.name, v.price_amount, v.currency, p.status)), '[]')
+            FROM product_variants AS v JOIN products AS p ON p.id = v.product_id
+            WHERE v.sku = ANY (ARRAY(SELECT l.line->>'sku'
+                                     FROM jsonb_array_elements(carts.body->'lines') AS l (line))))""",
+        type_=JSON,
+    ).label("line_prices"),
+).where(tables.carts.c.id == bindparam("id"))
+
+
+class SeenPrices:
+    """The prices a cart's read brought with it, for the unit's next price read: a checkout's
+    pricing then sends nothing (`SqlProductRepository.prices`). Taken once, and only when they
+    cover every SKU asked for (a SKU the catalog no longer has counts as seen: absent); a
+    commit or a rollback forgets them. As fresh as a read of the prices a moment later."""
+
+    def __init__(self) -> None:
+        self._skus: frozenset[str] = frozenset()
+        self._rows: list[tuple[Any, ...]] = []
+
+    def keep(self, skus: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        self._skus, self._rows = frozenset(skus), [tuple(row) for row in rows]
+
+    def take(self, skus: Sequence[str]) -> list[tuple[Any, ...]] | None:
+        seen, rows = self._skus, self._rows
+        self.forget()
+        if not seen or not seen.issuperset(skus):
+            return None
+        wanted = set(skus)
+        return [row for row in rows if row[0] in wanted]
+
+    def forget(self) -> None:
+        self._skus, self._rows = frozenset(), []
+
+
 class _Repository(Generic[A]):
     mapper: AggregateMapper[A]
     # Whether `add` may leave the row to the commit's one statement (Session.stage), where
@@ -142,6 +183,10 @@ class _Repository(Generic[A]):
 class SqlProductRepository(_Repository[Product]):
     mapper = PRODUCT
 
+    def __init__(self, connections: Connections, session: Session, seen: SeenPrices) -> None:
+        super().__init__(connections, session)
+        self._seen = seen
+
     async def add(self, product: Product) -> None:
         await self._add(product.id, product)
 
@@ -185,9 +230,11 @@ class SqlProductRepository(_Repository[Product]):
         unique = sorted(set(skus))
         if not unique:
             return {}
-        connection = await self._connections.connection(write=False)
-        parameters = {f"sku_{k}": sku for k, sku in enumerate(unique)}
-        rows = (await driver.run(connection, _prices_of(len(unique)), parameters)).tuples()
+        rows = self._seen.take(unique)
+        if rows is None:
+            connection = await self._connections.connection(write=False)
+            parameters = {f"sku_{k}": sku for k, sku in enumerate(unique)}
+            rows = (await driver.run(connection, _prices_of(len(unique)), parameters)).tuples()
         return {
             sku: SkuPrice(
                 sku=sku,
@@ -294,8 +341,27 @@ class SqlRefreshSessionRepository(_Repository[RefreshSession]):
 class SqlCartRepository(_Repository[Cart]):
     mapper = CART
 
+    def __init__(self, connections: Connections, session: Session, seen: SeenPrices) -> None:
+        super().__init__(connections, session)
+        self._seen = seen
+
     async def add(self, cart: Cart) -> None:
         await self._add(cart.id, cart)
+
+    async def get(self, key: str) -> Cart | None:
+        """On PostgreSQL the cart comes with its lines' prices (`SeenPrices`)."""
+        if self._session.known(self.mapper, key) is not None or not self._connections.postgres:
+            return await super().get(key)
+        kept = self._session.take_kept(self.mapper, key)
+        if kept is not None:
+            return self._register(kept, key)
+        connection = await self._connections.connection(write=False)
+        rows = (await driver.run(connection, _CART_WITH_PRICES, {"id": key})).rows
+        if not rows:
+            return None
+        cart = self._register(self.mapper.from_row(rows[0]), key)
+        self._seen.keep([line.sku for line in cart.lines], rows[0]["line_prices"])
+        return cart
 
     async def open_cart_of(self, customer_id: str) -> Cart | None:
         carts = tables.carts

@@ -38,6 +38,7 @@ from adapters.db.errors import lost_connection_ignored, translated
 from adapters.db.outbox import TraceContext, outbox_rows, write_outbox
 from adapters.db.processed import SqlProcessedEvents
 from adapters.db.repositories import (
+    SeenPrices,
     SqlCartRepository,
     SqlCustomerRepository,
     SqlOrderRepository,
@@ -82,10 +83,13 @@ class SqlUnitOfWork:
         self._session = Session(
             self._events, {"products": write_variants}, kept=frozenset({tables.carts.name})
         )
-        self.products = SqlProductRepository(self, self._session)
+        self.postgres = engine.dialect.name == "postgresql"
+        # Prices a cart's read brought along, for the checkout's pricing that follows it.
+        self._seen_prices = SeenPrices()
+        self.products = SqlProductRepository(self, self._session, self._seen_prices)
         self.customers = SqlCustomerRepository(self, self._session)
         self.sessions = SqlRefreshSessionRepository(self, self._session)
-        self.carts = SqlCartRepository(self, self._session)
+        self.carts = SqlCartRepository(self, self._session, self._seen_prices)
         self.orders = SqlOrderRepository(self, self._session)
         self.payments = SqlPaymentRepository(self, self._session)
         self.stock = SqlStockLedger(self, sole_locations_of(engine.sync_engine))
@@ -254,6 +258,7 @@ class SqlUnitOfWork:
                 entry.aggregate.version = entry.stored_version
         self._session.keep_written(written)
         self._session.clear()
+        self._seen_prices.forget()
         self.stock.forget()
         self._events.committed()
         self.processed.committed()
@@ -261,6 +266,7 @@ class SqlUnitOfWork:
 
     async def rollback(self) -> None:
         self._session.clear()
+        self._seen_prices.forget()
         self.stock.forget()
         self._events.rolled_back()
         if self._own_transactions:
