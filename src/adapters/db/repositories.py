@@ -100,8 +100,9 @@ _CART_WITH_PRICES = select(
         """(SELECT coalesce(json_agg(json_build_array(
                 v.sku, p.id, p.name, v.price_amount, v.currency, p.status)), '[]')
             FROM product_variants AS v JOIN products AS p ON p.id = v.product_id
-            WHERE v.sku = ANY (ARRAY(SELECT l.line->>'sku'
-                                     FROM jsonb_array_elements(carts.body->'lines') AS l (line))))""",
+            WHERE v.sku = ANY (ARRAY(
+                SELECT l.line->>'sku'
+                FROM jsonb_array_elements(carts.body->'lines') AS l (line))))""",
         type_=JSON,
     ).label("line_prices"),
 ).where(tables.carts.c.id == bindparam("id"))
@@ -419,6 +420,11 @@ class SqlOrderRepository(_Repository[Order]):
 
 class SqlPaymentRepository(_Repository[Payment]):
     mapper = PAYMENT
+    # A checkout records its authorization with its completing commit's other writes. A
+    # clash (the recovery job recorded it first) is AlreadyExists at that commit, which the
+    # checkout answers by going on with the recorded copy (settling.complete_checkout); a
+    # payment recorded in a unit of its own clashes at its own commit, as at `add` before.
+    staged_adds = True
 
     async def add(self, payment: Payment) -> None:
         await self._add(payment.id, payment)

@@ -40,6 +40,7 @@ from shopcore.ordering.ports import (
 )
 from shopcore.shared.clock import Clock
 from shopcore.shared.errors import (
+    AlreadyExists,
     Busy,
     CheckoutInterrupted,
     ConcurrencyConflict,
@@ -127,9 +128,17 @@ class Settler:
         # (A payment the recovery job put on the books first is kept as it is: `record` keeps
         # a copy already there.)
         async def attempt() -> Order:
-            nonlocal known
+            nonlocal known, held
             try:
                 return await self._complete(order.id, held, known)
+            except AlreadyExists as error:
+                if held is None:
+                    raise
+                # The recovery job put this authorization on the books meanwhile (a unit of
+                # work may report the clash at its commit): go on with the recorded copy, and
+                # with the order as stored (this attempt's confirmation of it rolled back).
+                held, known = None, None
+                raise TransientConflict(error.detail) from error
             except ConcurrencyConflict as error:
                 if known is None:
                     raise
