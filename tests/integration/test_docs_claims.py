@@ -438,15 +438,15 @@ def test_every_table_and_column_the_store_today_column_names_exists() -> None:
 
 # Figures the technology page quotes from the bench's last run: each must be in bench/README.md.
 BENCH_FIGURES = [
-    "3.9 CPU ms",
-    "1.3 CPU ms",
-    "3.02x",
-    "2.9 CPU ms",
-    "1.4 CPU ms",
-    "2.01x",
-    "571.0 orders/s",
-    "1,465.9 orders/s",
-    "222.9 orders/s",
+    "4.5 CPU ms",
+    "2.0 CPU ms",
+    "2.29x",
+    "3.1 CPU ms",
+    "1.9 CPU ms",
+    "1.61x",
+    "400.4 orders/s",
+    "865.9 orders/s",
+    "202.4 orders/s",
     "32,700",
 ]
 
