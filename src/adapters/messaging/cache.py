@@ -61,7 +61,7 @@ from adapters.machinery.cached_reads import (
 )
 from adapters.machinery.outage import Outage
 from adapters.machinery.single_flight import SingleFlight
-from adapters.messaging.channel import follow
+from adapters.messaging.channel import follow, stop_following
 from adapters.messaging.connection import RedisClient, RedisFailure
 from adapters.messaging.keys import together
 
@@ -216,8 +216,7 @@ class RedisCatalogCache:
         listener, self._listener = self._listener, None
         self._subscribed = False
         if listener is not None:
-            listener.cancel()
-            await asyncio.gather(listener, return_exceptions=True)
+            await stop_following(listener, logger)
 
     async def _listen(self, near: NearCache) -> None:
         """Follow the invalidations. Every subscription confirmation (the first, and each one

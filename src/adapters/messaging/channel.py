@@ -53,3 +53,25 @@ async def follow(
             if pubsub is not None:
                 await pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
         await asyncio.sleep(backoff(failures, 0.05, 5.0))
+
+
+# How long a stop waits for a follower to end once cancelled.
+STOP_WAIT_SECONDS = 5.0
+
+
+async def stop_following(
+    follower: asyncio.Task[None], logger: logging.Logger, *, within: float = STOP_WAIT_SECONDS
+) -> None:
+    """Cancel `follower` and wait for it, at most `within` seconds. redis-py can swallow a
+    cancellation that lands while it settles a read (redis/redis-py#2028), and the follower
+    then waits for the next message, which may never come: a process must not hang in its
+    shutdown on that (a test run hung so), so the wait is bounded and the follower, if still
+    running, is left to end with the event loop."""
+    follower.cancel()
+    _, pending = await asyncio.wait({follower}, timeout=within)
+    if pending:
+        logger.warning(
+            "%s did not stop within %g s of its cancellation", follower.get_name(), within
+        )
+    elif not follower.cancelled() and (error := follower.exception()) is not None:
+        logger.warning("%s ended with %r", follower.get_name(), error)

@@ -20,7 +20,7 @@ from typing import Any
 import msgspec
 
 from adapters.machinery.revocations import LocalRevocations
-from adapters.messaging.channel import follow
+from adapters.messaging.channel import follow, stop_following
 
 logger = logging.getLogger("shopcore.revocations")
 
@@ -79,8 +79,7 @@ class RedisRevocations:
         listener, self._listener = self._listener, None
         self.following = False
         if listener is not None:
-            listener.cancel()
-            await asyncio.gather(listener, return_exceptions=True)
+            await stop_following(listener, logger)
 
     async def _listen(self) -> None:
         async def subscribed() -> None:
