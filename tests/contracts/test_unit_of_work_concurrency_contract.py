@@ -8,7 +8,7 @@ import pytest
 
 from adapters.memory.clock import ManualClock
 from shopcore.bootstrap import ShopUnitOfWork
-from shopcore.cart.model import CartStatus, Quote
+from shopcore.cart.model import Cart, CartStatus, Quote
 from shopcore.ordering.events import OrderCancelled, OrderPlaced
 from shopcore.ordering.model import OrderStatus
 from shopcore.shared.errors import ConcurrencyConflict
@@ -176,9 +176,11 @@ async def test_successive_changes_in_successive_units_do_not_conflict(
 # A checkout writes its cart in one transaction and again in the next, through the same unit;
 # a unit may start the second from what it wrote in the first (the SQL units do, for carts),
 # but never lose a change someone else committed in between.
-async def test_a_units_next_transaction_sees_its_own_committed_changes(
+async def cart_held_by_a_unit(
     backend: Backend, clock: ManualClock
-) -> None:
+) -> tuple[ShopUnitOfWork, Cart, str]:
+    """A unit that held a cart for an order in its first transaction (a checkout's), the
+    cart, and the order's id."""
     cart = b.cart(customer_id=new_id(), lines={"TEE-M": 1})
     await write(backend, lambda uow: uow.carts.add(cart))
     order_id = new_id()
@@ -188,6 +190,13 @@ async def test_a_units_next_transaction_sees_its_own_committed_changes(
         assert held is not None
         held.begin_checkout(order_id, clock.advance(seconds=1), b.HOLD)
         await uow.commit()
+    return uow, cart, order_id
+
+
+async def test_a_units_next_transaction_sees_its_own_committed_changes(
+    backend: Backend, clock: ManualClock
+) -> None:
+    uow, cart, order_id = await cart_held_by_a_unit(backend, clock)
 
     async with uow:
         again = await uow.carts.get(cart.id)
@@ -207,15 +216,7 @@ async def test_a_change_committed_between_a_units_transactions_is_never_lost(
 ) -> None:
     """Someone else changes the cart between the unit's two transactions: the unit's second
     either starts from their change or conflicts (and then, read again, does)."""
-    cart = b.cart(customer_id=new_id(), lines={"TEE-M": 1})
-    await write(backend, lambda uow: uow.carts.add(cart))
-    order_id = new_id()
-    uow = backend.uow()
-    async with uow:
-        held = await uow.carts.get(cart.id)
-        assert held is not None
-        held.begin_checkout(order_id, clock.advance(seconds=1), b.HOLD)
-        await uow.commit()
+    uow, cart, order_id = await cart_held_by_a_unit(backend, clock)
 
     quote = Quote(sku="CAP-1", name="Cap", price=eur(900), sellable=True)
 

@@ -20,12 +20,14 @@ from adapters.payments.bounded import BoundedGateway
 from adapters.payments.simulated import SimulatedGateway
 from apps.settings import Settings
 from shopcore import PlaceOrder, RecoverOrders
+from shopcore.cart.model import Cart
+from shopcore.customers.model import Customer
 from shopcore.ordering.model import OrderStatus
 from shopcore.payments.ports import GatewayResponse
 from shopcore.shared.errors import CheckoutInterrupted, PaymentGatewayUnavailable
 from shopcore.shared.money import Money
 from tests.support.books import all_orders, assert_books_settled
-from tests.support.driver import ADDRESS, build_driver, eur
+from tests.support.driver import ADDRESS, ShopDriver, build_driver, eur
 
 RECEIVED = {"TEE-M": 5}
 TIMEOUT = 0.2  # seconds
@@ -42,6 +44,14 @@ class LateGateway(SimulatedGateway):
         response = await super().authorize(amount, token, idempotency_key)
         await asyncio.sleep(self.late)
         return response
+
+
+async def a_shopper(driver: ShopDriver) -> tuple[Customer, Cart]:
+    """A customer with 2 of the 5 TEE-M in stock in their cart."""
+    await driver.product("TEE-M")
+    await driver.receive("TEE-M", RECEIVED["TEE-M"])
+    customer = await driver.customer()
+    return customer, await driver.cart(customer, {"TEE-M": 2})
 
 
 async def test_a_call_within_the_timeout_is_answered() -> None:
@@ -97,10 +107,7 @@ async def test_an_authorization_whose_answer_was_cut_off_is_learned_and_the_orde
     answered under the key, and the order is confirmed on that authorization."""
     gateway = LateGateway(late=30)
     driver = build_driver(Settings(gateway_timeout_seconds=TIMEOUT), gateway=gateway)
-    await driver.product("TEE-M")
-    await driver.receive("TEE-M", RECEIVED["TEE-M"])
-    customer = await driver.customer()
-    cart = await driver.cart(customer, {"TEE-M": 2})
+    customer, cart = await a_shopper(driver)
 
     order = await driver.checkout(customer, cart)
 
@@ -122,10 +129,7 @@ class LostGateway(SimulatedGateway):
 async def test_an_authorization_cut_off_that_the_bank_never_saw_ends_the_order() -> None:
     gateway = LostGateway()
     driver = build_driver(Settings(gateway_timeout_seconds=TIMEOUT), gateway=gateway)
-    await driver.product("TEE-M")
-    await driver.receive("TEE-M", RECEIVED["TEE-M"])
-    customer = await driver.customer()
-    cart = await driver.cart(customer, {"TEE-M": 2})
+    customer, cart = await a_shopper(driver)
 
     with pytest.raises(PaymentGatewayUnavailable, match="did not answer the authorization"):
         await driver.checkout(customer, cart)
@@ -142,10 +146,7 @@ async def test_a_checkout_left_with_less_than_the_timeout_asks_the_gateway_nothi
     recovery job, 10 s from now, cannot meet an authorization on its way."""
     gateway = SimulatedGateway()
     driver = build_driver(Settings(gateway_timeout_seconds=20), gateway=gateway)
-    await driver.product("TEE-M")
-    await driver.receive("TEE-M", RECEIVED["TEE-M"])
-    customer = await driver.customer()
-    cart = await driver.cart(customer, {"TEE-M": 2})
+    customer, cart = await a_shopper(driver)
 
     with pytest.raises(CheckoutInterrupted):
         await driver.handle(
@@ -170,10 +171,7 @@ async def test_a_checkout_left_with_less_than_the_timeout_asks_the_gateway_nothi
 async def test_a_checkout_with_the_timeout_left_asks_the_gateway() -> None:
     gateway = SimulatedGateway()
     driver = build_driver(Settings(gateway_timeout_seconds=20), gateway=gateway)
-    await driver.product("TEE-M")
-    await driver.receive("TEE-M", RECEIVED["TEE-M"])
-    customer = await driver.customer()
-    cart = await driver.cart(customer, {"TEE-M": 2})
+    customer, cart = await a_shopper(driver)
 
     order = await driver.handle(
         PlaceOrder(
