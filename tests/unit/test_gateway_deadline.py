@@ -54,6 +54,17 @@ async def a_shopper(driver: ShopDriver) -> tuple[Customer, Cart]:
     return customer, await driver.cart(customer, {"TEE-M": 2})
 
 
+def due_in(seconds: int, customer: Customer, cart: Cart, driver: ShopDriver) -> PlaceOrder:
+    """The checkout of `cart`, to be settled `seconds` from the driver's now."""
+    return PlaceOrder(
+        customer_id=customer.id,
+        cart_id=cart.id,
+        shipping_address=ADDRESS,
+        payment_token="tok_visa",
+        settle_by=driver.clock.now() + timedelta(seconds=seconds),
+    )
+
+
 async def test_a_call_within_the_timeout_is_answered() -> None:
     gateway = BoundedGateway(LateGateway(late=0.01), timedelta(seconds=TIMEOUT))
 
@@ -149,15 +160,7 @@ async def test_a_checkout_left_with_less_than_the_timeout_asks_the_gateway_nothi
     customer, cart = await a_shopper(driver)
 
     with pytest.raises(CheckoutInterrupted):
-        await driver.handle(
-            PlaceOrder(
-                customer_id=customer.id,
-                cart_id=cart.id,
-                shipping_address=ADDRESS,
-                payment_token="tok_visa",
-                settle_by=driver.clock.now() + timedelta(seconds=10),
-            )
-        )
+        await driver.handle(due_in(10, customer, cart, driver))
 
     assert gateway.charges == {}
     (order,) = await all_orders(driver)
@@ -173,15 +176,7 @@ async def test_a_checkout_with_the_timeout_left_asks_the_gateway() -> None:
     driver = build_driver(Settings(gateway_timeout_seconds=20), gateway=gateway)
     customer, cart = await a_shopper(driver)
 
-    order = await driver.handle(
-        PlaceOrder(
-            customer_id=customer.id,
-            cart_id=cart.id,
-            shipping_address=ADDRESS,
-            payment_token="tok_visa",
-            settle_by=driver.clock.now() + timedelta(seconds=21),
-        )
-    )
+    order = await driver.handle(due_in(21, customer, cart, driver))
 
     assert order.status is OrderStatus.CONFIRMED
     assert len(gateway.charges) == 1

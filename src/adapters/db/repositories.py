@@ -160,11 +160,19 @@ class _Repository(Generic[A]):
         if kept is not None:
             return self._register(kept, key)
         connection = await self._connections.connection(write=False)
-        # Built once per table, so the driver runs it (driver_statements.py).
-        rows = (await driver.run(connection, _by_id(self.mapper.table), {"id": key})).rows
+        rows = (await driver.run(connection, self._by_id(), {"id": key})).rows
         if not rows:
             return None
-        return self._register(await self._build(connection, rows[0]), key)
+        aggregate = self._register(await self._build(connection, rows[0]), key)
+        self._read_along(rows[0], aggregate)
+        return aggregate
+
+    def _by_id(self) -> Select[Any]:
+        """The read by id: built once per table, so the driver runs it (driver_statements.py)."""
+        return _by_id(self.mapper.table)
+
+    def _read_along(self, row: Any, aggregate: A) -> None:
+        """What a repository keeps of a row read by id besides its aggregate: nothing."""
 
     async def _select(
         self, statement: Select[Any], parameters: dict[str, Any] | None = None
@@ -349,20 +357,13 @@ class SqlCartRepository(_Repository[Cart]):
     async def add(self, cart: Cart) -> None:
         await self._add(cart.id, cart)
 
-    async def get(self, key: str) -> Cart | None:
+    def _by_id(self) -> Select[Any]:
         """On PostgreSQL the cart comes with its lines' prices (`SeenPrices`)."""
-        if self._session.known(self.mapper, key) is not None or not self._connections.postgres:
-            return await super().get(key)
-        kept = self._session.take_kept(self.mapper, key)
-        if kept is not None:
-            return self._register(kept, key)
-        connection = await self._connections.connection(write=False)
-        rows = (await driver.run(connection, _CART_WITH_PRICES, {"id": key})).rows
-        if not rows:
-            return None
-        cart = self._register(self.mapper.from_row(rows[0]), key)
-        self._seen.keep([line.sku for line in cart.lines], rows[0]["line_prices"])
-        return cart
+        return _CART_WITH_PRICES if self._connections.postgres else super()._by_id()
+
+    def _read_along(self, row: Any, aggregate: Cart) -> None:
+        if "line_prices" in row:
+            self._seen.keep([line.sku for line in aggregate.lines], row["line_prices"])
 
     async def open_cart_of(self, customer_id: str) -> Cart | None:
         carts = tables.carts

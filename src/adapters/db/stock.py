@@ -466,10 +466,9 @@ class SqlStockLedger:
         """`reservation`, just moved to allocated from the status it has here: its stock moves
         from reserved to allocated (a lapsed one's only if it is available again; if not, the
         status goes back and OutOfStock)."""
-        allocated = reservation.moved_to(ReservationStatus.ALLOCATED)
         wanted = totals(reservation.lines)
         held: set[tuple[str, str]] = set()
-        if short := await take_all(
+        short = await take_all(
             connection,
             wanted,
             now,
@@ -478,13 +477,27 @@ class SqlStockLedger:
             after=self._after,
             locations=self._locations,
             still_held=held,
-        ):
+        )
+        return await self._allocated(connection, reservation, now, short, len(held) < len(wanted))
+
+    @staticmethod
+    async def _allocated(
+        connection: AsyncConnection,
+        reservation: Reservation,
+        now: datetime,
+        short: list[str],
+        some_not_held: bool,
+    ) -> Move:
+        """The allocation's outcome once its take ran: with a line short, the status goes back
+        to the one `reservation` has here, and OutOfStock."""
+        allocated = reservation.moved_to(ReservationStatus.ALLOCATED)
+        if short:
             await move_status(connection, reservation.id, allocated.status, reservation.status)
             raise OutOfStock(short)
         # A hold that lapsed counted as available (levels() leaves it out) even where its line
         # was still marked held; any line not held any more was taken from what is available.
         lapsed = not reservation.holds_stock(now)
-        return Move(allocated, moved=True, available_changed=lapsed or len(held) < len(wanted))
+        return Move(allocated, moved=True, available_changed=lapsed or some_not_held)
 
     async def _allocate_made(
         self, connection: AsyncConnection, made: Reservation, now: datetime
@@ -504,14 +517,7 @@ class SqlStockLedger:
         )
         if short is None:
             return None
-        if short:
-            await move_status(
-                connection, made.id, ReservationStatus.ALLOCATED, ReservationStatus.ACTIVE
-            )
-            raise OutOfStock(short)
-        lapsed = not made.holds_stock(now)
-        allocated = made.moved_to(ReservationStatus.ALLOCATED)
-        return Move(allocated, moved=True, available_changed=lapsed or len(held) < len(wanted))
+        return await self._allocated(connection, made, now, short, len(held) < len(wanted))
 
     async def _ship(
         self, connection: AsyncConnection, reservation: Reservation, movement_at: datetime
