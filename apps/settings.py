@@ -213,7 +213,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         Meta(
             ge=1,
             description="pending this long, an event is taken over by another worker: must "
-            "exceed the longest a handler runs",
+            "exceed the longest a handler runs, waiting for a database connection included "
+            "(`database_pool_timeout_seconds`)",
         ),
     ] = 60_000
     relay_poll_ms: Annotated[

@@ -5,9 +5,10 @@ Every process gets the same environment but its own mail file (`SHOPCORE_MAIL_FI
 JSON line per email), so the emails can be counted across restarts and processes. The
 recovery settings are short (`SETTLE_WITHIN` 4 s, `RECOVERY_INTERVAL` 1 s, a reservation
 held 10 s), and so is the time a stopped worker's events wait before another worker takes
-them over (2 s): what a fault leaves half-done is finished within the run, not 60 s after
-it. Redis is private (tests/support/redis_server.py): it is SIGKILLed and restarted empty,
-which the machine's own Redis, shared with other sessions, must never be.
+them over (12 s, just over the longest a handler runs): what a fault leaves half-done is
+finished within the run, not 60 s after it. Redis is private (tests/support/redis_server.py):
+it is SIGKILLed and restarted empty, which the machine's own Redis, shared with other
+sessions, must never be.
 
 A process is `Process`: started, SIGKILLed and started again on the same port, SIGSTOPped
 and SIGCONTed. An API counts as up once `/health/ready` answers 200, a worker once started
@@ -57,7 +58,11 @@ def environment(database_url: str, redis_url: str, mail_file: Path) -> dict[str,
         "SHOPCORE_RECOVERY_INTERVAL_SECONDS": "1",
         "SHOPCORE_RESERVATION_TTL_SECONDS": "10",
         "SHOPCORE_EXPIRE_INTERVAL_SECONDS": "1",
-        "SHOPCORE_WORKER_CLAIM_IDLE_MS": "2000",
+        # Longer than a handler can run: it may wait the pool's 10 s for a connection when
+        # the database's connections were just terminated. At 2 s a worker took over events
+        # another was still handling that way, and both sent the same email (a repeat no
+        # fault explained).
+        "SHOPCORE_WORKER_CLAIM_IDLE_MS": "12000",
         "SHOPCORE_RELAY_POLL_MS": "100",
     }
 
